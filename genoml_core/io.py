@@ -1,0 +1,292 @@
+"""Reading and writing PLINK 1 binary filesets and small tables, with early, specific checks.
+
+Genotype convention used everywhere in genoml_core: an ``int8`` matrix of shape
+(n_samples, n_variants) holding the number of copies of the ``.bim`` A1 allele (column 5):
+0, 1 or 2, and -1 for a missing call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = [
+    "BED_MAGIC",
+    "FAM_COLUMNS",
+    "BIM_COLUMNS",
+    "read_fam",
+    "read_bim",
+    "check_bed",
+    "write_bed",
+    "read_genotypes",
+    "iter_genotype_chunks",
+    "atomic_path",
+    "write_json",
+    "read_json",
+    "write_tsv",
+]
+
+log = logging.getLogger(__name__)
+
+BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
+FAM_COLUMNS = ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"]
+BIM_COLUMNS = ["CHR", "SNP", "CM", "POS", "A1", "A2"]
+
+# 2-bit PLINK codes (low bits first) indexed by A1 count + 1 (so -1 -> index 0).
+#   missing -> 0b01, 0 copies of A1 (hom A2) -> 0b11, 1 -> 0b10 (het), 2 (hom A1) -> 0b00
+_ENCODE = np.array([0b01, 0b11, 0b10, 0b00], dtype=np.uint8)
+# decode table: code -> A1 count
+_DECODE = np.array([2, -1, 1, 0], dtype=np.int8)
+# byte -> 4 decoded genotypes
+_BYTE_LUT = np.stack([_DECODE[(np.arange(256) >> (2 * k)) & 0b11] for k in range(4)], axis=1).astype(np.int8)
+
+
+# ----------------------------------------------------------------------------- atomic output
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A failure or a kill mid-write never leaves a file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike[str], **kw: Any) -> None:
+    """Write a tab-separated table atomically (no index unless asked)."""
+    kw.setdefault("index", False)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", **kw)
+
+
+# ----------------------------------------------------------------------------- .fam / .bim
+def _read_whitespace_table(path: Path, names: list[str], dtypes: dict[str, Any], what: str) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: file not found; check the PLINK prefix in config (data.genotypes)")
+    rows = []
+    with open(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != len(names):
+                raise InputError(
+                    f"{path}, line {lineno}: expected {len(names)} whitespace-separated columns "
+                    f"({' '.join(names)}) in a {what} file, found {len(fields)}; fix or regenerate the file"
+                )
+            rows.append(fields)
+    if not rows:
+        raise InputError(f"{path}: the {what} file is empty")
+    df = pd.DataFrame(rows, columns=names)
+    for col, dt in dtypes.items():
+        try:
+            df[col] = df[col].astype(dt)
+        except (TypeError, ValueError) as err:
+            bad = next(i for i, v in enumerate(df[col]) if not _castable(v, dt))
+            raise InputError(
+                f"{path}, line {bad + 1}: column {col} = {df[col].iloc[bad]!r} is not {np.dtype(dt).name}; "
+                f"fix the {what} file"
+            ) from err
+    return df
+
+
+def _castable(v: str, dt: Any) -> bool:
+    try:
+        np.array([v]).astype(dt)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def read_fam(prefix: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read ``prefix.fam``: FID IID PAT MAT SEX PHENO, ids as strings. Rejects duplicated ids."""
+    path = Path(f"{prefix}.fam")
+    fam = _read_whitespace_table(path, FAM_COLUMNS, {"SEX": np.int64}, "PLINK .fam")
+    dup = fam.duplicated(["FID", "IID"], keep=False)
+    if dup.any():
+        first = fam.loc[dup].iloc[0]
+        line = int(np.flatnonzero(dup.to_numpy())[0]) + 1
+        raise InputError(
+            f"{path}, line {line}: sample FID={first.FID} IID={first.IID} appears {int(dup.sum())} times; "
+            "sample ids must be unique (remove or rename the duplicates, e.g. plink2 --set-all-var-ids / "
+            "--update-ids)"
+        )
+    return fam
+
+
+def read_bim(prefix: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read ``prefix.bim``: CHR SNP CM POS A1 A2. Chromosome codes are kept as strings."""
+    path = Path(f"{prefix}.bim")
+    return _read_whitespace_table(path, BIM_COLUMNS, {"CM": np.float64, "POS": np.int64}, "PLINK .bim")
+
+
+def check_bed(prefix: str | os.PathLike[str], n_samples: int, n_variants: int) -> None:
+    """Check the ``.bed`` magic number, SNP-major mode and exact size for the .fam/.bim counts."""
+    path = Path(f"{prefix}.bed")
+    if not path.exists():
+        raise InputError(f"{path}: file not found; check the PLINK prefix in config (data.genotypes)")
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+    if len(head) < 3 or head[:2] != BED_MAGIC[:2]:
+        raise InputError(
+            f"{path}: not a PLINK 1 .bed file (magic bytes {head.hex() or 'none'}, expected 6c1b01); "
+            "convert it with plink2 --make-bed"
+        )
+    if head[2] != 0x01:
+        raise InputError(
+            f"{path}: individual-major .bed (mode byte {head[2]:#04x}); rewrite it in SNP-major mode "
+            "with plink2 --bfile PREFIX --make-bed --out NEWPREFIX"
+        )
+    expected = 3 + n_variants * ((n_samples + 3) // 4)
+    size = path.stat().st_size
+    if size != expected:
+        raise InputError(
+            f"{path}: size {size} bytes does not match {n_variants} variants in {prefix}.bim x {n_samples} samples "
+            f"in {prefix}.fam (expected {expected} bytes); the .bed is truncated or the .bim/.fam belong to "
+            "another fileset: regenerate all three together"
+        )
+
+
+def write_bed(prefix: str | os.PathLike[str], genotypes: np.ndarray, bim: pd.DataFrame, fam: pd.DataFrame) -> None:
+    """Write a PLINK 1 fileset. ``genotypes`` is (n_samples, n_variants) int8 A1 counts, -1 missing.
+
+    ``bim`` needs columns CHR SNP CM POS A1 A2 and ``fam`` FID IID PAT MAT SEX PHENO.
+    """
+    g = np.asarray(genotypes)
+    n, m = g.shape
+    if len(fam) != n or len(bim) != m:
+        raise ValueError(f"genotypes {g.shape} do not match fam ({len(fam)}) and bim ({len(bim)})")
+    if g.size and (g.min() < -1 or g.max() > 2):
+        raise ValueError("genotypes must be -1, 0, 1 or 2")
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    nbytes = (n + 3) // 4
+    with atomic_path(f"{prefix}.bed") as tmp, open(tmp, "wb") as fh:
+        fh.write(BED_MAGIC)
+        step = max(1, (1 << 24) // max(n, 1))
+        for j0 in range(0, m, step):
+            block = g[:, j0 : j0 + step].T.astype(np.int16) + 1  # (variants, samples), codes index
+            codes = _ENCODE[block]
+            pad = nbytes * 4 - n
+            if pad:
+                codes = np.concatenate([codes, np.zeros((codes.shape[0], pad), np.uint8)], axis=1)
+            codes = codes.reshape(codes.shape[0], nbytes, 4)
+            packed = codes[..., 0] | (codes[..., 1] << 2) | (codes[..., 2] << 4) | (codes[..., 3] << 6)
+            fh.write(packed.astype(np.uint8).tobytes())
+    write_tsv(bim[BIM_COLUMNS], f"{prefix}.bim", header=False)
+    write_tsv(fam[FAM_COLUMNS], f"{prefix}.fam", header=False)
+
+
+# ----------------------------------------------------------------------------- genotype reading
+def iter_genotype_chunks(
+    prefix: str | os.PathLike[str],
+    variant_idx: Sequence[int] | np.ndarray,
+    sample_idx: Sequence[int] | np.ndarray | None = None,
+    *,
+    n_samples: int,
+    chunk_variants: int = 1024,
+    engine: str = "pandas-plink",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(start, block)``: int8 (n_selected_samples, k) A1 counts for consecutive requested variants.
+
+    Memory is bounded by one chunk. ``engine="pandas-plink"`` reads through pandas-plink's lazy
+    reader; ``engine="lut"`` decodes the memory-mapped ``.bed`` bytes with a 256-entry lookup table
+    (no dependency, used to cross-check and for benchmarks).
+    """
+    variant_idx = np.asarray(variant_idx, dtype=np.int64)
+    sel = None if sample_idx is None else np.asarray(sample_idx, dtype=np.int64)
+    if engine == "pandas-plink":
+        import warnings
+
+        from pandas_plink import read_plink1_bin
+
+        with warnings.catch_warnings():
+            # pandas-plink 2.2.9 passes delim_whitespace, deprecated (not yet removed) in pandas 2.x
+            warnings.simplefilter("ignore", FutureWarning)
+            # ref="a0": count the .bim column-5 allele (pandas-plink calls it a0), like PLINK's A1
+            G = read_plink1_bin(f"{prefix}.bed", f"{prefix}.bim", f"{prefix}.fam", verbose=False, ref="a0")
+        data = G.data  # dask array (sample, variant), float32 with NaN for missing
+        for start in range(0, len(variant_idx), chunk_variants):
+            vi = variant_idx[start : start + chunk_variants]
+            block = np.asarray(data[:, vi].compute() if hasattr(data, "compute") else data[:, vi])
+            if sel is not None:
+                block = block[sel]
+            out = np.where(np.isnan(block), -1, block).astype(np.int8)
+            yield start, np.ascontiguousarray(out)
+        return
+    if engine != "lut":
+        raise ValueError(f"{engine=} must be 'pandas-plink' or 'lut'")
+    nbytes = (n_samples + 3) // 4
+    bed = np.memmap(f"{prefix}.bed", dtype=np.uint8, mode="r", offset=3)
+    rows = bed.reshape(-1, nbytes)
+    for start in range(0, len(variant_idx), chunk_variants):
+        vi = variant_idx[start : start + chunk_variants]
+        raw = np.asarray(rows[vi])  # (k, nbytes)
+        dec = _BYTE_LUT[raw].reshape(len(vi), nbytes * 4)[:, :n_samples]  # (k, n_samples)
+        if sel is not None:
+            dec = dec[:, sel]
+        yield start, np.ascontiguousarray(dec.T)
+
+
+def read_genotypes(
+    prefix: str | os.PathLike[str],
+    variant_idx: Sequence[int] | np.ndarray | None = None,
+    sample_idx: Sequence[int] | np.ndarray | None = None,
+    *,
+    chunk_variants: int = 1024,
+    engine: str = "pandas-plink",
+) -> np.ndarray:
+    """Read genotypes as an int8 (samples, variants) matrix of A1 counts (-1 missing)."""
+    fam_n = sum(1 for line in open(f"{prefix}.fam") if line.strip())
+    bim_n = sum(1 for line in open(f"{prefix}.bim") if line.strip())
+    check_bed(prefix, fam_n, bim_n)
+    if variant_idx is None:
+        variant_idx = np.arange(bim_n)
+    n_out = fam_n if sample_idx is None else len(sample_idx)
+    out = np.empty((n_out, len(variant_idx)), dtype=np.int8)
+    for start, block in iter_genotype_chunks(
+        prefix, variant_idx, sample_idx, n_samples=fam_n, chunk_variants=chunk_variants, engine=engine
+    ):
+        out[:, start : start + block.shape[1]] = block
+    return out
