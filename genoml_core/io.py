@@ -27,6 +27,7 @@ __all__ = [
     "read_fam",
     "read_bim",
     "check_bed",
+    "BedWriter",
     "write_bed",
     "read_genotypes",
     "iter_genotype_chunks",
@@ -63,6 +64,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; results are shared on clusters
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -188,6 +192,88 @@ def check_bed(prefix: str | os.PathLike[str], n_samples: int, n_variants: int) -
         )
 
 
+def _encode_variant_major(gv: np.ndarray, n_samples: int) -> bytes:
+    """Pack a (k_variants, n_samples) array of A1 counts (-1..2, already checked) into .bed rows."""
+    nbytes = (n_samples + 3) // 4
+    idx = gv.astype(np.int8, copy=False) + np.int8(1)  # 0..3
+    codes = _ENCODE[idx.view(np.uint8)]  # (k, n)
+    if nbytes * 4 != n_samples:
+        padded = np.zeros((codes.shape[0], nbytes * 4), np.uint8)
+        padded[:, :n_samples] = codes
+        codes = padded
+    codes = codes.reshape(codes.shape[0], nbytes, 4)
+    packed = codes[..., 0] | (codes[..., 1] << 2) | (codes[..., 2] << 4) | (codes[..., 3] << 6)
+    return packed.astype(np.uint8, copy=False).tobytes()
+
+
+class BedWriter:
+    """Write a SNP-major PLINK 1 ``prefix.bed`` block of variants by block, atomically.
+
+    Use it as a context manager: entering creates a temporary file beside ``prefix.bed`` and
+    writes the magic bytes; each :meth:`write_block` appends variants; a clean exit renames the
+    temporary file onto ``prefix.bed`` (like :func:`atomic_path`), an exception deletes it. Memory
+    is bounded by one block. Only the ``.bed`` is written: the caller writes ``.bim``/``.fam``.
+
+    Example:
+        >>> with BedWriter("out/cohort", n_samples=g.shape[0]) as w:  # doctest: +SKIP
+        ...     for block in blocks:
+        ...         w.write_block(block)  # int8 (n_samples, k) A1 counts, -1 missing
+
+    Attributes:
+        path: the final ``.bed`` path.
+        n_samples: samples per variant.
+        n_variants: variants written so far.
+    """
+
+    def __init__(self, prefix: str | os.PathLike[str], n_samples: int) -> None:
+        if int(n_samples) < 0:
+            raise ValueError(f"{n_samples=} must be >= 0")
+        self.path = Path(f"{prefix}.bed")
+        self.n_samples = int(n_samples)
+        self.n_variants = 0
+        self._fh: Any = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> "BedWriter":
+        if self._fh is not None:
+            raise RuntimeError(f"BedWriter for {self.path} is already open")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        self._tmp = Path(tmp)
+        self._fh = os.fdopen(fd, "wb")
+        self._fh.write(BED_MAGIC)
+        self.n_variants = 0
+        return self
+
+    def write_block(self, genotypes: np.ndarray) -> None:
+        """Append variants: ``genotypes`` is (n_samples, k_variants) A1 counts 0/1/2, -1 missing."""
+        if self._fh is None:
+            raise RuntimeError("BedWriter.write_block called outside its 'with' block")
+        g = np.asarray(genotypes)
+        if g.ndim != 2 or g.shape[0] != self.n_samples:
+            raise ValueError(f"genotype block of shape {g.shape} must be (n_samples={self.n_samples}, k_variants)")
+        if g.size and (g.min() < -1 or g.max() > 2):
+            raise ValueError("genotypes must be -1, 0, 1 or 2")
+        k = g.shape[1]
+        step = max(1, (1 << 24) // max(self.n_samples, 1))  # bound the temporaries to ~16M cells
+        for j0 in range(0, k, step):
+            self._fh.write(_encode_variant_major(g[:, j0 : j0 + step].T, self.n_samples))
+        self.n_variants += k
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        fh, tmp = self._fh, self._tmp
+        self._fh = self._tmp = None
+        if tmp is None:
+            return
+        try:
+            fh.close()
+            if exc_type is None:
+                os.replace(tmp, self.path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
 def write_bed(prefix: str | os.PathLike[str], genotypes: np.ndarray, bim: pd.DataFrame, fam: pd.DataFrame) -> None:
     """Write a PLINK 1 fileset. ``genotypes`` is (n_samples, n_variants) int8 A1 counts, -1 missing.
 
@@ -201,19 +287,8 @@ def write_bed(prefix: str | os.PathLike[str], genotypes: np.ndarray, bim: pd.Dat
         raise ValueError("genotypes must be -1, 0, 1 or 2")
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    nbytes = (n + 3) // 4
-    with atomic_path(f"{prefix}.bed") as tmp, open(tmp, "wb") as fh:
-        fh.write(BED_MAGIC)
-        step = max(1, (1 << 24) // max(n, 1))
-        for j0 in range(0, m, step):
-            block = g[:, j0 : j0 + step].T.astype(np.int16) + 1  # (variants, samples), codes index
-            codes = _ENCODE[block]
-            pad = nbytes * 4 - n
-            if pad:
-                codes = np.concatenate([codes, np.zeros((codes.shape[0], pad), np.uint8)], axis=1)
-            codes = codes.reshape(codes.shape[0], nbytes, 4)
-            packed = codes[..., 0] | (codes[..., 1] << 2) | (codes[..., 2] << 4) | (codes[..., 3] << 6)
-            fh.write(packed.astype(np.uint8).tobytes())
+    with BedWriter(prefix, n) as writer:
+        writer.write_block(g)
     write_tsv(bim[BIM_COLUMNS], f"{prefix}.bim", header=False)
     write_tsv(fam[FAM_COLUMNS], f"{prefix}.fam", header=False)
 

@@ -1,0 +1,54 @@
+# Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make example   install everything, then run the whole workflow on the bundled example cohort
+#   make test      install everything, then run the test suite (CI runs exactly this)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.genoml-installed
+
+.PHONY: setup example test plink2 slurm-profile clean-results
+
+# plink2 from Debian's package when it is missing (needs root or sudo)
+plink2:
+	@if ! command -v plink2 >/dev/null 2>&1; then \
+	  echo "installing Debian's plink2 package"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq plink2; \
+	fi
+	@plink2 --version
+
+# The virtual environment. torch==2.13.0 (CPU build) first, so nothing pulls CUDA wheels; the
+# project's own requirement is a loose range, so GPU clusters keep their CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test,slurm]'
+	touch $(STAMP)
+
+setup: plink2 $(STAMP)
+
+resources/example/cohort.bed: | setup
+	$(BIN)/genoml-simulate --out resources/example --seed 42
+
+example: setup resources/example/cohort.bed
+	$(BIN)/snakemake --cores $(CORES)
+	@echo
+	@echo "Done. Results:"
+	@echo "  leaderboard:        results/leaderboard.tsv"
+	@echo "  test evaluation:    results/evaluate/metrics.json (predictions: results/evaluate/predictions.tsv)"
+	@echo "  plots:              results/evaluate/*.png"
+	@echo "  QC summary:         results/qc/summary.json"
+	@echo "  truth of the example cohort: resources/example/truth.json"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+# install profiles/slurm as ~/.config/snakemake/slurm so `snakemake --profile slurm` works verbatim
+slurm-profile:
+	bash profiles/install_slurm_profile.sh
+
+clean-results:
+	rm -rf results logs benchmarks .snakemake

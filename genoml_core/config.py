@@ -1,0 +1,189 @@
+"""Configuration: validate against config/schema.yaml, fill defaults, explain mistakes.
+
+The schema is the single source of defaults. Validation runs when the Snakefile is parsed,
+so a typo or an impossible value stops the run before any job starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+from .errors import ConfigError
+
+__all__ = [
+    "SCHEMA_PATH",
+    "load_config",
+    "validate_config",
+    "resolve_learners",
+    "learner_space",
+    "learner_n_trials",
+    "check_input_paths",
+]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+
+
+def _with_defaults(cls):  # type: ignore[no-untyped-def]
+    """A validator class that also fills ``default`` values (jsonschema FAQ recipe)."""
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # type: ignore[no-untyped-def]
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if "default" in sub and prop not in instance:
+                    instance[prop] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+_FillingValidator = _with_defaults(Draft202012Validator)
+
+
+def _load_schema(schema_path: Path | None) -> dict[str, Any]:
+    return yaml.safe_load(Path(schema_path or SCHEMA_PATH).read_text())
+
+
+def _explain(err: Any, schema: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return (
+            f"config key {where}: unknown key {', '.join(hints)}; allowed keys here: {', '.join(allowed)}"
+        )
+    if err.validator == "required":
+        return f"config key {where}: {err.message}; add it (see config/config.yaml for an example)"
+    if err.validator == "enum":
+        return f"config key {where}: {err.instance!r} is not allowed; use one of {err.validator_value}"
+    if err.validator in {"type"}:
+        return f"config key {where}: {err.instance!r} has the wrong type; expected {err.validator_value}"
+    return f"config key {where}: {err.message}"
+
+
+def validate_config(config: Mapping[str, Any], schema_path: Path | None = None) -> dict[str, Any]:
+    """Return a validated deep copy of ``config`` with every schema default filled in.
+
+    Raises:
+        ConfigError: naming every offending key and how to fix it.
+    """
+    schema = _load_schema(schema_path)
+    cfg = copy.deepcopy(dict(config))
+    errors = sorted(_FillingValidator(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e, schema) for e in errors))
+    _check_consistency(cfg)
+    return cfg
+
+
+def load_config(path: str | Path, schema_path: Path | None = None) -> dict[str, Any]:
+    """Read a YAML config file and validate it (see :func:`validate_config`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    return validate_config(raw, schema_path)
+
+
+def _check_consistency(cfg: dict[str, Any]) -> None:
+    split = cfg["split"]
+    if split["method"] == "holdout" and split["valid_fraction"] + split["test_fraction"] >= 0.8:
+        raise ConfigError(
+            "config key split: valid_fraction + test_fraction leaves under 20% of samples for training; "
+            "lower them"
+        )
+    af = cfg["assoc_filter"]
+    if af["enabled"] and af["p_threshold"] is None and af["top_k"] is None:
+        raise ConfigError(
+            "config key assoc_filter: enabled but neither p_threshold nor top_k is set; set one, "
+            "or set enabled: false"
+        )
+    learners = resolve_learners(cfg)
+    from . import search
+
+    spaces = cfg["train"]["search_spaces"]
+    for name in spaces:
+        if name not in learners:
+            raise ConfigError(
+                f"config key train.search_spaces.{name}: {name!r} is not among the learners being trained "
+                f"({', '.join(learners)}); remove it or add it to train.learners"
+            )
+    for name in learners:
+        search.validate_space(name, learner_space(cfg, name))
+    for name in cfg["train"]["n_trials_per_learner"]:
+        if name not in learners:
+            raise ConfigError(
+                f"config key train.n_trials_per_learner.{name}: {name!r} is not being trained; remove it"
+            )
+
+
+def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
+    """The learners to train: the configured list (checked against the task) or all that fit it."""
+    from . import learners
+
+    task = cfg["task"]
+    chosen = cfg["train"]["learners"]
+    if chosen is None:
+        return list(learners.available_learners(task))
+    ok = set(learners.available_learners(task))
+    for name in chosen:
+        if name not in ok:
+            raise ConfigError(
+                f"config key train.learners: {name!r} cannot be trained for task {task!r}; "
+                f"choose from {', '.join(sorted(ok))}"
+            )
+    return list(chosen)
+
+
+def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The search space of one learner: the config's if given, else the built-in default."""
+    from . import search
+
+    spaces = cfg["train"]["search_spaces"]
+    if name in spaces:
+        return copy.deepcopy(spaces[name])
+    if name not in search.DEFAULT_SPACES:
+        raise ConfigError(f"config key train.search_spaces: no space for {name!r}; add one")
+    return copy.deepcopy(search.DEFAULT_SPACES[name])
+
+
+def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
+    return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
+
+
+def check_input_paths(cfg: Mapping[str, Any], base: str | Path = ".") -> None:
+    """Every input file named in the config exists (checked before any job runs)."""
+    base = Path(base)
+    data = cfg["data"]
+    missing = []
+    for ext in (".bed", ".bim", ".fam"):
+        p = base / f"{data['genotypes']}{ext}"
+        if not p.exists():
+            missing.append(("data.genotypes", p))
+    for key in ("phenotype", "covariates", "omics"):
+        if data.get(key):
+            p = base / data[key]
+            if not p.exists():
+                missing.append((f"data.{key}", p))
+    if missing:
+        lines = [f"config key {k}: file {p} does not exist" for k, p in missing]
+        raise ConfigError(
+            "input files not found:\n  " + "\n  ".join(lines) + "\n  fix the paths in the config "
+            "(relative paths are read from the working directory)"
+        )

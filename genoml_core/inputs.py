@@ -1,0 +1,276 @@
+"""Early input checks: everything a user can get wrong is caught here, before any PLINK run.
+
+``check_inputs`` reads the PLINK fileset's .fam/.bim (and checks the .bed's magic number and
+size), the phenotype, the covariates and an optional omics matrix, and returns the analysis
+sample table: FID, IID, the encoded label and the class names. Each error names the file, the
+line or sample, and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .errors import InputError
+
+__all__ = [
+    "CheckedInputs",
+    "read_id_table",
+    "read_phenotype",
+    "read_numeric_table",
+    "check_inputs",
+    "load_covariates",
+    "load_omics",
+]
+
+log = logging.getLogger(__name__)
+
+ID_COLS = ["FID", "IID"]
+MIN_PER_CLASS = 5
+
+
+@dataclass
+class CheckedInputs:
+    """What the input check found, ready to write out."""
+
+    samples: pd.DataFrame  # FID IID label (encoded: 0/1, 0..K-1, or float)
+    class_names: list[str] | None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def read_id_table(path: str | Path, missing_values: Sequence[str], what: str) -> pd.DataFrame:
+    """Read a tab-separated table with FID and IID columns (``#FID`` accepted), ids as strings.
+
+    Parquet is accepted for files ending in ``.parquet``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: {what} file not found; fix the path in the config")
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+        df.columns = [str(c) for c in df.columns]
+        for c in ID_COLS:
+            if c in df:
+                df[c] = df[c].astype(str)
+    else:
+        df = pd.read_csv(
+            path, sep="\t", dtype=str, keep_default_na=False, na_values=list(missing_values), comment=None
+        )
+    df = df.rename(columns={"#FID": "FID"})
+    if not set(ID_COLS) <= set(df.columns):
+        raise InputError(
+            f"{path}: the {what} file needs tab-separated columns FID and IID in a header row; found "
+            f"{', '.join(map(str, df.columns[:6]))}"
+            + (" (is it space-separated? use tabs)" if len(df.columns) == 1 else "")
+        )
+    dup = df.duplicated(ID_COLS, keep=False)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        r = df.iloc[i]
+        raise InputError(
+            f"{path}, line {i + 2}: sample FID={r.FID} IID={r.IID} appears {int(dup.sum())} times in the "
+            f"{what} file; each sample must have exactly one row (remove the duplicates)"
+        )
+    return df
+
+
+def read_phenotype(
+    path: str | Path,
+    column: str,
+    task: str,
+    *,
+    binary_coding: str = "01",
+    missing_values: Sequence[str] = ("NA",),
+) -> tuple[pd.DataFrame, list[str] | None]:
+    """Read and encode the phenotype. Returns (FID IID label, class names or None).
+
+    Rows with a missing phenotype are dropped (and counted by the caller).
+    """
+    path = Path(path)
+    df = read_id_table(path, missing_values, "phenotype")
+    if column not in df.columns:
+        raise InputError(
+            f"{path}: no column {column!r} (data.phenotype_column); available: "
+            f"{', '.join(c for c in df.columns if c not in ID_COLS)}"
+        )
+    raw = df[column]
+    if task == "binary" and binary_coding == "12":
+        raw = raw.mask(raw.isin(["0", "-9"]))
+    present = raw.notna()
+    values = raw[present]
+    lines = np.flatnonzero(present.to_numpy()) + 2  # header is line 1
+    class_names: list[str] | None
+    if task == "binary":
+        allowed = ["0", "1"] if binary_coding == "01" else ["1", "2"]
+        norm = values.str.strip().str.replace(r"\.0+$", "", regex=True)
+        bad = ~norm.isin(allowed)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            seen = sorted(norm.unique())[:8]
+            raise InputError(
+                f"{path}, line {lines[i]}: phenotype {column} = {values.iloc[i]!r}, but data.binary_coding "
+                f"is {binary_coding!r} (allowed {allowed}; missing: {list(missing_values)}"
+                f"{' 0, -9' if binary_coding == '12' else ''}); values seen: {seen}. Fix the file or set "
+                "data.binary_coding (\"01\" or \"12\"), or set task to multiclass/continuous"
+            )
+        label = (norm == allowed[1]).astype(np.int64)
+        class_names = ["control", "case"]
+    elif task == "multiclass":
+        class_names = sorted(values.str.strip().unique())
+        if len(class_names) == 2:
+            raise InputError(
+                f"{path}: phenotype {column} has only 2 classes ({class_names}) but task is multiclass; "
+                "set task: binary"
+            )
+        label = values.str.strip().map({c: k for k, c in enumerate(class_names)}).astype(np.int64)
+    elif task == "continuous":
+        num = pd.to_numeric(values, errors="coerce")
+        bad = num.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{path}, line {lines[i]}: phenotype {column} = {values.iloc[i]!r} is not a number, but task "
+                "is continuous; fix the value (or list it in data.missing_values), or set task to "
+                "binary/multiclass"
+            )
+        if num.nunique() <= 2:
+            raise InputError(
+                f"{path}: phenotype {column} has {num.nunique()} distinct values {sorted(num.unique())[:2]}; "
+                "it looks binary, not continuous: set task: binary"
+            )
+        label = num.astype(np.float64)
+        class_names = None
+    else:
+        raise InputError(f"unknown task {task!r}")
+    out = df.loc[present, ID_COLS].copy()
+    out["label"] = label.to_numpy()
+    if task != "continuous":
+        counts = out["label"].value_counts()
+        if len(counts) < 2:
+            only = class_names[int(counts.index[0])] if len(counts) else "none"
+            raise InputError(
+                f"{path}: phenotype {column} has a single class ({only}) among samples with a value; a "
+                "model needs at least two classes: check the column and data.binary_coding"
+            )
+    return out.reset_index(drop=True), class_names
+
+
+def read_numeric_table(
+    path: str | Path, columns: Sequence[str] | None, missing_values: Sequence[str], what: str
+) -> pd.DataFrame:
+    """Read FID IID + numeric columns; a non-numeric value stops with its line and column."""
+    path = Path(path)
+    df = read_id_table(path, missing_values, what)
+    feats = [c for c in df.columns if c not in ID_COLS] if columns is None else list(columns)
+    absent = [c for c in feats if c not in df.columns]
+    if absent:
+        raise InputError(f"{path}: {what} column(s) {absent} not found; available: {list(df.columns)}")
+    if not feats:
+        raise InputError(f"{path}: the {what} file has no columns besides FID and IID")
+    out = df[ID_COLS].copy()
+    for c in feats:
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = num.isna() & df[c].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{path}, line {i + 2}: {what} column {c!r} = {df[c].iloc[i]!r} is not numeric (sample "
+                f"FID={df.FID.iloc[i]} IID={df.IID.iloc[i]}); encode it as numbers (e.g. sex as 0/1, "
+                "categories as 0/1 indicator columns) or list the token in data.missing_values"
+            )
+        out[c] = num.astype(np.float64)
+    return out
+
+
+def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
+    """Check every input named in the config's ``data`` section; return the analysis samples.
+
+    Analysis samples are those in the .fam with a non-missing phenotype. Phenotype rows for
+    people absent from the .fam are an error (usually a wrong file or an id mix-up).
+    """
+    prefix = data["genotypes"]
+    fam = io.read_fam(prefix)
+    bim = io.read_bim(prefix)
+    io.check_bed(prefix, len(fam), len(bim))
+    dup_snp = bim.SNP.duplicated(keep=False)
+    if dup_snp.any():
+        i = int(np.flatnonzero(dup_snp.to_numpy())[0])
+        raise InputError(
+            f"{prefix}.bim, line {i + 1}: variant id {bim.SNP.iloc[i]!r} appears {int(dup_snp.sum())} times; "
+            "give variants unique ids (plink2 --set-all-var-ids @:#:\\$r:\\$a --make-bed)"
+        )
+    missing = list(data["missing_values"])
+    pheno, class_names = read_phenotype(
+        data["phenotype"],
+        data["phenotype_column"],
+        task,
+        binary_coding=data["binary_coding"],
+        missing_values=missing,
+    )
+    fam_ids = pd.MultiIndex.from_frame(fam[ID_COLS])
+    ph_ids = pd.MultiIndex.from_frame(pheno[ID_COLS])
+    not_in_fam = ~ph_ids.isin(fam_ids)
+    if not_in_fam.any():
+        bad = pheno.loc[not_in_fam, ID_COLS].head(5)
+        listed = ", ".join(f"{r.FID} {r.IID}" for r in bad.itertuples())
+        raise InputError(
+            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {prefix}.fam, e.g. {listed}; "
+            "check that FID and IID match the .fam exactly (or remove those rows)"
+        )
+    report: dict[str, Any] = {
+        "fam_samples": len(fam),
+        "bim_variants": len(bim),
+        "phenotyped_samples": len(pheno),
+        "fam_samples_without_phenotype": int(len(fam) - len(pheno)),
+    }
+    samples = fam[ID_COLS].merge(pheno, on=ID_COLS, how="inner")  # .fam order
+    if task != "continuous":
+        counts = samples.label.value_counts().sort_index()
+        report["class_counts"] = {class_names[int(k)]: int(v) for k, v in counts.items()}
+        small = counts[counts < MIN_PER_CLASS]
+        if len(small):
+            raise InputError(
+                f"{data['phenotype']}: class {class_names[int(small.index[0])]!r} has only {int(small.iloc[0])} "
+                f"sample(s); each class needs at least {MIN_PER_CLASS} for a stratified train/valid/test split"
+            )
+    for key, what in (("covariates", "covariate"), ("omics", "omics")):
+        if not data.get(key):
+            continue
+        cols = data.get("covariate_columns") if key == "covariates" else None
+        table = read_numeric_table(data[key], cols, missing, what)
+        ids = pd.MultiIndex.from_frame(table[ID_COLS])
+        s_ids = pd.MultiIndex.from_frame(samples[ID_COLS])
+        lacking = int((~s_ids.isin(ids)).sum())
+        feats = [c for c in table.columns if c not in ID_COLS]
+        report[f"{key}_columns"] = feats
+        report[f"samples_without_{key}"] = lacking
+        if lacking:
+            log.warning(
+                "%d analysis sample(s) have no row in %s: their %s values are imputed from training means",
+                lacking, data[key], what,
+            )
+        constant = [c for c in feats if table[c].nunique(dropna=True) <= 1]
+        if constant:
+            log.warning("%s: column(s) %s are constant and carry no information", data[key], constant)
+    report["analysis_samples"] = len(samples)
+    return CheckedInputs(samples=samples, class_names=class_names, report=report)
+
+
+def load_covariates(data: dict[str, Any]) -> pd.DataFrame | None:
+    """The configured covariates (FID IID + numeric columns), or None."""
+    if not data.get("covariates"):
+        return None
+    return read_numeric_table(data["covariates"], data.get("covariate_columns"), data["missing_values"], "covariate")
+
+
+def load_omics(data: dict[str, Any]) -> pd.DataFrame | None:
+    """The configured omics matrix (FID IID + numeric feature columns), or None."""
+    if not data.get("omics"):
+        return None
+    return read_numeric_table(data["omics"], None, data["missing_values"], "omics")

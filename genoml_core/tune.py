@@ -1,0 +1,173 @@
+"""Trials and selection.
+
+A trial is a pure function of (feature stores, learner, trial index, seed, search space): it
+draws its hyperparameters deterministically, trains on each fold's training rows, scores on the
+fold's validation rows and writes one model per fold plus ``metrics.json``. Nothing else
+decides its result. Selection looks at validation metrics only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import __version__, learners, metrics, persist, search
+from .munge import FeatureStore
+
+__all__ = ["trial_random_state", "build_estimator", "run_trial", "select_best", "NET_LEARNERS"]
+
+log = logging.getLogger(__name__)
+
+NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+
+
+def trial_random_state(seed: int, learner: str, trial: int) -> int:
+    """A per-trial random_state derived from the one config seed (stable across processes)."""
+    ss = np.random.SeedSequence([seed, zlib.crc32(learner.encode()), trial])
+    return int(ss.generate_state(1)[0] % (2**31 - 1))
+
+
+def build_estimator(
+    name: str, params: Mapping[str, Any], *, task: str, random_state: int, threads: int, class_weight: str
+) -> Any:
+    """A fresh, unfitted estimator for a learner name (classical or torch net)."""
+    if name in NET_LEARNERS:
+        from .estimators import make_net
+
+        return make_net(
+            name, dict(params), task=task, random_state=random_state, n_threads=threads, class_weight=class_weight
+        )
+    return learners.make_learner(
+        name, dict(params), task=task, random_state=random_state, n_jobs=threads, class_weight=class_weight
+    )
+
+
+def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str) -> Any:
+    tr, va = store.index("train"), store.index("valid")
+    if name in NET_LEARNERS:
+        # nets stream scaled batches from the int8 store
+        return est.fit(store.view("train"), store.labels(tr), store.view("valid"), store.labels(va))
+    return learners.fit_learner(
+        est,
+        store.rows(tr),
+        store.labels(tr),
+        task=task,
+        class_weight=class_weight,
+        X_valid=store.rows(va),
+        y_valid=store.labels(va),
+    )
+
+
+def predict_rows(est: Any, store: FeatureStore, idx: np.ndarray, task: str) -> np.ndarray:
+    return learners.predict_scores(est, store.rows(idx), task=task)
+
+
+def run_trial(
+    stores: Mapping[str, str | Path],
+    *,
+    learner: str,
+    trial: int,
+    space: Mapping[str, Any],
+    seed: int,
+    task: str,
+    class_weight: str,
+    threads: int,
+    model_paths: Mapping[str, str | Path],
+) -> dict[str, Any]:
+    """Train one (learner, trial) on every fold; save models; return the metrics record."""
+    params = search.sample_params(dict(space), seed=seed, arch=learner, trial=trial)
+    rs = trial_random_state(seed, learner, trial)
+    log.info("learner=%s trial=%d random_state=%d params=%s", learner, trial, rs, params)
+    per_fold: dict[str, dict[str, float]] = {}
+    degenerate = False
+    t0 = time.perf_counter()
+    for fold, directory in stores.items():
+        store = FeatureStore(directory)
+        n_classes = len(store.recipe["class_names"] or []) or None
+        est = build_estimator(learner, params, task=task, random_state=rs, threads=threads, class_weight=class_weight)
+        tf = time.perf_counter()
+        est = _fit(est, learner, store, task, class_weight)
+        fit_s = time.perf_counter() - tf
+        va = store.index("valid")
+        scores = predict_rows(est, store, va, task)
+        m = metrics.compute_metrics(task, store.labels(va), scores, n_classes=n_classes)
+        m["fit_seconds"] = fit_s
+        per_fold[fold] = m
+        degenerate = degenerate or metrics.is_degenerate(task, scores)
+        persist.save_model(
+            est,
+            model_paths[fold],
+            meta={
+                "learner": learner,
+                "trial": trial,
+                "fold": fold,
+                "task": task,
+                "params": params,
+                "random_state": rs,
+                "seed": seed,
+                "genoml_core_version": __version__,
+                "feature_names_sha": _names_digest(store.feature_names),
+                "n_features": store.n_features,
+                "class_names": store.recipe["class_names"],
+            },
+        )
+    keys = sorted(set.intersection(*(set(m) for m in per_fold.values())))
+    mean = {k: float(np.nanmean([per_fold[f][k] for f in per_fold])) for k in keys}
+    sel = metrics.SELECTION_METRIC[task]
+    return {
+        "learner": learner,
+        "trial": trial,
+        "params": params,
+        "random_state": rs,
+        "seed": seed,
+        "selection_metric": sel,
+        "valid": mean,
+        "folds": per_fold,
+        "degenerate": bool(degenerate),
+        "seconds": time.perf_counter() - t0,
+        "genoml_core_version": __version__,
+    }
+
+
+def _names_digest(names: Sequence[str]) -> str:
+    return format(zlib.crc32("\n".join(names).encode()), "08x")
+
+
+def select_best(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Best trial on the validation selection metric; ties go to the lower trial index.
+
+    Degenerate models (one class for everybody, constant predictions) are passed over when any
+    other trial exists.
+    """
+    if not records:
+        raise ValueError("no trial records to select from")
+    metric = records[0]["selection_metric"]
+    sign = 1.0 if metrics.greater_is_better(metric) else -1.0
+
+    def key(r: Mapping[str, Any]) -> tuple[int, float, int]:
+        v = r["valid"].get(metric, math.nan)
+        v = -math.inf if v is None or math.isnan(v) else sign * v
+        return (0 if r["degenerate"] else 1, v, -int(r["trial"]))
+
+    best = max(records, key=key)
+    return {
+        "learner": best["learner"],
+        "best_trial": int(best["trial"]),
+        "selection_metric": metric,
+        "valid_score": best["valid"].get(metric),
+        "valid": best["valid"],
+        "params": best["params"],
+        "degenerate": best["degenerate"],
+        "seconds": best["seconds"],
+        "n_trials": len(records),
+        "all_trials": [
+            {"trial": int(r["trial"]), metric: r["valid"].get(metric), "degenerate": r["degenerate"]}
+            for r in sorted(records, key=lambda r: int(r["trial"]))
+        ],
+    }

@@ -1,0 +1,43 @@
+"""Shared start-up for rule scripts: log to the rule's log file, make genoml_core importable,
+record what ran, and make any failure exit non-zero with its message in the log."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def start_job(smk: Any) -> logging.Logger:
+    """Point stderr and logging at ``smk.log[0]``; put the repo root first on sys.path."""
+    root = Path(smk.scriptdir).resolve().parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    if smk.log:
+        Path(smk.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = open(smk.log[0], "w", buffering=1)  # noqa: SIM115 (lives as long as the job)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    log = logging.getLogger(f"rule.{smk.rule}")
+    import genoml_core
+
+    log.info("rule %s wildcards=%s threads=%s", smk.rule, dict(smk.wildcards.items()), smk.threads)
+    log.info("params=%s", {k: v for k, v in smk.params.items()})
+    log.info("genoml_core %s, python %s", genoml_core.__version__, platform.python_version())
+
+    def excepthook(etype: type[BaseException], value: BaseException, tb: Any) -> None:
+        # the message first and on its own: it names the file, the line and the fix
+        log.error("%s: %s", etype.__name__, value)
+        log.debug("".join(traceback.format_exception(etype, value, tb)))
+        sys.__stderr__.write(f"ERROR in rule {smk.rule}: {etype.__name__}: {value}\n")
+        sys.__excepthook__(etype, value, tb)
+
+    sys.excepthook = excepthook
+    return log

@@ -1,0 +1,15 @@
+"""Rule qc_summary: one JSON with how many samples and SNPs each step removed."""
+from _job import start_job
+
+log = start_job(snakemake)  # noqa: F821
+
+from genoml_core import io  # noqa: E402
+
+smk = snakemake  # noqa: F821
+per_fold = {
+    fold: {"variant_qc": io.read_json(v), "ld_prune": io.read_json(ld), "assoc_filter": io.read_json(a)}
+    for fold, v, ld, a in zip(smk.params.folds, smk.input.variants, smk.input.ld, smk.input.assoc)
+}
+summary = {"inputs": io.read_json(smk.input.inputs), "sample_qc": io.read_json(smk.input.samples),
+           "split": io.read_json(smk.input.split), "folds": per_fold}
+io.write_json(summary, smk.output[0])

@@ -1,0 +1,81 @@
+"""Shared fixtures: small simulated cohorts (made once per session) and a Snakemake runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from genoml_core.simulate import simulate_cohort  # noqa: E402
+
+needs_plink = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not on PATH")
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 people x 3000 SNPs (+100 new): enough for every stage, quick to run."""
+    out = tmp_path_factory.mktemp("cohort_small")
+    simulate_cohort(out, n_samples=400, n_snps=3000, n_chromosomes=3, n_new=100, seed=7)
+    return out
+
+
+def snakemake_bin() -> str:
+    exe = Path(sys.executable).with_name("snakemake")
+    return str(exe) if exe.exists() else "snakemake"
+
+
+def write_config(workdir: Path, cohort: Path, **overrides: Any) -> Path:
+    """A config for ``cohort`` with small, fast settings; nested overrides via dicts."""
+    cfg: dict[str, Any] = {
+        "seed": 11,
+        "task": "binary",
+        "data": {
+            "genotypes": str(cohort / "cohort"),
+            "phenotype": str(cohort / "phenotype.tsv"),
+            "phenotype_column": "case_control",
+            "covariates": str(cohort / "covariates.tsv"),
+        },
+        "split": {"valid_fraction": 0.2, "test_fraction": 0.2},
+        "assoc_filter": {"top_k": 300},
+        "train": {"learners": ["logistic_l1", "random_forest"], "n_trials": 2},
+        "evaluate": {"n_bootstrap": 100},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key] = {**cfg[key], **value}
+        else:
+            cfg[key] = value
+    path = workdir / "config.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the repo's Snakefile with ``workdir`` as working directory and its config.yaml."""
+    cmd = [
+        snakemake_bin(),
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc

@@ -1,0 +1,95 @@
+"""Input checks: each mistake stops with the file, the line or sample, and the fix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoml_core import io
+from genoml_core.errors import InputError
+from genoml_core.inputs import check_inputs, read_phenotype
+
+N = 40
+
+
+@pytest.fixture()
+def data(tmp_path):
+    rng = np.random.default_rng(1)
+    g = rng.integers(0, 3, size=(N, 10)).astype(np.int8)
+    bim = pd.DataFrame({"CHR": "1", "SNP": [f"rs{i}" for i in range(10)], "CM": 0.0, "POS": np.arange(10) + 1,
+                        "A1": "A", "A2": "C"})
+    fam = pd.DataFrame({"FID": [f"F{i}" for i in range(N)], "IID": [f"I{i}" for i in range(N)], "PAT": 0,
+                        "MAT": 0, "SEX": 1, "PHENO": -9})
+    io.write_bed(tmp_path / "g", g, bim, fam)
+    ph = fam[["FID", "IID"]].assign(y=[i % 2 for i in range(N)], q=rng.normal(size=N), k=[f"c{i % 3}" for i in range(N)])
+    ph.to_csv(tmp_path / "ph.tsv", sep="\t", index=False)
+    fam[["FID", "IID"]].assign(age=rng.normal(50, 5, N), sex=[i % 2 for i in range(N)]).to_csv(
+        tmp_path / "cov.tsv", sep="\t", index=False)
+    return {"genotypes": str(tmp_path / "g"), "phenotype": str(tmp_path / "ph.tsv"), "phenotype_column": "y",
+            "binary_coding": "01", "missing_values": ["NA", ""], "covariates": str(tmp_path / "cov.tsv"),
+            "covariate_columns": None, "omics": None}
+
+
+def _edit(path, fn):
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    fn(df)
+    df.to_csv(path, sep="\t", index=False)
+
+
+def test_good_inputs(data):
+    out = check_inputs(data, "binary")
+    assert len(out.samples) == N and out.class_names == ["control", "case"]
+    assert out.report["class_counts"] == {"control": 20, "case": 20}
+
+
+def test_phenotype_id_not_in_fam(data):
+    _edit(data["phenotype"], lambda df: df.loc.__setitem__((3, "IID"), "GHOST"))
+    with pytest.raises(InputError, match=r"ph\.tsv: 1 sample\(s\) are not in .*g\.fam, e\.g\. F3 GHOST"):
+        check_inputs(data, "binary")
+
+
+def test_duplicated_phenotype_ids(data):
+    _edit(data["phenotype"], lambda df: df.loc.__setitem__((4, ["FID", "IID"]), ["F3", "I3"]))
+    with pytest.raises(InputError, match=r"ph\.tsv, line 5: sample FID=F3 IID=I3 appears 2 times"):
+        check_inputs(data, "binary")
+
+
+def test_binary_coding_mismatch(data):
+    _edit(data["phenotype"], lambda df: df.__setitem__("y", [str(1 + i % 2) for i in range(N)]))
+    with pytest.raises(InputError, match=r"line 3: phenotype y = '2', but data\.binary_coding is '01'"):
+        check_inputs(data, "binary")
+    assert len(check_inputs({**data, "binary_coding": "12"}, "binary").samples) == N
+
+
+def test_single_class(data):
+    _edit(data["phenotype"], lambda df: df.__setitem__("y", "1"))
+    with pytest.raises(InputError, match=r"single class \(case\)"):
+        check_inputs(data, "binary")
+
+
+def test_non_numeric_covariate(data):
+    _edit(data["covariates"], lambda df: df.loc.__setitem__((6, "sex"), "M"))
+    with pytest.raises(InputError, match=r"cov\.tsv, line 8: covariate column 'sex' = 'M' is not numeric .*F6"):
+        check_inputs(data, "binary")
+
+
+def test_task_and_values_disagree(data, tmp_path):
+    with pytest.raises(InputError, match="looks binary, not continuous"):
+        read_phenotype(data["phenotype"], "y", "continuous")
+    with pytest.raises(InputError, match="is not a number"):
+        read_phenotype(data["phenotype"], "k", "continuous")
+    with pytest.raises(InputError, match="only 2 classes"):
+        read_phenotype(data["phenotype"], "y", "multiclass")
+    labels, names = read_phenotype(data["phenotype"], "k", "multiclass")
+    assert names == ["c0", "c1", "c2"] and set(labels.label) == {0, 1, 2}
+
+
+def test_missing_phenotypes_are_dropped(data):
+    _edit(data["phenotype"], lambda df: df.loc.__setitem__((slice(0, 4), "y"), "NA"))
+    out = check_inputs(data, "binary")
+    assert len(out.samples) == N - 5 and out.report["fam_samples_without_phenotype"] == 5
+
+
+def test_wrong_bed_detected_before_phenotype(data, tmp_path):
+    (tmp_path / "g.bed").write_bytes(b"\x00\x00\x00" + b"\x00" * 100)
+    with pytest.raises(InputError, match="not a PLINK 1 .bed file"):
+        check_inputs(data, "binary")

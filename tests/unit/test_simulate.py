@@ -1,0 +1,411 @@
+"""Tests for genoml_core.simulate (the example-cohort simulator) and io.BedWriter."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoml_core import io
+from genoml_core.errors import ConfigError
+from genoml_core.simulate import THREE_CLASS_LABELS, main, simulate_cohort
+
+SMALL = dict(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=150, n_causal=20, seed=7)
+PLINK2 = shutil.which("plink2")
+needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not on PATH")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("sim")
+    truth = simulate_cohort(out, **SMALL)
+    return out, truth
+
+
+@pytest.fixture(scope="module")
+def train(sim: tuple[Path, dict]) -> dict:
+    out, truth = sim
+    g = io.read_genotypes(out / "cohort", engine="lut")
+    bim = io.read_bim(out / "cohort")
+    fam = io.read_fam(out / "cohort")
+    bad_samples = fam.IID.isin({d["IID"] for d in truth["bad_samples"]}).to_numpy()
+    bad_ids = set().union(*(truth["bad_snps"][k] for k in ("high_missing", "low_maf", "hwe")))
+    bad_snps = bim.SNP.isin(bad_ids).to_numpy()
+    return {"g": g, "bim": bim, "fam": fam, "bad_samples": bad_samples, "bad_snps": bad_snps}
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _freq(g: np.ndarray) -> np.ndarray:
+    gm = np.where(g < 0, np.nan, g.astype(float))
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(gm, axis=0) / 2
+
+
+def _standardize(g: np.ndarray) -> np.ndarray:
+    x = np.where(g < 0, np.nan, g.astype(float))
+    mu = np.nanmean(x, axis=0)
+    x = np.where(np.isnan(x), mu, x) - mu
+    sd = x.std(axis=0)
+    return x / np.where(sd > 0, sd, 1.0)
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    order = np.argsort(score, kind="stable")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(1, len(score) + 1)
+    n1 = label.sum()
+    n0 = len(label) - n1
+    return float((ranks[label == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _plink(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([PLINK2, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def _plink_kept(prefix: Path, flag: list[str], tmp: Path) -> tuple[set[str], set[str]]:
+    """Samples and SNPs plink2 keeps after one QC filter."""
+    res = _plink(["--bfile", str(prefix), *flag, "--write-snplist", "--write-samples", "--out", str(tmp / "q")], tmp)
+    assert res.returncode == 0, res.stdout + res.stderr
+    snps = set((tmp / "q.snplist").read_text().split())
+    ids = pd.read_csv(tmp / "q.id", sep="\t", dtype=str)
+    return set(ids["IID"]), snps
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_same_seed_byte_identical_other_seed_differs(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = sim
+    again = tmp_path / "again"
+    simulate_cohort(again, **{**SMALL, "chunk_snps": 97})  # chunking must not matter either
+    assert _digests(again) == _digests(out)
+    other = tmp_path / "other"
+    simulate_cohort(other, **{**SMALL, "seed": SMALL["seed"] + 1})
+    d_out, d_other = _digests(out), _digests(other)
+    assert d_out.keys() == d_other.keys()
+    for name in ("cohort.bed", "new_cohort.bed", "phenotype.tsv", "truth.json"):
+        assert d_out[name] != d_other[name], name
+
+
+def test_no_leftover_temporary_files(sim: tuple[Path, dict]) -> None:
+    out, _ = sim
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        [
+            "cohort.bed",
+            "cohort.bim",
+            "cohort.fam",
+            "phenotype.tsv",
+            "covariates.tsv",
+            "groups.tsv",
+            "oracle.tsv",
+            "new_cohort.bed",
+            "new_cohort.bim",
+            "new_cohort.fam",
+            "new_cohort_phenotype.tsv",
+            "new_cohort_covariates.tsv",
+            "new_cohort_groups.tsv",
+            "new_cohort_oracle.tsv",
+            "truth.json",
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------- shapes and ids
+def test_fileset_shapes_ids_and_tables(sim: tuple[Path, dict], train: dict) -> None:
+    out, truth = sim
+    n, m = SMALL["n_samples"], SMALL["n_snps"]
+    bim, fam = train["bim"], train["fam"]
+    assert train["g"].shape == (n, m) and train["g"].dtype == np.int8
+    assert fam.IID.is_unique and fam.FID.is_unique and bim.SNP.is_unique
+    assert fam.IID.str.fullmatch(r"IND\d{4}").all() and fam.FID.str.fullmatch(r"FAM\d{4}").all()
+    assert bim.SNP.str.fullmatch(r"rs\d+").all()
+    assert set(fam.SEX) == {1, 2} and (fam.PHENO == "-9").all()
+    # chromosomes 1..K in order, positions increasing within each, realistic spacing
+    assert list(pd.unique(bim.CHR)) == [str(c) for c in range(1, SMALL["n_chromosomes"] + 1)]
+    for _, b in bim.groupby("CHR"):
+        gaps = np.diff(b.POS.to_numpy())
+        assert gaps.min() >= 5_000 and gaps.max() <= 20_000
+    assert (bim.A1 != bim.A2).all() and set(bim.A1) | set(bim.A2) <= set("ACGT")
+    ambiguous = np.array([{a, b} in ({"A", "T"}, {"C", "G"}) for a, b in zip(bim.A1, bim.A2)])
+    assert 0.10 < ambiguous.mean() < 0.20
+
+    pheno = pd.read_csv(out / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    covar = pd.read_csv(out / "covariates.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    groups = pd.read_csv(out / "groups.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    assert list(pheno.columns) == ["FID", "IID", "case_control", "quantitative", "three_class"]
+    assert list(covar.columns) == ["FID", "IID", "sex", "age"]
+    assert list(groups.columns) == ["FID", "IID", "ancestry", "sex"]
+    for df in (pheno, covar, groups):
+        assert df.IID.tolist() == fam.IID.tolist() and df.FID.tolist() == fam.FID.tolist()
+    raw_cc = (out / "phenotype.tsv").read_text().splitlines()[1:]
+    n_na = sum(line.split("\t")[2] == "NA" for line in raw_cc)
+    assert n_na == truth["case_control"]["n_missing"]["training"] and 0 < n_na <= 0.03 * n
+    assert set(pheno.case_control.dropna()) == {0, 1}
+    assert 0.25 < pheno.case_control.mean() < 0.45
+    assert pheno.quantitative.dtype == float and pheno.quantitative.std() > 5
+    counts = pheno.three_class.value_counts(normalize=True)
+    assert set(counts.index) == set(THREE_CLASS_LABELS) and counts.min() > 0.15
+    assert (covar.sex == fam.SEX - 1).all()
+    assert (groups.sex == np.where(fam.SEX == 2, "female", "male")).all()
+    assert covar.age.between(18, 90).all() and 45 < covar.age.mean() < 65
+    assert 0.15 < (groups.ancestry == "pop_b").mean() < 0.35 and set(groups.ancestry) == {"pop_a", "pop_b"}
+
+    new_fam = io.read_fam(out / "new_cohort")
+    assert len(new_fam) == SMALL["n_new"] and new_fam.IID.str.fullmatch(r"NEW\d{4}").all()
+    assert not set(new_fam.IID) & set(fam.IID) and not set(new_fam.FID) & set(fam.FID)
+    new_pheno = pd.read_csv(out / "new_cohort_phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    assert new_pheno.IID.tolist() == new_fam.IID.tolist()
+
+
+# ----------------------------------------------------------------------------- genotype realism
+def test_missing_rates(sim: tuple[Path, dict], train: dict) -> None:
+    _, truth = sim
+    miss = train["g"] == -1
+    clean = miss[~train["bad_samples"]][:, ~train["bad_snps"]]
+    assert 0.0035 < clean.mean() < 0.0065
+    per_bad_sample = miss[train["bad_samples"]].mean(axis=1)
+    assert len(per_bad_sample) == 10 and (per_bad_sample > 0.08).all() and (per_bad_sample < 0.33).all()
+    hm = train["bim"].SNP.isin(truth["bad_snps"]["high_missing"]).to_numpy()
+    assert (miss[:, hm].mean(axis=0) > 0.08).all()
+    assert miss[~train["bad_samples"]].mean(axis=1).max() < 0.03
+
+
+def test_maf_spectrum_has_rare_and_common(train: dict) -> None:
+    f = _freq(train["g"][:, ~train["bad_snps"]])
+    maf = np.minimum(f, 1 - f)
+    assert 0.10 < (maf < 0.01).mean() < 0.40  # a good share of rare variants
+    assert (maf >= 0.05).mean() > 0.5
+    assert (maf == 0).mean() < 0.15
+
+
+def test_ld_adjacent_snps_correlated_far_ones_not(train: dict) -> None:
+    g, bim = train["g"], train["bim"]
+    f = _freq(g)
+    common = (np.minimum(f, 1 - f) > 0.1) & ~train["bad_snps"]
+    x = _standardize(g[:, common])
+    chrom = bim.CHR.to_numpy()[common]
+    adjacent = np.abs((x[:, :-1] * x[:, 1:]).mean(axis=0))[chrom[:-1] == chrom[1:]]
+    lag = 200
+    far = np.abs((x[:, :-lag] * x[:, lag:]).mean(axis=0))[chrom[:-lag] == chrom[lag:]]
+    assert adjacent.mean() > 0.25
+    assert far.mean() < 0.08
+    assert adjacent.mean() > 4 * far.mean()
+
+
+def test_ancestry_allele_frequency_differences(sim: tuple[Path, dict], train: dict) -> None:
+    out, _ = sim
+    groups = pd.read_csv(out / "groups.tsv", sep="\t")
+    pop_b = (groups.ancestry == "pop_b").to_numpy()
+    g = train["g"][:, ~train["bad_snps"]]
+    f = _freq(g)
+    common = np.minimum(f, 1 - f) > 0.05
+    diff = np.abs(_freq(g[pop_b]) - _freq(g[~pop_b]))[common].mean()
+    perm = np.random.default_rng(0).permutation(pop_b)
+    diff_null = np.abs(_freq(g[perm]) - _freq(g[~perm]))[common].mean()
+    assert diff > 2 * diff_null and diff > 0.06
+
+
+# ----------------------------------------------------------------------------- truth and phenotypes
+def test_truth_contents_and_oracle(sim: tuple[Path, dict], train: dict) -> None:
+    out, truth = sim
+    assert io.read_json(out / "truth.json") == truth
+    assert truth["seed"] == SMALL["seed"] and truth["parameters"]["n_snps"] == SMALL["n_snps"]
+    cc = truth["case_control"]
+    for cohort in ("training", "new"):
+        assert 0.75 < cc["oracle_auc"][cohort] < 0.95
+        assert 0.25 < cc["case_fraction"][cohort] < 0.45
+        assert 0.25 < truth["quantitative"]["oracle_r2"][cohort] < 0.7
+    assert len(cc["causal"]) == SMALL["n_causal"]
+    assert cc["group_shift"]["pop_b"] > 0 and set(cc["covariate_effects"]) >= {"sex", "age_per_year"}
+    bim = train["bim"].set_index("SNP")
+    for row in cc["causal"]:
+        assert row["effect_allele"] == bim.loc[row["snp"], "A1"]
+        assert 0.05 <= min(row["freq_ancestral"], 1 - row["freq_ancestral"])
+    shared = {r["snp"] for r in cc["causal"]} & {r["snp"] for r in truth["quantitative"]["causal"]}
+    assert len(shared) == SMALL["n_causal"] // 2
+    bad = set().union(*(truth["bad_snps"][k] for k in ("high_missing", "low_maf", "hwe")))
+    assert not bad & set(truth["causal_snps"])
+    assert len(truth["bad_samples"]) == 10
+
+
+def _oracle_from_files(out: Path, truth: dict, prefix: str, tables: str, train_bim: pd.DataFrame) -> float:
+    """AUC of the case/control liability rebuilt from the written files and truth.json only."""
+    bim = io.read_bim(out / prefix)
+    where = {snp: k for k, snp in enumerate(bim.SNP)}
+    train_a1 = train_bim.set_index("SNP").A1
+    cc = truth["case_control"]
+    idx = [where[r["snp"]] for r in cc["causal"]]
+    g = io.read_genotypes(out / prefix, variant_idx=idx).astype(float)  # pandas-plink engine
+    g[g < 0] = np.nan
+    for k, r in enumerate(cc["causal"]):
+        if bim.A1.iloc[idx[k]] != r["effect_allele"]:  # swapped in this fileset: count the other allele
+            assert bim.A2.iloc[idx[k]] == r["effect_allele"] == train_a1[r["snp"]]
+            g[:, k] = 2 - g[:, k]
+    g = np.where(np.isnan(g), np.nanmean(g, axis=0), g)
+    genetic = g @ np.array([r["effect"] for r in cc["causal"]]) - cc["genetic_centre"]
+    covar = pd.read_csv(out / f"{tables}covariates.tsv", sep="\t")
+    groups = pd.read_csv(out / f"{tables}groups.tsv", sep="\t")
+    pheno = pd.read_csv(out / f"{tables}phenotype.tsv", sep="\t")
+    eff = cc["covariate_effects"]
+    liability = (
+        genetic
+        + cc["group_shift"]["pop_b"] * (groups.ancestry == "pop_b").to_numpy()
+        + eff["sex"] * covar.sex.to_numpy()
+        + eff["age_per_year"] * (covar.age.to_numpy() - eff["age_centre"])
+    )
+    ok = pheno.case_control.notna().to_numpy()
+    return _auc(liability[ok], pheno.case_control.to_numpy()[ok].astype(int))
+
+
+def test_oracle_rebuilt_from_files_matches_truth(sim: tuple[Path, dict], train: dict) -> None:
+    out, truth = sim
+    auc_train = _oracle_from_files(out, truth, "cohort", "", train["bim"])
+    auc_new = _oracle_from_files(out, truth, "new_cohort", "new_cohort_", train["bim"])
+    assert abs(auc_train - truth["case_control"]["oracle_auc"]["training"]) < 0.01
+    assert abs(auc_new - truth["case_control"]["oracle_auc"]["new"]) < 0.015
+
+
+# ----------------------------------------------------------------------------- new cohort
+def test_new_cohort_shuffled_swapped_and_absent(sim: tuple[Path, dict], train: dict) -> None:
+    out, truth = sim
+    info = truth["new_cohort"]
+    bim = train["bim"]
+    new_bim = io.read_bim(out / "new_cohort")
+    m = SMALL["n_snps"]
+    absent, swapped = set(info["absent_snps"]), set(info["swapped_snps"])
+    assert len(absent) == round(0.02 * m) and len(swapped) == round(0.10 * m)
+    assert set(new_bim.SNP) == set(bim.SNP) - absent and new_bim.SNP.is_unique
+    assert not swapped & absent and not absent & set(truth["causal_snps"])
+    # shuffled, but each chromosome kept together (PLINK rejects split chromosomes)
+    assert new_bim.SNP.tolist() != [s for s in bim.SNP if s not in absent]
+    runs = new_bim.CHR.to_numpy()
+    assert len(pd.unique(runs)) == (np.diff(runs.astype(int)) != 0).sum() + 1
+    # alleles: swapped SNPs reversed, the others identical
+    merged = new_bim.merge(bim, on="SNP", suffixes=("_new", ""))
+    is_sw = merged.SNP.isin(swapped).to_numpy()
+    assert (merged.A1_new.to_numpy()[is_sw] == merged.A2.to_numpy()[is_sw]).all()
+    assert (merged.A2_new.to_numpy()[is_sw] == merged.A1.to_numpy()[is_sw]).all()
+    assert (merged.A1_new.to_numpy()[~is_sw] == merged.A1.to_numpy()[~is_sw]).all()
+    assert (merged[["CHR_new", "POS_new"]].to_numpy() == merged[["CHR", "POS"]].to_numpy()).all()
+
+    # genotypes: undo the shuffle and the swaps, then frequencies match the training cohort's
+    g_new = io.read_genotypes(out / "new_cohort")  # pandas-plink engine
+    where = {snp: k for k, snp in enumerate(new_bim.SNP)}
+    keep = ~bim.SNP.isin(absent).to_numpy()
+    cols = [where[s] for s in bim.SNP[keep]]
+    g_aligned = g_new[:, cols]
+    flip = bim.SNP[keep].isin(swapped).to_numpy()
+    raw = g_aligned.copy()
+    g_aligned[:, flip] = np.where(raw[:, flip] >= 0, 2 - raw[:, flip], -1)
+    f_train = _freq(train["g"][:, keep])
+    f_new, f_raw = _freq(g_aligned), _freq(raw)
+    ok = ~train["bad_snps"][keep]
+    assert np.abs(f_new - f_train)[ok & flip].mean() < 0.05
+    assert np.abs(f_raw - f_train)[ok & flip].mean() > 0.15
+    assert np.corrcoef(f_new[ok], f_train[ok])[0, 1] > 0.97
+    assert 0.0035 < (g_aligned[:, ok] == -1).mean() < 0.0065
+    # LD survives the realignment
+    common = ok & (np.minimum(f_train, 1 - f_train) > 0.1)
+    x = _standardize(g_aligned[:, common])
+    assert np.abs((x[:, :-1] * x[:, 1:]).mean(axis=0)).mean() > 0.25
+
+
+# ----------------------------------------------------------------------------- plink2
+@needs_plink2
+def test_plink2_accepts_both_filesets(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = sim
+    for prefix in ("cohort", "new_cohort"):
+        res = _plink(["--bfile", str(out / prefix), "--freq", "--out", str(tmp_path / prefix)], tmp_path)
+        assert res.returncode == 0, res.stdout + res.stderr
+        afreq = pd.read_csv(tmp_path / f"{prefix}.afreq", sep="\t")
+        assert len(afreq) == len(io.read_bim(out / prefix))
+
+
+@needs_plink2
+def test_plink2_qc_removes_the_bad_samples_and_snps(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    out, truth = sim
+    prefix = out / "cohort"
+    all_ids = set(io.read_fam(prefix).IID)
+    all_snps = set(io.read_bim(prefix).SNP)
+    bad_ids = {d["IID"] for d in truth["bad_samples"]}
+
+    kept_ids, _ = _plink_kept(prefix, ["--mind", "0.05"], tmp_path)
+    assert all_ids - kept_ids == bad_ids
+
+    bad = truth["bad_snps"]
+    _, kept = _plink_kept(prefix, ["--geno", "0.05"], tmp_path)
+    assert all_snps - kept == set(bad["high_missing"])
+
+    _, kept = _plink_kept(prefix, ["--maf", "0.01"], tmp_path)
+    removed = all_snps - kept
+    assert set(bad["low_maf"]) <= removed
+    assert not removed & set(bad["high_missing"])
+
+    _, kept = _plink_kept(prefix, ["--hwe", "1e-6"], tmp_path)
+    removed = all_snps - kept
+    assert set(bad["hwe"]) <= removed
+    # others fail only through the two-population (Wahlund) structure: few of them
+    assert len(removed - set(bad["hwe"])) < 0.03 * len(all_snps)
+
+
+# ----------------------------------------------------------------------------- CLI, options, errors
+def test_cli_and_no_new_cohort(tmp_path: Path) -> None:
+    rc = main(
+        ["--out", str(tmp_path / "cli"), "--n-samples", "150", "--n-snps", "1000", "--n-new", "0", "--seed", "3", "-q"]
+    )
+    assert rc == 0
+    truth = io.read_json(tmp_path / "cli" / "truth.json")
+    assert truth["parameters"]["n_samples"] == 150 and truth["new_cohort"] is None
+    assert not list((tmp_path / "cli").glob("new_cohort*"))
+    assert len(io.read_fam(tmp_path / "cli" / "cohort")) == 150
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "bad"), "--n-samples", "10"])
+
+
+@pytest.mark.parametrize(
+    "kw", [{"n_samples": 50}, {"n_snps": 100}, {"n_chromosomes": 23}, {"seed": -1}, {"fst": 0.0}, {"n_new": -1}]
+)
+def test_invalid_parameters_raise(kw: dict, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        simulate_cohort(tmp_path, **{**SMALL, **kw})
+
+
+# ----------------------------------------------------------------------------- io.BedWriter
+def test_bedwriter_matches_write_bed_and_is_atomic(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    g = rng.integers(-1, 3, size=(13, 50)).astype(np.int8)
+    bim = pd.DataFrame(
+        {"CHR": "1", "SNP": [f"s{i}" for i in range(50)], "CM": 0, "POS": np.arange(1, 51), "A1": "A", "A2": "G"}
+    )
+    fam = pd.DataFrame(
+        {
+            "FID": [f"f{i}" for i in range(13)],
+            "IID": [f"i{i}" for i in range(13)],
+            "PAT": 0,
+            "MAT": 0,
+            "SEX": 1,
+            "PHENO": -9,
+        }
+    )
+    io.write_bed(tmp_path / "whole", g, bim, fam)
+    with io.BedWriter(tmp_path / "blocks", 13) as w:
+        for j in range(0, 50, 7):
+            w.write_block(g[:, j : j + 7])
+    assert w.n_variants == 50
+    assert (tmp_path / "blocks.bed").read_bytes() == (tmp_path / "whole.bed").read_bytes()
+    assert (io.read_genotypes(tmp_path / "whole", engine="lut") == g).all()
+    with pytest.raises(KeyError), io.BedWriter(tmp_path / "failed", 13) as w:
+        w.write_block(g[:, :3])
+        raise KeyError("boom")
+    with pytest.raises(ValueError), io.BedWriter(tmp_path / "failed", 13) as w:
+        w.write_block(g[:5])
+    with pytest.raises(ValueError), io.BedWriter(tmp_path / "failed", 13) as w:
+        w.write_block(np.full((13, 2), 3, np.int8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.bed", "whole.bed", "whole.bim", "whole.fam"]

@@ -1,0 +1,232 @@
+"""End-to-end runs of the real workflow (real Snakemake, real plink2) on small simulated cohorts."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from genoml_core.simulate import simulate_cohort
+from tests.conftest import needs_plink, run_snakemake, write_config
+
+pytestmark = [needs_plink, pytest.mark.workflow]
+
+
+def _job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run."""
+    counts: dict[str, int] = {}
+    block = dry_run_stdout.split("Job stats:")[-1]
+    for line in block.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def binary_run(small_cohort, tmp_path_factory):
+    work = tmp_path_factory.mktemp("wf_binary")
+    write_config(work, small_cohort)
+    run_snakemake(work)
+    return work
+
+
+def test_outputs_and_metrics(binary_run, small_cohort):
+    work = binary_run
+    board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t")
+    assert sorted(board.learner) == ["logistic_l1", "random_forest"]
+    assert list(board["rank"]) == [1, 2]
+    assert board.valid_roc_auc.is_monotonic_decreasing  # ranked on validation
+    assert {"test_roc_auc", "fit_seconds", "params", "best_trial"} <= set(board.columns)
+
+    result = json.loads((work / "results/evaluate/metrics.json").read_text())
+    assert result["learner"] == board.learner[0]  # the validation winner is the one evaluated
+    test = result["test"]
+    for key in ("roc_auc", "pr_auc", "balanced_accuracy", "accuracy", "sensitivity", "specificity", "f1",
+                "brier", "log_loss"):
+        assert key in test
+    assert 0.0 <= test["roc_auc"] <= 1.0
+    lo, hi = result["test_ci95"]["roc_auc"]
+    assert lo <= test["roc_auc"] <= hi
+
+    split = pd.read_csv(work / "results/split/split.tsv", sep="\t", dtype=str)
+    pred = pd.read_csv(work / "results/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    assert set(pred.IID) == set(split[split.part == "test"].IID)
+    assert {"prob_case", "score", "predicted", "observed"} <= set(pred.columns)
+    for name in ("roc", "pr", "confusion", "calibration", "score_distributions"):
+        png = work / f"results/evaluate/{name}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
+
+    qc = json.loads((work / "results/qc/summary.json").read_text())
+    truth = json.loads((small_cohort / "truth.json").read_text())
+    assert qc["sample_qc"]["removed_mind"] >= len(truth["bad_samples"]) - 1
+    vqc = qc["folds"]["fold0"]["variant_qc"]
+    assert vqc["removed_geno"] > 0 and vqc["removed_maf"] > 0 and vqc["removed_hwe"] > 0
+    assert qc["folds"]["fold0"]["assoc_filter"]["variants_kept"] == 300
+
+    recipe = json.loads((work / "results/munge/fold0/recipe.json").read_text())
+    names = [f["name"] for f in recipe["features"]]
+    assert names[-2:] == ["sex", "age"] and len(names) == 302
+
+
+def test_second_dry_run_has_nothing_to_do(binary_run):
+    out = run_snakemake(binary_run, "-n")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_same_config_same_results(binary_run, small_cohort, tmp_path):
+    write_config(tmp_path, small_cohort)
+    run_snakemake(tmp_path)
+    a = json.loads((binary_run / "results/evaluate/metrics.json").read_text())
+    b = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
+    assert a["test"] == b["test"] and a["learner"] == b["learner"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(binary_run / "results/leaderboard.tsv", sep="\t").drop(columns="fit_seconds"),
+        pd.read_csv(tmp_path / "results/leaderboard.tsv", sep="\t").drop(columns="fit_seconds"),
+    )
+
+
+def test_editing_one_space_reruns_only_that_learner(binary_run):
+    cfg = yaml.safe_load((binary_run / "config.yaml").read_text())
+    cfg["train"]["search_spaces"] = {
+        "random_forest": {"n_estimators": {"type": "int", "low": 50, "high": 100, "default": 60}}
+    }
+    (binary_run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run_snakemake(binary_run, "-n")
+    counts = _job_counts(out.stdout)
+    assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "evaluate": 1, "all": 1}, out.stdout
+    assert "results/train/random_forest/trial_0/metrics.json" in out.stdout
+    assert "results/train/logistic_l1/" not in out.stdout
+
+
+def test_noise_phenotype_gives_chance_auc(tmp_path):
+    """Leakage guard: every fitted step sees training samples only, so pure noise stays at chance."""
+    cohort = tmp_path / "cohort"
+    simulate_cohort(cohort, n_samples=1500, n_snps=6000, n_chromosomes=3, n_new=20, seed=3)
+    ph = pd.read_csv(cohort / "phenotype.tsv", sep="\t", dtype=str)
+    ph["noise"] = np.random.default_rng(99).integers(0, 2, len(ph))
+    ph.to_csv(cohort / "phenotype.tsv", sep="\t", index=False)
+    work = tmp_path / "work"
+    write_config(
+        work, cohort,
+        data={"phenotype_column": "noise"},
+        split={"valid_fraction": 0.1, "test_fraction": 0.25},
+        assoc_filter={"top_k": 200},
+        train={"learners": ["logistic_l1", "logistic_l2"], "n_trials": 2},
+    )
+    run_snakemake(work)
+    result = json.loads((work / "results/evaluate/metrics.json").read_text())
+    assert 0.4 <= result["test"]["roc_auc"] <= 0.6, result["test"]
+
+
+@pytest.mark.parametrize(
+    "task,column,learners,keys",
+    [
+        ("multiclass", "three_class", ["logistic_l2", "lda"], ["accuracy", "balanced_accuracy", "roc_auc_ovr_macro"]),
+        ("continuous", "quantitative", ["ridge", "xgboost"], ["r2", "rmse", "mae", "pearson_r"]),
+    ],
+)
+def test_other_tasks_share_the_code_path(small_cohort, tmp_path, task, column, learners, keys):
+    write_config(tmp_path, small_cohort, task=task, data={"phenotype_column": column},
+                 train={"learners": learners, "n_trials": 2})
+    run_snakemake(tmp_path)
+    result = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
+    for k in keys:
+        assert k in result["test"]
+    if task == "multiclass":
+        m = np.array(result["confusion_matrix"]["matrix"])
+        assert m.shape == (3, 3) and m.sum() == result["n_test"]
+    else:
+        assert result["test"]["r2"] > 0.0  # the quantitative trait is heritable
+
+
+def test_kfold(small_cohort, tmp_path):
+    write_config(tmp_path, small_cohort, split={"method": "kfold", "n_folds": 3},
+                 train={"learners": ["logistic_l2"], "n_trials": 1})
+    run_snakemake(tmp_path)
+    trial = json.loads((tmp_path / "results/train/logistic_l2/trial_0/metrics.json").read_text())
+    assert sorted(trial["folds"]) == ["fold0", "fold1", "fold2"]
+    recipes = [json.loads((tmp_path / f"results/munge/fold{i}/recipe.json").read_text()) for i in range(3)]
+    assert len({r["n_train"] for r in recipes}) >= 1 and recipes[0]["features"] != recipes[1]["features"]
+    assert (tmp_path / "results/evaluate/metrics.json").exists()
+
+
+# ----------------------------------------------------------------------------- bad inputs
+def _corrupt(case: str, d: Path) -> None:
+    ph = d / "phenotype.tsv"
+    if case == "id_not_in_fam":
+        df = pd.read_csv(ph, sep="\t", dtype=str, keep_default_na=False)
+        df.loc[5, "IID"] = "NOBODY"
+        df.to_csv(ph, sep="\t", index=False)
+    elif case == "duplicated_ids":
+        df = pd.read_csv(ph, sep="\t", dtype=str, keep_default_na=False)
+        pd.concat([df, df.iloc[[7]]]).to_csv(ph, sep="\t", index=False)
+    elif case == "wrong_coding":
+        df = pd.read_csv(ph, sep="\t", dtype=str, keep_default_na=False)
+        df["case_control"] = df["case_control"].map({"0": "1", "1": "2"}).fillna("NA")
+        df.to_csv(ph, sep="\t", index=False)
+    elif case == "single_class":
+        df = pd.read_csv(ph, sep="\t", dtype=str, keep_default_na=False)
+        df["case_control"] = "1"
+        df.to_csv(ph, sep="\t", index=False)
+    elif case == "non_numeric_covariate":
+        df = pd.read_csv(d / "covariates.tsv", sep="\t", dtype=str, keep_default_na=False)
+        df.loc[9, "sex"] = "female"
+        df.to_csv(d / "covariates.tsv", sep="\t", index=False)
+    elif case == "truncated_bed":
+        data = (d / "cohort.bed").read_bytes()
+        (d / "cohort.bed").write_bytes(data[: len(data) // 2])
+    elif case == "wrong_magic":
+        data = bytearray((d / "cohort.bed").read_bytes())
+        data[:3] = b"BED"
+        (d / "cohort.bed").write_bytes(bytes(data))
+    elif case == "bim_fam_mismatch":
+        lines = (d / "cohort.bim").read_text().splitlines()
+        (d / "cohort.bim").write_text("\n".join(lines[:-3]) + "\n")
+    else:
+        raise ValueError(case)
+
+
+BAD_INPUTS = {
+    "id_not_in_fam": r"phenotype\.tsv: 1 sample\(s\) are not in .*cohort\.fam, e\.g\. \S+ NOBODY",
+    "duplicated_ids": r"phenotype\.tsv, line \d+: sample FID=\S+ IID=\S+ appears 2 times",
+    "wrong_coding": r"phenotype case_control = '2', but data\.binary_coding is '01'",
+    "single_class": r"single class \(case\)",
+    "non_numeric_covariate": r"covariates\.tsv, line 11: covariate column 'sex' = 'female' is not numeric",
+    "truncated_bed": r"cohort\.bed: size \d+ bytes does not match .* truncated",
+    "wrong_magic": r"cohort\.bed: not a PLINK 1 \.bed file",
+    "bim_fam_mismatch": r"cohort\.bed: size \d+ bytes does not match 2997 variants",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_stops_early_with_a_clear_message(small_cohort, tmp_path, case):
+    d = tmp_path / "data"
+    shutil.copytree(small_cohort, d)
+    _corrupt(case, d)
+    work = tmp_path / "work"
+    write_config(work, d)
+    out = run_snakemake(work, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert re.search(BAD_INPUTS[case], text), text[-3000:]
+    assert "Error in rule check_inputs" in text
+    # nothing past the check ran, and the check left no output behind
+    results = work / "results"
+    leftovers = [p for p in results.rglob("*") if p.is_file()] if results.exists() else []
+    assert leftovers == []
+
+
+def test_config_typo_stops_before_any_job(small_cohort, tmp_path):
+    write_config(tmp_path, small_cohort, qc={"mnd": 0.1})
+    out = run_snakemake(tmp_path, check=False)
+    assert out.returncode != 0
+    assert "config key qc: unknown key 'mnd' (did you mean 'mind'?)" in out.stdout + out.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,48 @@
+# The leaderboard (validation decides; test shown for information) and the single held-out
+# evaluation of the overall best model.
+
+
+rule leaderboard:
+    input:
+        selections=expand("results/select/{learner}.json", learner=LEARNERS),
+        models=all_trial_models(),
+        stores=STORES,
+        report="results/inputs/report.json",
+    output:
+        "results/leaderboard.tsv",
+    log:
+        "logs/leaderboard.log",
+    params:
+        task=TASK,
+        folds=FOLDS,
+        code_version=GENOML_CORE_VERSION,
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/leaderboard.py"
+
+
+rule evaluate:
+    input:
+        leaderboard="results/leaderboard.tsv",
+        models=all_trial_models(),
+        stores=STORES,
+        report="results/inputs/report.json",
+    output:
+        metrics="results/evaluate/metrics.json",
+        predictions="results/evaluate/predictions.tsv",
+        plots=EVALUATION_PLOTS,
+    log:
+        "logs/evaluate.log",
+    params:
+        task=TASK,
+        folds=FOLDS,
+        n_bootstrap=lookup(dpath="evaluate/n_bootstrap", within=config),
+        seed=lookup(dpath="seed", within=config),
+        code_version=GENOML_CORE_VERSION,
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/evaluate.py"

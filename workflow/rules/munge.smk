@@ -1,0 +1,35 @@
+# Genotypes of the selected SNPs into an int8 feature store; covariates/omics beside them;
+# imputation and scaling statistics from the fold's training samples, written to recipe.json.
+
+
+rule munge:
+    input:
+        genotypes=genotype_files(),
+        split="results/split/split.tsv",
+        report="results/inputs/report.json",
+        snplist="results/assoc/{fold}/selected.snplist",
+        covariates=optional_table("covariates"),
+        omics=optional_table("omics"),
+    output:
+        genotypes="results/munge/{fold}/genotypes.npy",
+        other="results/munge/{fold}/other.npy",
+        samples="results/munge/{fold}/samples.tsv",
+        recipe="results/munge/{fold}/recipe.json",
+        summary="results/munge/{fold}/summary.json",
+    log:
+        "logs/munge/{fold}.log",
+    benchmark:
+        "benchmarks/munge/{fold}.tsv"
+    params:
+        bfile=BFILE,
+        task=TASK,
+        data=lookup(dpath="data", within=config),
+        munge=lookup(dpath="munge", within=config),
+        split_method=lookup(dpath="split/method", within=config),
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../../scripts/munge.py"

@@ -1,0 +1,135 @@
+# Input checks, sample QC (all analysis samples) and variant QC (training samples of each fold).
+
+
+rule check_inputs:
+    input:
+        genotypes=genotype_files(),
+        phenotype=config["data"]["phenotype"],
+        covariates=optional_table("covariates"),
+        omics=optional_table("omics"),
+    output:
+        samples="results/inputs/samples.tsv",
+        report="results/inputs/report.json",
+    log:
+        "logs/check_inputs.log",
+    params:
+        data=lookup(dpath="data", within=config),
+        task=TASK,
+        code_version=GENOML_CORE_VERSION,
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/check_inputs.py"
+
+
+rule qc_samples:
+    input:
+        genotypes=genotype_files(),
+        samples="results/inputs/samples.tsv",
+    output:
+        keep="results/qc/samples.keep",
+        summary="results/qc/samples.json",
+    log:
+        "logs/qc_samples.log",
+    params:
+        bfile=BFILE,
+        mind=lookup(dpath="qc/mind", within=config),
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/qc_samples.py"
+
+
+rule qc_variants:
+    input:
+        genotypes=genotype_files(),
+        train="results/split/{fold}/train.keep",
+        hwe="results/split/{fold}/hwe.keep",
+    output:
+        snplist="results/qc/{fold}/variants.snplist",
+        summary="results/qc/{fold}/variants.json",
+    log:
+        "logs/qc_variants/{fold}.log",
+    params:
+        bfile=BFILE,
+        qc=lookup(dpath="qc", within=config),
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/qc_variants.py"
+
+
+rule ld_prune:
+    input:
+        genotypes=genotype_files(),
+        train="results/split/{fold}/train.keep",
+        snplist="results/qc/{fold}/variants.snplist",
+    output:
+        snplist="results/ld_prune/{fold}/pruned.snplist",
+        summary="results/ld_prune/{fold}/summary.json",
+    log:
+        "logs/ld_prune/{fold}.log",
+    params:
+        bfile=BFILE,
+        ld=lookup(dpath="ld_prune", within=config),
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/ld_prune.py"
+
+
+rule assoc_filter:
+    input:
+        genotypes=genotype_files(),
+        split="results/split/split.tsv",
+        snplist="results/ld_prune/{fold}/pruned.snplist",
+        covariates=optional_table("covariates"),
+    output:
+        snplist="results/assoc/{fold}/selected.snplist",
+        table="results/assoc/{fold}/assoc.tsv",
+        summary="results/assoc/{fold}/summary.json",
+    log:
+        "logs/assoc_filter/{fold}.log",
+    params:
+        bfile=BFILE,
+        task=TASK,
+        assoc=lookup(dpath="assoc_filter", within=config),
+        data=lookup(dpath="data", within=config),
+        split_method=lookup(dpath="split/method", within=config),
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../../scripts/assoc_filter.py"
+
+
+rule qc_summary:
+    input:
+        inputs="results/inputs/report.json",
+        samples="results/qc/samples.json",
+        split="results/split/summary.json",
+        variants=expand("results/qc/{fold}/variants.json", fold=FOLDS),
+        ld=expand("results/ld_prune/{fold}/summary.json", fold=FOLDS),
+        assoc=expand("results/assoc/{fold}/summary.json", fold=FOLDS),
+    output:
+        "results/qc/summary.json",
+    log:
+        "logs/qc_summary.log",
+    params:
+        folds=FOLDS,
+        code_version=GENOML_CORE_VERSION,
+    localrule: True
+    script:
+        "../../scripts/qc_summary.py"

@@ -1,0 +1,26 @@
+# The split is decided right after sample QC; everything fitted later sees training samples only.
+
+
+rule split_samples:
+    input:
+        samples="results/inputs/samples.tsv",
+        keep="results/qc/samples.keep",
+    output:
+        split="results/split/split.tsv",
+        summary="results/split/summary.json",
+        train=expand("results/split/{fold}/train.keep", fold=FOLDS),
+        hwe=expand("results/split/{fold}/hwe.keep", fold=FOLDS),
+    log:
+        "logs/split_samples.log",
+    params:
+        split=lookup(dpath="split", within=config),
+        hwe_controls_only=lookup(dpath="qc/hwe_controls_only", within=config),
+        task=TASK,
+        folds=FOLDS,
+        seed=lookup(dpath="seed", within=config),
+        code_version=GENOML_CORE_VERSION,
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/split_samples.py"

@@ -1,0 +1,43 @@
+# One job per (learner, trial): hyperparameters drawn from (seed, learner, trial); trained on
+# each fold's training rows, scored on its validation rows. Then the best trial per learner.
+
+
+rule train_classical:
+    input:
+        stores=STORES,
+    output:
+        models=expand(
+            "results/train/{{learner}}/trial_{{trial}}/model_{fold}.zip", fold=FOLDS
+        ),
+        metrics="results/train/{learner}/trial_{trial}/metrics.json",
+    log:
+        "logs/train/{learner}/trial_{trial}.log",
+    benchmark:
+        "benchmarks/train/{learner}/trial_{trial}.tsv"
+    params:
+        space=space_of,
+        task=TASK,
+        seed=lookup(dpath="seed", within=config),
+        class_weight=lookup(dpath="train/class_weight", within=config),
+        folds=FOLDS,
+        code_version=GENOML_CORE_VERSION,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../../scripts/train_trial.py"
+
+
+rule select_learner:
+    input:
+        trial_metrics_of,
+    output:
+        "results/select/{learner}.json",
+    log:
+        "logs/select/{learner}.log",
+    params:
+        code_version=GENOML_CORE_VERSION,
+    localrule: True
+    script:
+        "../../scripts/select_learner.py"
