@@ -21,6 +21,7 @@ __all__ = [
     "SCHEMA_PATH",
     "load_config",
     "validate_config",
+    "NET_LEARNERS",
     "resolve_learners",
     "learner_space",
     "learner_n_trials",
@@ -133,15 +134,20 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             )
 
 
+NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+
+
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
-    """The learners to train: the configured list (checked against the task) or all that fit it."""
+    """The learners to train: the configured list (checked against the task), or every classical
+    learner that fits the task. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet) serve every
+    task and are trained when listed."""
     from . import learners
 
     task = cfg["task"]
     chosen = cfg["train"]["learners"]
     if chosen is None:
         return list(learners.available_learners(task))
-    ok = set(learners.available_learners(task))
+    ok = set(learners.available_learners(task)) | set(NET_LEARNERS)
     for name in chosen:
         if name not in ok:
             raise ConfigError(
@@ -158,6 +164,10 @@ def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
     spaces = cfg["train"]["search_spaces"]
     if name in spaces:
         return copy.deepcopy(spaces[name])
+    if name in NET_LEARNERS:
+        from .net_spaces import space_for
+
+        return space_for(name)
     if name not in search.DEFAULT_SPACES:
         raise ConfigError(f"config key train.search_spaces: no space for {name!r}; add one")
     return copy.deepcopy(search.DEFAULT_SPACES[name])

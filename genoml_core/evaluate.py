@@ -37,8 +37,8 @@ def predict_test(model_paths: Mapping[str, str | Path], stores: Mapping[str, str
         store = FeatureStore(stores[fold])
         te = store.index("test")
         est, _ = persist.load_model(path)
-        X = store.view("test") if getattr(est, "_genoml_kind", None) == "torch" else store.rows(te)
-        scores.append(np.asarray(predict_scores(est, X, task=task), dtype=np.float64))
+        n_classes = len(store.recipe["class_names"]) if task == "multiclass" else None
+        scores.append(np.asarray(predict_scores(est, store.rows(te), task=task, n_classes=n_classes)))
         fold_ids = store.samples.iloc[te][["FID", "IID"]].reset_index(drop=True)
         if ids is None:
             ids, labels = fold_ids, store.labels(te)

@@ -24,7 +24,7 @@ __all__ = ["trial_random_state", "build_estimator", "run_trial", "select_best", 
 
 log = logging.getLogger(__name__)
 
-NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+from .config import NET_LEARNERS  # noqa: E402  (re-exported)
 
 
 def trial_random_state(seed: int, learner: str, trial: int) -> int:
@@ -65,7 +65,8 @@ def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str)
 
 
 def predict_rows(est: Any, store: FeatureStore, idx: np.ndarray, task: str) -> np.ndarray:
-    return learners.predict_scores(est, store.rows(idx), task=task)
+    n_classes = len(store.recipe["class_names"]) if task == "multiclass" else None
+    return learners.predict_scores(est, store.rows(idx), task=task, n_classes=n_classes)
 
 
 def run_trial(

@@ -7,6 +7,7 @@ sys.path.insert(0, str(Path(workflow.basedir)))
 
 from genoml_core import __version__ as GENOML_CORE_VERSION
 from genoml_core.config import (
+    NET_LEARNERS,
     check_input_paths,
     learner_n_trials,
     learner_space,
@@ -24,6 +25,8 @@ check_input_paths(config)
 TASK = config["task"]
 FOLDS = fold_names(config["split"]["method"], config["split"]["n_folds"])
 LEARNERS = resolve_learners(config)
+CLASSICAL = [name for name in LEARNERS if name not in NET_LEARNERS]
+NETS = [name for name in LEARNERS if name in NET_LEARNERS]
 BFILE = config["data"]["genotypes"]
 PLOT_NAMES = {
     "binary": ["roc", "pr", "confusion", "calibration", "score_distributions"],

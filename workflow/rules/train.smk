@@ -3,6 +3,8 @@
 
 
 rule train_classical:
+    wildcard_constraints:
+        learner="|".join(CLASSICAL) or "^$",
     input:
         stores=STORES,
     output:
@@ -27,6 +29,17 @@ rule train_classical:
         runtime=120,
     script:
         "../../scripts/train_trial.py"
+
+
+# PyTorch nets: the same trial script; a `gpu` resource (0 here, 1 in the SLURM profile) so a
+# cluster can place them on GPU nodes. The net uses CUDA whenever torch sees a GPU.
+use rule train_classical as train_net with:
+    wildcard_constraints:
+        learner="|".join(NETS) or "^$",
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
 
 
 rule select_learner:

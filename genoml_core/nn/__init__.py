@@ -1,0 +1,29 @@
+"""PyTorch networks from AutoGenome (Liu et al. 2021), written from the paper's description.
+
+Every class here is a plain ``nn.Module`` with keyword-only, validated arguments: no I/O, no
+device choice, no seeding. Training lives in :mod:`genoml_core.training`, sklearn-style wrappers
+in :mod:`genoml_core.estimators`.
+"""
+
+from .blocks import ACTIVATIONS, FCUnit, ResidualFCUnit, input_dropout, make_activation
+from .mlp import MLP
+from .res_vae import ResVAE, VAELoss, VAEOutput, kl_weight, vae_widths
+from .rfcn_densenet import DenseFCBlock, RFCNDenseNet
+from .rfcn_resnet import RFCNResNet
+
+__all__ = [
+    "ACTIVATIONS",
+    "FCUnit",
+    "ResidualFCUnit",
+    "input_dropout",
+    "make_activation",
+    "MLP",
+    "RFCNResNet",
+    "DenseFCBlock",
+    "RFCNDenseNet",
+    "ResVAE",
+    "VAEOutput",
+    "VAELoss",
+    "kl_weight",
+    "vae_widths",
+]
