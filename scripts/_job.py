@@ -10,6 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+_THREAD_LIMIT: Any = None
+
 
 def start_job(smk: Any) -> logging.Logger:
     """Point stderr and logging at ``smk.log[0]``; put the repo root first on sys.path."""
@@ -26,6 +28,12 @@ def start_job(smk: Any) -> logging.Logger:
         force=True,
     )
     log = logging.getLogger(f"rule.{smk.rule}")
+    # Native thread pools (BLAS, OpenMP) default to every core: two jobs on a 2-core machine
+    # would each start 2+ threads and slow each other down. Hold them to the job's `threads`.
+    global _THREAD_LIMIT
+    from threadpoolctl import threadpool_limits
+
+    _THREAD_LIMIT = threadpool_limits(limits=max(1, int(smk.threads)))
     import genoml_core
 
     log.info("rule %s wildcards=%s threads=%s", smk.rule, dict(smk.wildcards.items()), smk.threads)

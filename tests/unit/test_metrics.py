@@ -1,0 +1,215 @@
+"""Metrics agree with scikit-learn/scipy, degrade to NaN, and bootstrap deterministically."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+import pytest
+from scipy.stats import pearsonr
+from sklearn import metrics as skm
+
+from genoml_core import metrics as M
+from genoml_core.errors import ConfigError, InputError
+
+
+def binary_case(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.35 * y + 0.65 * rng.random(n), 0, 1).round(2)  # rounded: plenty of ties
+    return y, s
+
+
+def multiclass_case(n: int = 300, k: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    p = rng.dirichlet(np.ones(k), n)
+    p[np.arange(n), y] += 0.4
+    return y, p / p.sum(axis=1, keepdims=True)
+
+
+def continuous_case(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal(n) * 2 + 5
+    return y, y + rng.standard_normal(n)
+
+
+def test_binary_agrees_with_sklearn() -> None:
+    y, s = binary_case()
+    m = M.compute_metrics("binary", y, s)
+    pred = (s >= 0.5).astype(int)
+    assert list(m) == list(M.METRICS["binary"])
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, s))
+    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(y, s))
+    assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, pred))
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert m["sensitivity"] == pytest.approx(skm.recall_score(y, pred))
+    assert m["specificity"] == pytest.approx(skm.recall_score(y, pred, pos_label=0))
+    assert m["f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert m["brier"] == pytest.approx(skm.brier_score_loss(y, s))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y, s), rel=1e-9)
+    assert m["n"] == 400 and m["n_cases"] == y.sum()
+    assert all(isinstance(v, float) for v in m.values())
+
+
+def test_binary_hand_computed() -> None:
+    y = np.array([0, 0, 1, 1])
+    s = np.array([0.1, 0.6, 0.4, 0.9])
+    m = M.compute_metrics("binary", y, s)
+    # pairs (pos, neg): (0.4,0.1) win, (0.4,0.6) loss, (0.9,*) two wins -> 3/4
+    assert m["roc_auc"] == pytest.approx(0.75)
+    # ranked 0.9(+) 0.6(-) 0.4(+) 0.1(-): AP = 0.5 * 1 + 0.5 * 2/3
+    assert m["pr_auc"] == pytest.approx(0.5 + 1 / 3)
+    # threshold 0.5: TP=1 FN=1 TN=1 FP=1
+    for key in ("accuracy", "sensitivity", "specificity", "balanced_accuracy", "f1"):
+        assert m[key] == pytest.approx(0.5), key
+    assert m["brier"] == pytest.approx((0.01 + 0.36 + 0.36 + 0.01) / 4)
+    assert m["log_loss"] == pytest.approx(-(np.log(0.9) + np.log(0.4) + np.log(0.4) + np.log(0.9)) / 4)
+    assert (m["n"], m["n_cases"]) == (4.0, 2.0)
+    assert M.confusion("binary", y, s) == [[1, 1], [1, 1]]
+
+
+def test_threshold_is_inclusive_at_half() -> None:
+    m = M.compute_metrics("binary", np.array([0, 1]), np.array([0.2, 0.5]))
+    assert m["sensitivity"] == 1.0 and m["accuracy"] == 1.0
+
+
+def test_multiclass_agrees_with_sklearn() -> None:
+    y, p = multiclass_case()
+    m = M.compute_metrics("multiclass", y, p)
+    assert list(m) == list(M.METRICS["multiclass"])
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, p.argmax(1)))
+    assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, p.argmax(1)))
+    assert m["roc_auc_ovr_macro"] == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovr", average="macro"))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y, p, labels=range(4)))
+    assert M.confusion("multiclass", y, p) == skm.confusion_matrix(y, p.argmax(1), labels=range(4)).tolist()
+
+
+def test_continuous_agrees_with_sklearn() -> None:
+    y, s = continuous_case()
+    m = M.compute_metrics("continuous", y, s)
+    assert list(m) == list(M.METRICS["continuous"])
+    assert m["r2"] == pytest.approx(skm.r2_score(y, s))
+    assert m["rmse"] == pytest.approx(math.sqrt(skm.mean_squared_error(y, s)))
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, s))
+    assert m["pearson_r"] == pytest.approx(pearsonr(y, s)[0])
+
+
+# ----------------------------------------------------------------------------- degenerate inputs
+def test_one_class_in_y_true_gives_nan_and_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="genoml_core.metrics"):
+        m = M.compute_metrics("binary", np.ones(5, dtype=int), np.array([0.2, 0.6, 0.7, 0.9, 0.4]))
+    assert math.isnan(m["roc_auc"]) and math.isnan(m["specificity"]) and math.isnan(m["balanced_accuracy"])
+    assert m["sensitivity"] == pytest.approx(0.6) and m["accuracy"] == pytest.approx(0.6)
+    assert "roc_auc" in caplog.text
+    m = M.compute_metrics("multiclass", np.zeros(4, dtype=int), np.full((4, 3), 1 / 3))
+    assert math.isnan(m["roc_auc_ovr_macro"]) and math.isnan(m["balanced_accuracy"])
+    assert m["log_loss"] == pytest.approx(math.log(3))
+
+
+def test_constant_predictions_and_targets() -> None:
+    y, _ = continuous_case(50)
+    m = M.compute_metrics("continuous", y, np.full(50, 5.0))
+    assert math.isnan(m["pearson_r"]) and m["r2"] <= 0 and m["rmse"] > 0
+    m = M.compute_metrics("continuous", np.full(10, 2.0), np.arange(10.0))
+    assert math.isnan(m["r2"]) and math.isnan(m["pearson_r"])
+    m = M.compute_metrics("binary", np.array([0, 1, 0, 1]), np.zeros(4))  # predicts all controls
+    assert m["roc_auc"] == 0.5 and m["f1"] == 0.0 and m["sensitivity"] == 0.0
+    assert 10 < m["log_loss"] < 40  # probabilities clipped: large but finite
+
+
+def test_multiclass_missing_class_averages_over_present() -> None:
+    y, p = multiclass_case(k=3)
+    keep = y != 2
+    m = M.compute_metrics("multiclass", y[keep], p[keep])
+    aucs = [skm.roc_auc_score(y[keep] == c, p[keep][:, c]) for c in (0, 1)]
+    assert m["roc_auc_ovr_macro"] == pytest.approx(np.mean(aucs))
+
+
+def test_is_degenerate() -> None:
+    assert M.is_degenerate("binary", np.array([0.1, 0.3, 0.49]))
+    assert M.is_degenerate("binary", np.full(5, 0.7))
+    assert not M.is_degenerate("binary", np.array([0.1, 0.6]))
+    same_argmax = np.tile([0.2, 0.5, 0.3], (6, 1)) + np.linspace(0, 0.05, 6)[:, None] * [1, 0, 0]
+    assert M.is_degenerate("multiclass", same_argmax)
+    assert not M.is_degenerate("multiclass", multiclass_case()[1])
+    assert M.is_degenerate("continuous", np.full(7, 123.456))
+    assert not M.is_degenerate("continuous", np.array([1.0, 1.1]))
+
+
+# ----------------------------------------------------------------------------- misc API
+def test_selection_metric_and_direction() -> None:
+    for task, metric in M.SELECTION_METRIC.items():
+        assert metric in M.METRICS[task] and M.greater_is_better(metric)
+    assert not M.greater_is_better("log_loss") and not M.greater_is_better("rmse")
+    assert not M.greater_is_better("brier") and not M.greater_is_better("mae")
+    with pytest.raises(ConfigError, match="unknown metric"):
+        M.greater_is_better("auc")
+
+
+def test_input_errors() -> None:
+    with pytest.raises(InputError, match="shape"):
+        M.compute_metrics("binary", np.array([0, 1]), np.array([0.5]))
+    with pytest.raises(InputError, match="NaN"):
+        M.compute_metrics("binary", np.array([0, 1]), np.array([0.5, np.nan]))
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        M.compute_metrics("binary", np.array([0, 1]), np.array([0.5, 1.5]))
+    with pytest.raises(InputError, match="labels must be in 0..2"):
+        M.compute_metrics("multiclass", np.array([0, 3]), np.full((2, 3), 1 / 3))
+    with pytest.raises(InputError, match="n_classes=4"):
+        M.compute_metrics("multiclass", np.array([0, 1]), np.full((2, 3), 1 / 3), n_classes=4)
+    with pytest.raises(ConfigError, match="continuous"):
+        M.confusion("continuous", np.zeros(2), np.zeros(2))
+    with pytest.raises(ConfigError, match="task must be one of"):
+        M.compute_metrics("ordinal", np.zeros(2), np.zeros(2))
+
+
+# ----------------------------------------------------------------------------- bootstrap
+def test_bootstrap_deterministic_and_covers_estimate() -> None:
+    y, s = binary_case(300)
+    names = ["roc_auc", "pr_auc", "balanced_accuracy", "brier"]
+    a = M.bootstrap_ci("binary", y, s, metrics=names, n_boot=300, seed=5)
+    assert a == M.bootstrap_ci("binary", y, s, metrics=names, n_boot=300, seed=5)
+    assert a != M.bootstrap_ci("binary", y, s, metrics=names, n_boot=300, seed=6)
+    point = M.compute_metrics("binary", y, s)
+    for name in names:
+        low, high = a[name]
+        assert low < point[name] < high, name
+        assert high - low < 0.25
+    # a wider confidence level gives a wider interval
+    wide = M.bootstrap_ci("binary", y, s, metrics=["roc_auc"], n_boot=300, seed=5, alpha=0.01)
+    assert wide["roc_auc"][0] <= a["roc_auc"][0] and wide["roc_auc"][1] >= a["roc_auc"][1]
+
+
+@pytest.mark.parametrize(
+    ("task", "case", "names"),
+    [
+        ("multiclass", multiclass_case, ["roc_auc_ovr_macro", "accuracy", "log_loss"]),
+        ("continuous", continuous_case, ["r2", "rmse", "pearson_r"]),
+    ],
+)
+def test_bootstrap_other_tasks_cover_estimate(task: str, case, names: list[str]) -> None:
+    y, s = case()
+    ci = M.bootstrap_ci(task, y, s, metrics=names, n_boot=200, seed=1)
+    point = M.compute_metrics(task, y, s)
+    for name in names:
+        assert ci[name][0] < point[name] < ci[name][1], name
+
+
+def test_bootstrap_is_fast_enough() -> None:
+    y, s = binary_case(500)
+    start = time.perf_counter()
+    M.bootstrap_ci("binary", y, s, metrics=["roc_auc"], n_boot=1000, seed=0)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_bootstrap_errors_and_degenerate() -> None:
+    y, s = binary_case(50)
+    with pytest.raises(ConfigError, match="unknown binary metric"):
+        M.bootstrap_ci("binary", y, s, metrics=["r2"], seed=0)
+    with pytest.raises(ConfigError, match="alpha"):
+        M.bootstrap_ci("binary", y, s, metrics=["roc_auc"], seed=0, alpha=1.5)
+    ci = M.bootstrap_ci("binary", np.ones(20, dtype=int), s[:20], metrics=["roc_auc", "accuracy"], n_boot=50, seed=0)
+    assert all(math.isnan(v) for v in ci["roc_auc"]) and not math.isnan(ci["accuracy"][0])
