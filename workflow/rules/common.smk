@@ -14,6 +14,7 @@ from genoml_core.config import (
     resolve_learners,
     validate_config,
 )
+from genoml_core.plots import PLOT_FILES
 from genoml_core.split import fold_names
 
 # Validate before any job: unknown keys, wrong types, impossible values, missing files.
@@ -28,12 +29,7 @@ LEARNERS = resolve_learners(config)
 CLASSICAL = [name for name in LEARNERS if name not in NET_LEARNERS]
 NETS = [name for name in LEARNERS if name in NET_LEARNERS]
 BFILE = config["data"]["genotypes"]
-PLOT_NAMES = {
-    "binary": ["roc", "pr", "confusion", "calibration", "score_distributions"],
-    "multiclass": ["roc", "confusion", "score_distributions"],
-    "continuous": ["scatter", "residuals"],
-}[TASK]
-EVALUATION_PLOTS = expand("results/evaluate/{plot}.png", plot=PLOT_NAMES)
+EVALUATION_PLOTS = [f"results/evaluate/{name}" for name in PLOT_FILES[TASK].values()]
 
 
 wildcard_constraints:
