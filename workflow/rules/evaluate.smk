@@ -12,13 +12,15 @@ rule leaderboard:
         "results/leaderboard.tsv",
     log:
         "logs/leaderboard.log",
+    benchmark:
+        "benchmarks/leaderboard.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         task=TASK,
         folds=FOLDS,
         code_version=GENOML_CORE_VERSION,
-    resources:
-        mem_mb=4000,
-        runtime=30,
     script:
         "../../scripts/leaderboard.py"
 
@@ -35,14 +37,16 @@ rule evaluate:
         plots=EVALUATION_PLOTS,
     log:
         "logs/evaluate.log",
+    benchmark:
+        "benchmarks/evaluate.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         task=TASK,
         folds=FOLDS,
         n_bootstrap=lookup(dpath="evaluate/n_bootstrap", within=config),
         seed=lookup(dpath="seed", within=config),
         code_version=GENOML_CORE_VERSION,
-    resources:
-        mem_mb=4000,
-        runtime=30,
     script:
         "../../scripts/evaluate.py"

@@ -20,6 +20,10 @@ rule munge:
         "logs/munge/{fold}.log",
     benchmark:
         "benchmarks/munge/{fold}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         bfile=BFILE,
         task=TASK,
@@ -27,9 +31,5 @@ rule munge:
         munge=lookup(dpath="munge", within=config),
         split_method=lookup(dpath="split/method", within=config),
         code_version=GENOML_CORE_VERSION,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
     script:
         "../../scripts/munge.py"

@@ -12,13 +12,15 @@ rule check_inputs:
         report="results/inputs/report.json",
     log:
         "logs/check_inputs.log",
+    benchmark:
+        "benchmarks/check_inputs.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         data=lookup(dpath="data", within=config),
         task=TASK,
         code_version=GENOML_CORE_VERSION,
-    resources:
-        mem_mb=2000,
-        runtime=10,
     script:
         "../../scripts/check_inputs.py"
 
@@ -32,14 +34,16 @@ rule qc_samples:
         summary="results/qc/samples.json",
     log:
         "logs/qc_samples.log",
-    params:
-        bfile=BFILE,
-        mind=lookup(dpath="qc/mind", within=config),
-        code_version=GENOML_CORE_VERSION,
+    benchmark:
+        "benchmarks/qc_samples.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        bfile=BFILE,
+        mind=lookup(dpath="qc/mind", within=config),
+        code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/qc_samples.py"
 
@@ -54,14 +58,16 @@ rule qc_variants:
         summary="results/qc/{fold}/variants.json",
     log:
         "logs/qc_variants/{fold}.log",
-    params:
-        bfile=BFILE,
-        qc=lookup(dpath="qc", within=config),
-        code_version=GENOML_CORE_VERSION,
+    benchmark:
+        "benchmarks/qc_variants/{fold}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        bfile=BFILE,
+        qc=lookup(dpath="qc", within=config),
+        code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/qc_variants.py"
 
@@ -76,14 +82,16 @@ rule ld_prune:
         summary="results/ld_prune/{fold}/summary.json",
     log:
         "logs/ld_prune/{fold}.log",
-    params:
-        bfile=BFILE,
-        ld=lookup(dpath="ld_prune", within=config),
-        code_version=GENOML_CORE_VERSION,
+    benchmark:
+        "benchmarks/ld_prune/{fold}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        bfile=BFILE,
+        ld=lookup(dpath="ld_prune", within=config),
+        code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/ld_prune.py"
 
@@ -100,6 +108,12 @@ rule assoc_filter:
         summary="results/assoc/{fold}/summary.json",
     log:
         "logs/assoc_filter/{fold}.log",
+    benchmark:
+        "benchmarks/assoc_filter/{fold}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         bfile=BFILE,
         task=TASK,
@@ -107,10 +121,6 @@ rule assoc_filter:
         data=lookup(dpath="data", within=config),
         split_method=lookup(dpath="split/method", within=config),
         code_version=GENOML_CORE_VERSION,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
     script:
         "../../scripts/assoc_filter.py"
 
@@ -127,9 +137,9 @@ rule qc_summary:
         "results/qc/summary.json",
     log:
         "logs/qc_summary.log",
+    localrule: True
     params:
         folds=FOLDS,
         code_version=GENOML_CORE_VERSION,
-    localrule: True
     script:
         "../../scripts/qc_summary.py"

@@ -12,6 +12,11 @@ rule split_samples:
         hwe=expand("results/split/{fold}/hwe.keep", fold=FOLDS),
     log:
         "logs/split_samples.log",
+    benchmark:
+        "benchmarks/split_samples.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         split=lookup(dpath="split", within=config),
         hwe_controls_only=lookup(dpath="qc/hwe_controls_only", within=config),
@@ -19,8 +24,5 @@ rule split_samples:
         folds=FOLDS,
         seed=lookup(dpath="seed", within=config),
         code_version=GENOML_CORE_VERSION,
-    resources:
-        mem_mb=2000,
-        runtime=10,
     script:
         "../../scripts/split_samples.py"

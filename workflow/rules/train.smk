@@ -3,8 +3,6 @@
 
 
 rule train_classical:
-    wildcard_constraints:
-        learner="|".join(CLASSICAL) or "^$",
     input:
         stores=STORES,
     output:
@@ -16,6 +14,12 @@ rule train_classical:
         "logs/train/{learner}/trial_{trial}.log",
     benchmark:
         "benchmarks/train/{learner}/trial_{trial}.tsv"
+    wildcard_constraints:
+        learner="|".join(CLASSICAL) or "^$",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         space=space_of,
         task=TASK,
@@ -23,10 +27,6 @@ rule train_classical:
         class_weight=lookup(dpath="train/class_weight", within=config),
         folds=FOLDS,
         code_version=GENOML_CORE_VERSION,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=120,
     script:
         "../../scripts/train_trial.py"
 
@@ -49,8 +49,8 @@ rule select_learner:
         "results/select/{learner}.json",
     log:
         "logs/select/{learner}.log",
+    localrule: True
     params:
         code_version=GENOML_CORE_VERSION,
-    localrule: True
     script:
         "../../scripts/select_learner.py"
