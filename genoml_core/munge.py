@@ -10,6 +10,7 @@ training samples only.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,7 +21,7 @@ import pandas as pd
 from . import __version__, io
 from .errors import InputError
 
-__all__ = ["build_feature_store", "FeatureStore", "StoreView", "RECIPE_VERSION"]
+__all__ = ["build_feature_store", "FeatureStore", "StoreView", "RecipeScaling", "scale_features", "RECIPE_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +114,21 @@ def build_feature_store(
             block = block[inverse]  # back to split order
             k = block.shape[1]
             G[:, start : start + k] = block
-            tb = block[train].astype(np.float32)
+            # training statistics from int8 counts: no float copy of the block
+            tb = block[train]
             obs = tb >= 0
             cnt = obs.sum(axis=0)
-            s1 = np.where(obs, tb, 0).sum(axis=0)
+            x = np.where(obs, tb, np.int8(0))
+            s1 = x.sum(axis=0, dtype=np.int64)
+            s2 = (x * x).sum(axis=0, dtype=np.int64)
             m = np.divide(s1, cnt, out=np.zeros(k), where=cnt > 0)
-            var = np.divide((np.where(obs, tb - m, 0) ** 2).sum(axis=0), cnt, out=np.zeros(k), where=cnt > 0)
-            sd = np.sqrt(var)
+            var = np.divide(s2, cnt, out=np.zeros(k), where=cnt > 0) - m**2
+            sd = np.sqrt(np.clip(var, 0.0, None))
             mean[start : start + k] = m
-            scale[start : start + k] = np.where(sd > 0, sd, 1.0)
+            scale[start : start + k] = np.where(sd > 1e-12, sd, 1.0)
             miss_rate[start : start + k] = 1 - cnt / max(int(train.sum()), 1)
+            del block, tb, obs, x
+            _release_pages(G)
         G.flush()
         del G
 
@@ -192,6 +198,71 @@ def build_feature_store(
     }
 
 
+class RecipeScaling:
+    """The recipe's per-feature scaling and imputation, as arrays: one code path for the feature
+    store (training rows) and for harmonized new cohorts (:mod:`genoml_core.harmonize`).
+
+    ``apply(g, other)`` maps raw int8 A1 counts (-1 missing) and raw other values (NaN missing)
+    to float32 ``(x - mean) / scale``; a missing value takes the recipe's ``impute`` value, i.e.
+    ``(impute - mean) / scale`` after scaling (exactly 0, since ``impute`` is the training mean).
+    """
+
+    def __init__(self, features: Sequence[dict[str, Any]], n_snps: int) -> None:
+        def arr(key: str, part: Sequence[dict[str, Any]]) -> np.ndarray:
+            return np.array([f[key] for f in part], dtype=np.float32)
+
+        snps, others = features[:n_snps], features[n_snps:]
+        self.g_mean, self.g_scale = arr("mean", snps), arr("scale", snps)
+        self.o_mean, self.o_scale = arr("mean", others), arr("scale", others)
+        self.g_fill = (arr("impute", snps) - self.g_mean) / self.g_scale
+        self.o_fill = (arr("impute", others) - self.o_mean) / self.o_scale
+
+    @classmethod
+    def from_recipe(cls, recipe: dict[str, Any]) -> "RecipeScaling":
+        return cls(recipe["features"], int(recipe["n_snps"]))
+
+    def apply(self, g: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """float32 (n, p_snps + p_other): scaled features, missing values imputed."""
+        if g.shape[1] != self.g_mean.size or other.shape[1] != self.o_mean.size:
+            raise ValueError(
+                f"blocks of {g.shape[1]} genotype and {other.shape[1]} other columns do not match the recipe's "
+                f"{self.g_mean.size} SNPs and {self.o_mean.size} other features"
+            )
+        x = np.empty((g.shape[0], g.shape[1] + other.shape[1]), dtype=np.float32)
+        xg = x[:, : g.shape[1]]
+        np.subtract(g, self.g_mean, out=xg, dtype=np.float32)
+        xg /= self.g_scale
+        np.copyto(xg, self.g_fill, where=g < 0)
+        if other.shape[1]:
+            xo = (other.astype(np.float32) - self.o_mean) / self.o_scale
+            xo = np.where(np.isnan(xo), self.o_fill, xo)
+            x[:, g.shape[1] :] = np.nan_to_num(xo, nan=0.0)
+        return x
+
+
+def scale_features(recipe: dict[str, Any], g: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Scale and impute raw features with ``recipe`` (see :class:`RecipeScaling`).
+
+    Args:
+        recipe: A parsed ``recipe.json``.
+        g: int8 (n, n_snps) A1 counts in recipe order, -1 missing.
+        other: (n, n_other) raw covariate/omics values in recipe order, NaN missing.
+
+    Returns:
+        float32 (n, n_features), the rows a model of this recipe takes.
+    """
+    return RecipeScaling.from_recipe(recipe).apply(g, other)
+
+
+def _release_pages(arr: np.memmap) -> None:
+    """Write a memory-mapped array's dirty pages to disk and drop them from this process's RSS
+    (they stay in the page cache), so munging holds one chunk, not the whole int8 store."""
+    arr.flush()
+    mm = getattr(arr, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
+
+
 class FeatureStore:
     """Read side of the store: int8 genotypes (memory-mapped) + raw other features + recipe.
 
@@ -205,12 +276,7 @@ class FeatureStore:
         self.samples = pd.read_csv(self.directory / SAMPLES_FILE, sep="\t", dtype={"FID": str, "IID": str})
         self.genotypes = np.load(self.directory / GENO_FILE, mmap_mode="r" if mmap else None)
         self.other = np.load(self.directory / OTHER_FILE)
-        feats = self.recipe["features"]
-        p = self.recipe["n_snps"]
-        self._g_mean = np.array([f["mean"] for f in feats[:p]], dtype=np.float32)
-        self._g_scale = np.array([f["scale"] for f in feats[:p]], dtype=np.float32)
-        self._o_mean = np.array([f["mean"] for f in feats[p:]], dtype=np.float32)
-        self._o_scale = np.array([f["scale"] for f in feats[p:]], dtype=np.float32)
+        self._scaling = RecipeScaling.from_recipe(self.recipe)
 
     @property
     def task(self) -> str:
@@ -234,15 +300,7 @@ class FeatureStore:
 
     def scale_block(self, g: np.ndarray, other: np.ndarray) -> np.ndarray:
         """Scale raw int8 genotypes and raw other values with the recipe (missing -> 0)."""
-        x = np.empty((g.shape[0], g.shape[1] + other.shape[1]), dtype=np.float32)
-        xg = x[:, : g.shape[1]]
-        np.subtract(g, self._g_mean, out=xg, dtype=np.float32)
-        xg /= self._g_scale
-        xg[g < 0] = 0.0
-        if other.shape[1]:
-            xo = (other.astype(np.float32) - self._o_mean) / self._o_scale
-            x[:, g.shape[1] :] = np.nan_to_num(xo, nan=0.0)
-        return x
+        return self._scaling.apply(g, other)
 
     def rows(self, idx: np.ndarray | Sequence[int]) -> np.ndarray:
         idx = np.asarray(idx)

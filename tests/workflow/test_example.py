@@ -1,0 +1,34 @@
+"""The README's first command, `make example`, runs the whole workflow on the example cohort."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO, needs_plink
+
+pytestmark = [needs_plink, pytest.mark.workflow]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_make_example_runs_the_workflow_and_says_where_results_are():
+    env = {**os.environ, "CORES": "2"}
+    proc = subprocess.run(["make", "example"], cwd=REPO, capture_output=True, text=True, timeout=1200, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert "leaderboard:        results/leaderboard.tsv" in proc.stdout
+
+    board = pd.read_csv(REPO / "results/leaderboard.tsv", sep="\t")
+    assert len(board) == 10  # every classical learner for a binary task
+    result = json.loads((REPO / "results/evaluate/metrics.json").read_text())
+    truth = json.loads((REPO / "resources/example/truth.json").read_text())
+    # the example cohort carries real signal: the chosen model finds a good part of it, and
+    # cannot beat the noise-free liability (allowing for sampling error on ~200 test people)
+    auc = result["test"]["roc_auc"]
+    assert 0.65 < auc < truth["case_control"]["oracle_auc"]["training"] + 0.05
+    qc = json.loads((REPO / "results/qc/summary.json").read_text())
+    assert qc["sample_qc"]["removed_mind"] == len(truth["bad_samples"])
