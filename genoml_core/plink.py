@@ -53,6 +53,8 @@ def run_plink(args: Sequence[str], out: str | Path, *, threads: int = 1, memory_
     proc = subprocess.run(cmd, capture_output=True, text=True)
     plog = Path(f"{out}.log")
     text = plog.read_text() if plog.exists() else proc.stdout
+    # keep PLINK's own log in the rule's log (steps run in temporary directories)
+    log.info("plink2 log (%s.log):\n%s", out, text.strip())
     if proc.returncode != 0:
         tail = "\n".join((text + "\n" + proc.stderr).strip().splitlines()[-15:])
         raise PlinkError(f"plink2 exited with code {proc.returncode}: {' '.join(cmd)}\n{tail}")
