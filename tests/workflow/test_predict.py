@@ -1,0 +1,230 @@
+"""Predicting new cohorts with the real workflow: the rule, the command line, and the harmonization
+of the simulated new cohort (other people, SNPs shuffled, ~10% swapped alleles, ~2% absent)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from genoml_core import io
+from genoml_core.predict import Cohort, PredictOptions, final_model_from_results, run_prediction
+from tests.conftest import REPO, needs_plink, run_snakemake, write_config
+
+pytestmark = [needs_plink, pytest.mark.workflow]
+
+ID = {"FID": str, "IID": str}
+
+
+def _training_coded_copy(cohort: Path, out: Path) -> Path:
+    """The new cohort's people coded exactly like the training data: training .bim (order and
+    alleles), swaps undone from truth.json, absent SNPs present but missing (-> training value)."""
+    truth = json.loads((cohort / "truth.json").read_text())["new_cohort"]
+    train_bim = io.read_bim(cohort / "cohort")
+    new_bim = io.read_bim(cohort / "new_cohort")
+    g_new = io.read_genotypes(cohort / "new_cohort")
+    col = pd.Series(np.arange(len(new_bim)), index=new_bim.SNP)
+    swapped = set(truth["swapped_snps"])
+    g = np.full((g_new.shape[0], len(train_bim)), -1, dtype=np.int8)
+    for j, snp in enumerate(train_bim.SNP):
+        if snp in col.index:
+            v = g_new[:, col[snp]]
+            g[:, j] = np.where(v >= 0, 2 - v, -1) if snp in swapped else v
+    assert set(train_bim.SNP[(g == -1).all(axis=0)]) >= set(truth["absent_snps"])
+    io.write_bed(out, g, train_bim, io.read_fam(cohort / "new_cohort"))
+    return out
+
+
+def _cohort(cohort: Path, genotypes: Path | str) -> dict:
+    return {"genotypes": str(genotypes), "covariates": str(cohort / "new_cohort_covariates.tsv"),
+            "phenotype": str(cohort / "new_cohort_phenotype.tsv")}
+
+
+@pytest.fixture(scope="module")
+def predict_run(small_cohort, tmp_path_factory):
+    work = tmp_path_factory.mktemp("wf_predict")
+    copy = _training_coded_copy(small_cohort, work / "data" / "copy")
+    write_config(work, small_cohort, predict={"cohorts": {
+        "new": _cohort(small_cohort, small_cohort / "new_cohort"),
+        "copy": _cohort(small_cohort, copy),
+        "bare": {"genotypes": str(small_cohort / "new_cohort")},  # no covariates, no phenotype
+    }})
+    run_snakemake(work)
+    return work
+
+
+def _predictions(work: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(work / f"results/predict/{name}/predictions.tsv", sep="\t", dtype=ID)
+
+
+def test_outputs_report_and_metrics(predict_run, small_cohort):
+    work = predict_run
+    truth = json.loads((small_cohort / "truth.json").read_text())["new_cohort"]
+    pred = _predictions(work, "new")
+    fam = io.read_fam(small_cohort / "new_cohort")
+    assert list(pred.IID) == list(fam.IID)  # every .fam person, in .fam order
+    assert list(pred.columns) == ["FID", "IID", "score", "predicted", "prob_control", "prob_case", "observed"]
+    assert pred.score.between(0, 1).all()
+
+    report = json.loads((work / "results/predict/new/harmonize_report.json").read_text())
+    recipe = json.loads((work / "results/munge/fold0/recipe.json").read_text())
+    snps = {f["id"]: f for f in recipe["features"][: recipe["n_snps"]]}
+    amb = {s for s, f in snps.items() if {f["counted"], f["other"]} in ({"A", "T"}, {"C", "G"})}
+    c = report["folds"]["fold0"]["snps"]
+    assert c["total"] == len(snps) and c["matched_by_id"] == len(set(snps) - set(truth["absent_snps"]))
+    assert c["absent"] == len(set(snps) & set(truth["absent_snps"]))  # never causal, but may be selected
+    assert c["swapped"] == len((set(snps) & set(truth["swapped_snps"])) - amb) > 0
+    assert c["ambiguous_dropped"] == len(amb - set(truth["absent_snps"]))
+    assert c["strand_flipped"] == c["allele_mismatch"] == c["matched_by_position"] == 0
+    assert 0.5 <= report["coverage"] <= 1.0 and report["passed"]
+    assert report["importance_source"] == "model_weights"  # logistic_l1 and random_forest both have weights
+    assert report["folds"]["fold0"]["other"]["present"] == 2
+
+    m = json.loads((work / "results/predict/new/metrics.json").read_text())
+    assert m["learner"] == pd.read_csv(work / "results/leaderboard.tsv", sep="\t").learner[0]
+    assert 0.5 < m["metrics"]["roc_auc"] <= 1.0 and m["n_evaluated"] == pred.observed.notna().sum()
+    for name in ("roc", "pr", "confusion", "calibration", "score_distributions"):
+        assert (work / f"results/predict/new/plots/{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+    bare = json.loads((work / "results/predict/bare/metrics.json").read_text())
+    assert bare["metrics"] is None
+    assert not list((work / "results/predict/bare/plots").glob("*.png"))  # no phenotype, no plots
+    assert "observed" not in _predictions(work, "bare").columns
+    bare_report = json.loads((work / "results/predict/bare/harmonize_report.json").read_text())
+    assert bare_report["folds"]["fold0"]["other"]["absent_columns"] == ["sex", "age"]
+
+
+def test_invariance_new_cohort_equals_training_coded_copy(predict_run):
+    """Issue test: shuffled order, swapped alleles and absent SNPs change nobody's score."""
+    new, copy = _predictions(predict_run, "new"), _predictions(predict_run, "copy")
+    assert list(new.IID) == list(copy.IID)
+    np.testing.assert_array_equal(new.score.to_numpy(), copy.score.to_numpy())
+    report = json.loads((predict_run / "results/predict/copy/harmonize_report.json").read_text())
+    c = report["folds"]["fold0"]["snps"]
+    assert c["swapped"] == c["absent"] == 0
+
+
+def test_swapped_alleles_matter(predict_run, small_cohort, tmp_path):
+    """Without the swap logic (stored counts used as they are) people's scores change."""
+    model = final_model_from_results(predict_run / "results")
+    cohort = Cohort.from_dict({"name": "naive", **_cohort(small_cohort, small_cohort / "new_cohort"),
+                               "phenotype_column": "case_control"})
+    run_prediction(model, cohort, PredictOptions(n_bootstrap=0), predictions_path=tmp_path / "p.tsv",
+                   report_path=tmp_path / "r.json", metrics_path=tmp_path / "m.json", plots_dir=tmp_path / "plots",
+                   swap_alleles=False)
+    naive = pd.read_csv(tmp_path / "p.tsv", sep="\t", dtype=ID)
+    good = _predictions(predict_run, "new")
+    changed = ~np.isclose(naive.score, good.score, rtol=0, atol=1e-9)
+    assert changed.mean() > 0.5, changed.mean()
+    assert json.loads((tmp_path / "r.json").read_text())["options"]["swap_alleles"] is False
+
+
+def test_cli_gives_the_rules_predictions(predict_run, small_cohort, tmp_path):
+    cmd = [sys.executable, "-m", "genoml_core.predict", "--results", str(predict_run / "results"),
+           "--bfile", str(small_cohort / "new_cohort"), "--covariates", str(small_cohort / "new_cohort_covariates.tsv"),
+           "--phenotype", str(small_cohort / "new_cohort_phenotype.tsv"), "--phenotype-column", "case_control",
+           "--n-bootstrap", "100", "--seed", "11", "--name", "new", "--out", str(tmp_path / "cli")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "roc_auc" in proc.stdout
+    cli = pd.read_csv(tmp_path / "cli/predictions.tsv", sep="\t", dtype=ID)
+    pd.testing.assert_frame_equal(cli, _predictions(predict_run, "new"))
+    a = json.loads((tmp_path / "cli/metrics.json").read_text())
+    b = json.loads((predict_run / "results/predict/new/metrics.json").read_text())
+    assert a["metrics"] == b["metrics"] and a["ci95"] == b["ci95"]
+    assert 'genoml-predict = "genoml_core.predict:main"' in (REPO / "pyproject.toml").read_text()
+
+
+def _add_cohort(work: Path, name: str, spec: dict) -> None:
+    cfg = yaml.safe_load((work / "config.yaml").read_text())
+    cfg["predict"]["cohorts"][name] = spec
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def _subset(cohort: Path, out: Path, keep: int) -> Path:
+    """The new cohort with only its first ``keep`` variants."""
+    bim = io.read_bim(cohort / "new_cohort")
+    g = io.read_genotypes(cohort / "new_cohort", np.arange(keep))
+    io.write_bed(out, g, bim.iloc[:keep], io.read_fam(cohort / "new_cohort"))
+    return out
+
+
+def test_too_little_overlap_stops_with_the_message(predict_run, small_cohort):
+    work = predict_run
+    low = _subset(small_cohort, work / "data" / "low", 150)  # ~5% of the SNPs
+    _add_cohort(work, "low", {"genotypes": str(low)})
+    out = run_snakemake(work, "results/predict/low/predictions.tsv", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "Error in rule predict" in text
+    assert "of the model's importance" in text and "below the minimum overlap 50%" in text, text[-3000:]
+    assert not (work / "results/predict/low/predictions.tsv").exists()
+    # a dry run shows nothing else would rerun: adding a cohort touches only its own job
+    dry = run_snakemake(work, "-n", check=False)
+    assert "predict" in dry.stdout and "train_classical" not in dry.stdout
+
+
+@pytest.mark.parametrize("case", ["duplicated_ids", "truncated_bed"])
+def test_bad_cohort_stops_before_any_work(predict_run, small_cohort, case):
+    work = predict_run
+    name = f"bad_{case}"
+    d = work / "data" / name
+    d.mkdir(parents=True)
+    prefix = d / "bad"
+    for ext in (".bed", ".bim", ".fam"):
+        (d / f"bad{ext}").write_bytes((small_cohort / f"new_cohort{ext}").read_bytes())
+    if case == "duplicated_ids":
+        lines = (d / "bad.fam").read_text().splitlines()
+        lines[9] = lines[3]
+        (d / "bad.fam").write_text("\n".join(lines) + "\n")
+        expected = "bad.fam, line 4: sample FID=NFAM0004 IID=NEW0004 appears 2 times"
+    else:
+        data = (d / "bad.bed").read_bytes()
+        (d / "bad.bed").write_bytes(data[: len(data) - 100])
+        expected = "bad.bed: size"
+    _add_cohort(work, name, {"genotypes": str(prefix)})
+    out = run_snakemake(work, f"results/predict/{name}/predictions.tsv", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and expected in text, text[-3000:]
+    log = (work / f"logs/predict/{name}.log").read_text()
+    assert "harmonized" not in log and "coverage" not in log  # stopped before harmonizing or loading a model
+    assert not (work / f"results/predict/{name}").exists() or not any((work / f"results/predict/{name}").iterdir())
+
+
+@pytest.mark.parametrize(
+    "task,column,learner,split",
+    [
+        ("continuous", "quantitative", "ridge", {"method": "kfold", "n_folds": 2}),
+        ("multiclass", "three_class", "logistic_l2", {}),
+    ],
+)
+def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learner, split):
+    """One code path for every task; with k folds the prediction is the mean of the fold models,
+    each harmonized to its own recipe (and still invariant to the cohort's coding)."""
+    copy = _training_coded_copy(small_cohort, tmp_path / "data" / "copy")
+    new = _cohort(small_cohort, small_cohort / "new_cohort")  # no phenotype_column: the training one
+    write_config(tmp_path, small_cohort, task=task, data={"phenotype_column": column}, split=split,
+                 train={"learners": [learner], "n_trials": 1},
+                 predict={"cohorts": {"new": new, "copy": _cohort(small_cohort, copy)}})
+    run_snakemake(tmp_path)
+    a, b = _predictions(tmp_path, "new"), _predictions(tmp_path, "copy")
+    np.testing.assert_array_equal(a.score.to_numpy(), b.score.to_numpy())
+    report = json.loads((tmp_path / "results/predict/new/harmonize_report.json").read_text())
+    m = json.loads((tmp_path / "results/predict/new/metrics.json").read_text())
+    folds = ["fold0", "fold1"] if split else ["fold0"]
+    assert sorted(report["folds"]) == folds and m["folds"] == folds
+    if task == "continuous":
+        assert list(a.columns) == ["FID", "IID", "score", "predicted", "observed"]
+        assert m["metrics"]["pearson_r"] > 0.0 and "rmse" in m["ci95"]  # weak model: r2 may be < 0
+        assert {p.name for p in (tmp_path / "results/predict/new/plots").glob("*.png")} == {"scatter.png",
+                                                                                            "residuals.png"}
+    else:
+        assert {"prob_subtype_a", "prob_subtype_b", "prob_subtype_c"} <= set(a.columns)
+        assert set(a.predicted) <= {"subtype_a", "subtype_b", "subtype_c"}
+        assert np.array(m["confusion_matrix"]["matrix"]).sum() == m["n_evaluated"]

@@ -1,0 +1,83 @@
+# Predict each configured new cohort with the final model: harmonize its genotypes (and
+# covariates/omics) to every fold's recipe.json, score, average the folds, and evaluate when a
+# phenotype is given. Cohorts are config.predict.cohorts (name -> files).
+import re
+
+COHORTS = config["predict"]["cohorts"] or {}
+PREDICT_OUTPUTS = [
+    f"results/predict/{name}/{out}"
+    for name in COHORTS
+    for out in ("predictions.tsv", "harmonize_report.json", "metrics.json")
+]
+# plain dict of the options genoml_core.predict.PredictOptions takes
+PREDICT_OPTIONS = {
+    "min_overlap": config["predict"]["min_overlap"],
+    "ambiguous_snps": config["predict"]["ambiguous_snps"],
+    "match_by_position": config["predict"]["match_by_position"],
+    "binary_coding": config["data"]["binary_coding"],
+    "missing_values": config["data"]["missing_values"],
+    "engine": config["munge"]["engine"],
+    "chunk_variants": config["munge"]["chunk_variants"],
+    "n_bootstrap": config["evaluate"]["n_bootstrap"],
+    "seed": config["seed"],
+}
+
+
+def cohort_inputs(wildcards):
+    """The cohort's files as named rule inputs (absent tables are empty lists)."""
+    c = COHORTS[wildcards.cohort]
+    return {
+        "genotypes": multiext(c["genotypes"], ".bed", ".bim", ".fam"),
+        **{
+            key: [c[key]] if c.get(key) else []
+            for key in ("covariates", "omics", "phenotype")
+        },
+    }
+
+
+def cohort_spec(wildcards):
+    """The cohort as a plain dict; phenotype_column defaults to the training column name."""
+    c = COHORTS[wildcards.cohort]
+    column = c.get("phenotype_column") or config["data"]["phenotype_column"]
+    return {
+        "name": wildcards.cohort,
+        "genotypes": c["genotypes"],
+        "covariates": c.get("covariates"),
+        "omics": c.get("omics"),
+        "phenotype": c.get("phenotype"),
+        "phenotype_column": column if c.get("phenotype") else None,
+    }
+
+
+rule predict:
+    input:
+        unpack(cohort_inputs),
+        leaderboard="results/leaderboard.tsv",
+        models=all_trial_models(),
+        stores=STORES,
+        report="results/inputs/report.json",
+    output:
+        predictions="results/predict/{cohort}/predictions.tsv",
+        report="results/predict/{cohort}/harmonize_report.json",
+        metrics="results/predict/{cohort}/metrics.json",
+        plots=directory("results/predict/{cohort}/plots"),
+    log:
+        "logs/predict/{cohort}.log",
+    benchmark:
+        "benchmarks/predict/{cohort}.tsv"
+    wildcard_constraints:
+        cohort="|".join(re.escape(name) for name in COHORTS) or "^$",
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=mem_predict,
+        runtime=runtime_min(60),
+    params:
+        cohort=cohort_spec,
+        options=PREDICT_OPTIONS,
+        task=TASK,
+        folds=FOLDS,
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/predict.py"
