@@ -62,10 +62,13 @@ def read_id_table(path: str | Path, missing_values: Sequence[str], what: str) ->
         df = pd.read_csv(
             path, sep="\t", dtype=str, keep_default_na=False, na_values=list(missing_values), comment=None
         )
-    df = df.rename(columns={"#FID": "FID"})
+    df = df.rename(columns={"#FID": "FID", "#IID": "IID"})
+    if "IID" in df.columns and "FID" not in df.columns:
+        # expression-style tables often have one sample id: use it as both FID and IID
+        df.insert(0, "FID", df["IID"])
     if not set(ID_COLS) <= set(df.columns):
         raise InputError(
-            f"{path}: the {what} file needs tab-separated columns FID and IID in a header row; found "
+            f"{path}: the {what} file needs tab-separated columns FID and IID (or IID alone) in a header row; found "
             f"{', '.join(map(str, df.columns[:6]))}"
             + (" (is it space-separated? use tabs)" if len(df.columns) == 1 else "")
         )
@@ -195,17 +198,25 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
     people absent from the .fam are an error (usually a wrong file or an id mix-up).
     """
     prefix = data["genotypes"]
-    fam = io.read_fam(prefix)
-    bim = io.read_bim(prefix)
-    io.check_bed(prefix, len(fam), len(bim))
-    dup_snp = bim.SNP.duplicated(keep=False)
-    if dup_snp.any():
-        i = int(np.flatnonzero(dup_snp.to_numpy())[0])
-        raise InputError(
-            f"{prefix}.bim, line {i + 1}: variant id {bim.SNP.iloc[i]!r} appears {int(dup_snp.sum())} times; "
-            "give variants unique ids (plink2 --set-all-var-ids @:#:\\$r:\\$a --make-bed)"
-        )
     missing = list(data["missing_values"])
+    if prefix:
+        fam = io.read_fam(prefix)
+        bim = io.read_bim(prefix)
+        io.check_bed(prefix, len(fam), len(bim))
+        dup_snp = bim.SNP.duplicated(keep=False)
+        if dup_snp.any():
+            i = int(np.flatnonzero(dup_snp.to_numpy())[0])
+            raise InputError(
+                f"{prefix}.bim, line {i + 1}: variant id {bim.SNP.iloc[i]!r} appears {int(dup_snp.sum())} times; "
+                "give variants unique ids (plink2 --set-all-var-ids @:#:\\$r:\\$a --make-bed)"
+            )
+        universe, universe_name = fam[ID_COLS], f"{prefix}.fam"
+        report: dict[str, Any] = {"fam_samples": len(fam), "bim_variants": len(bim)}
+    else:
+        # matrix-only run: the samples are the rows of the feature matrix
+        matrix = read_id_table(data["omics"], missing, "omics")
+        universe, universe_name = matrix[ID_COLS], str(data["omics"])
+        report = {"matrix_samples": len(matrix), "matrix_features": int(matrix.shape[1] - 2)}
     pheno, class_names = read_phenotype(
         data["phenotype"],
         data["phenotype_column"],
@@ -213,23 +224,21 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
         binary_coding=data["binary_coding"],
         missing_values=missing,
     )
-    fam_ids = pd.MultiIndex.from_frame(fam[ID_COLS])
+    uni_ids = pd.MultiIndex.from_frame(universe)
     ph_ids = pd.MultiIndex.from_frame(pheno[ID_COLS])
-    not_in_fam = ~ph_ids.isin(fam_ids)
+    not_in_fam = ~ph_ids.isin(uni_ids)
     if not_in_fam.any():
         bad = pheno.loc[not_in_fam, ID_COLS].head(5)
         listed = ", ".join(f"{r.FID} {r.IID}" for r in bad.itertuples())
         raise InputError(
-            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {prefix}.fam, e.g. {listed}; "
-            "check that FID and IID match the .fam exactly (or remove those rows)"
+            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {universe_name}, e.g. {listed}; "
+            f"check that the ids match {universe_name} exactly (or remove those rows)"
         )
-    report: dict[str, Any] = {
-        "fam_samples": len(fam),
-        "bim_variants": len(bim),
-        "phenotyped_samples": len(pheno),
-        "fam_samples_without_phenotype": int(len(fam) - len(pheno)),
-    }
-    samples = fam[ID_COLS].merge(pheno, on=ID_COLS, how="inner")  # .fam order
+    report["phenotyped_samples"] = len(pheno)
+    report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
+        len(universe) - len(pheno)
+    )
+    samples = universe.merge(pheno, on=ID_COLS, how="inner")  # .fam (or matrix) order
     if task != "continuous":
         counts = samples.label.value_counts().sort_index()
         report["class_counts"] = {class_names[int(k)]: int(v) for k, v in counts.items()}

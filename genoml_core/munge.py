@@ -61,8 +61,8 @@ def _other_matrix(
 
 
 def build_feature_store(
-    bfile: str,
-    snplist: str | Path,
+    bfile: str | None,
+    snplist: str | Path | None,
     split: pd.DataFrame,
     out_dir: str | Path,
     *,
@@ -82,14 +82,19 @@ def build_feature_store(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fam = io.read_fam(bfile)
-    bim = io.read_bim(bfile)
-    wanted = [s for s in Path(snplist).read_text().split() if s]
+    if bfile is None:  # matrix-only run: no genotype columns
+        fam = pd.DataFrame({"FID": split.FID, "IID": split.IID})
+        bim = pd.DataFrame(columns=io.BIM_COLUMNS)
+        wanted: list[str] = []
+    else:
+        fam = io.read_fam(bfile)
+        bim = io.read_bim(bfile)
+        wanted = [s for s in Path(snplist).read_text().split() if s]
     pos = pd.Series(np.arange(len(bim)), index=bim.SNP)
     missing = [s for s in wanted if s not in pos.index]
     if missing:
         raise InputError(f"{snplist}: {len(missing)} variant(s) not in {bfile}.bim, e.g. {missing[:3]}")
-    var_idx = pos.loc[wanted].to_numpy()
+    var_idx = pos.loc[wanted].to_numpy().astype(np.int64)
     fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID + "\t" + fam.IID)
     samp_idx = fam_pos.loc[split.FID + "\t" + split.IID].to_numpy()
     # pandas-plink and the LUT reader both want increasing sample order; read sorted, then reorder
@@ -108,9 +113,14 @@ def build_feature_store(
     geno_path = out_dir / GENO_FILE
     with io.atomic_path(geno_path) as tmp:
         G = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int8, shape=(n, p))
-        for start, block in io.iter_genotype_chunks(
-            bfile, var_idx, samp_idx[order], n_samples=len(fam), chunk_variants=chunk_variants, engine=engine
-        ):
+        chunks = (
+            io.iter_genotype_chunks(
+                bfile, var_idx, samp_idx[order], n_samples=len(fam), chunk_variants=chunk_variants, engine=engine
+            )
+            if p
+            else iter(())
+        )
+        for start, block in chunks:
             block = block[inverse]  # back to split order
             k = block.shape[1]
             G[:, start : start + k] = block

@@ -12,7 +12,7 @@ from genoml_core.munge import build_feature_store  # noqa: E402
 
 smk = snakemake  # noqa: F821
 summary = build_feature_store(
-    smk.params.bfile, smk.input.snplist, pd.read_csv(smk.input.split, sep="\t", dtype={"FID": str, "IID": str}),
+    smk.params.bfile, smk.input.snplist or None, pd.read_csv(smk.input.split, sep="\t", dtype={"FID": str, "IID": str}),
     Path(smk.output.recipe).parent,
     fold=smk.wildcards.fold, method=smk.params.split_method, task=smk.params.task,
     class_names=io.read_json(smk.input.report)["class_names"],

@@ -10,6 +10,7 @@ per_fold = {
     fold: {"variant_qc": io.read_json(v), "ld_prune": io.read_json(ld), "assoc_filter": io.read_json(a)}
     for fold, v, ld, a in zip(smk.params.folds, smk.input.variants, smk.input.ld, smk.input.assoc)
 }
-summary = {"inputs": io.read_json(smk.input.inputs), "sample_qc": io.read_json(smk.input.samples),
+summary = {"inputs": io.read_json(smk.input.inputs),
+           "sample_qc": io.read_json(smk.input.samples) if smk.input.samples else None,  # None: matrix-only run
            "split": io.read_json(smk.input.split), "folds": per_fold}
 io.write_json(summary, smk.output[0])

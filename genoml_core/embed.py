@@ -1,0 +1,178 @@
+"""Unsupervised embeddings: Res-VAE (searched like the other nets) against PCA and t-SNE.
+
+The Res-VAE and PCA are fitted on the training rows of the feature store (fold0) and applied to
+every row; t-SNE cannot embed new points, so it runs once on all rows (it sees no labels). Each
+method is scored on the held-out rows (validation + test) by the Davies-Bouldin index of the
+latent space against the phenotype's classes (for a quantitative trait: its tertiles) (lower =
+better separated), and, where a method can reconstruct, by the reconstruction mean squared error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import __version__, io, persist, search
+from .munge import FeatureStore
+
+__all__ = ["EMBED_METHODS", "run_vae_trial", "select_vae", "compare_embeddings"]
+
+log = logging.getLogger(__name__)
+
+EMBED_METHODS = ("res_vae", "pca", "tsne")
+
+
+def run_vae_trial(
+    store_dir: str | Path,
+    *,
+    trial: int,
+    space: Mapping[str, Any],
+    seed: int,
+    threads: int,
+    model_path: str | Path,
+) -> dict[str, Any]:
+    """Fit one Res-VAE trial on the training rows; early-stop and score on the validation rows."""
+    from .estimators import ResVAEEmbedder
+    from .tune import trial_random_state
+
+    params = search.sample_params(dict(space), seed=seed, arch="res_vae", trial=trial)
+    rs = trial_random_state(seed, "res_vae", trial)
+    store = FeatureStore(store_dir)
+    t0 = time.perf_counter()
+    emb = ResVAEEmbedder(params, random_state=rs, n_threads=threads)
+    emb.fit(store.view("train"), X_valid=store.view("valid"))
+    seconds = time.perf_counter() - t0
+    Xv = store.rows(store.index("valid"))
+    mse = float(np.mean((emb.reconstruct(Xv) - Xv) ** 2))
+    persist.save_model(
+        emb, model_path,
+        meta={"learner": "res_vae", "trial": trial, "params": params, "random_state": rs, "seed": seed,
+              "genoml_core_version": __version__, "n_features": store.n_features},
+    )
+    log.info("res_vae trial %d: valid loss %.4f, valid reconstruction MSE %.4f", trial, emb.best_score_, mse)
+    return {"learner": "res_vae", "trial": trial, "params": params, "random_state": rs,
+            "valid_loss": float(emb.best_score_), "valid_recon_mse": mse, "best_epoch": int(emb.best_epoch_),
+            "seconds": seconds}
+
+
+def select_vae(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trial with the lowest validation loss (ties: lower trial index)."""
+    return min(records, key=lambda r: (r["valid_loss"], int(r["trial"])))
+
+
+def _cluster_labels(store: FeatureStore, idx: np.ndarray) -> np.ndarray:
+    y = store.labels(idx)
+    if store.task != "continuous":
+        return y.astype(int)
+    return np.searchsorted(np.quantile(y, [1 / 3, 2 / 3]), y)  # tertiles of the trait
+
+
+def _davies_bouldin(z: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import davies_bouldin_score
+
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(davies_bouldin_score(z, labels))
+
+
+def _scatter(z2: np.ndarray, labels: np.ndarray, names: list[str], title: str, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 4.5), dpi=110)
+    ax = fig.subplots()
+    for k in np.unique(labels):
+        m = labels == k
+        ax.scatter(z2[m, 0], z2[m, 1], s=6, alpha=0.6, label=names[int(k)] if int(k) < len(names) else str(k))
+    ax.set_title(title)
+    ax.set_xlabel("dimension 1")
+    ax.set_ylabel("dimension 2")
+    ax.legend(markerscale=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def _two_d(z: np.ndarray, seed: int) -> np.ndarray:
+    if z.shape[1] <= 2:
+        return z if z.shape[1] == 2 else np.column_stack([z[:, 0], np.zeros(len(z))])
+    from sklearn.decomposition import PCA
+
+    return PCA(2, random_state=seed).fit_transform(z)
+
+
+def compare_embeddings(
+    store_dir: str | Path,
+    vae_model: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int,
+    tsne_perplexity: float,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Latent matrices, reconstructions, Davies-Bouldin scores and scatter plots for every method.
+
+    Writes ``{method}_latent.tsv`` (FID IID role z1..zk), ``{method}_reconstruction.npy`` (res_vae
+    and pca: float32, rows as the latent file), ``{method}_scatter.png`` and returns the summary.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = FeatureStore(store_dir)
+    rows = np.arange(len(store.samples))
+    tr = store.index("train")
+    held = np.flatnonzero(store.samples.role.isin(["valid", "test"]).to_numpy())
+    X = store.rows(rows)
+    labels = _cluster_labels(store, rows)
+    names = store.recipe["class_names"] or ["lower third", "middle third", "upper third"]
+    emb, meta = persist.load_model(vae_model)
+    d = int(emb.module_kwargs_["d_latent"])
+
+    results: dict[str, Any] = {}
+    latents: dict[str, np.ndarray] = {}
+    recon: dict[str, np.ndarray] = {}
+    t0 = time.perf_counter()
+    latents["res_vae"] = emb.transform(X)
+    recon["res_vae"] = emb.reconstruct(X)
+    results["res_vae"] = {"seconds": time.perf_counter() - t0, "trial": meta.get("trial")}
+    t0 = time.perf_counter()
+    n_pc = min(d, X.shape[1], len(tr))
+    pca = PCA(n_pc, random_state=seed).fit(X[tr])
+    latents["pca"] = pca.transform(X)
+    recon["pca"] = pca.inverse_transform(latents["pca"])
+    results["pca"] = {"seconds": time.perf_counter() - t0,
+                      "explained_variance": float(pca.explained_variance_ratio_.sum())}
+    t0 = time.perf_counter()
+    # t-SNE on a 50-PC summary (the usual practice; fast and less noisy); PCA fitted on training rows
+    pre = PCA(min(50, X.shape[1], len(tr)), random_state=seed).fit(X[tr]).transform(X)
+    perplexity = min(tsne_perplexity, (len(rows) - 1) / 3)
+    latents["tsne"] = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=threads).fit_transform(pre)
+    results["tsne"] = {"seconds": time.perf_counter() - t0, "perplexity": perplexity}
+
+    ids = store.samples[["FID", "IID", "role"]].reset_index(drop=True)
+    for method in EMBED_METHODS:
+        z = latents[method]
+        entry = results[method]
+        entry["d_latent"] = int(z.shape[1])
+        entry["davies_bouldin_heldout"] = _davies_bouldin(z[held], labels[held])
+        if method in recon:
+            entry["recon_mse_heldout"] = float(np.mean((recon[method][held] - X[held]) ** 2))
+            with io.atomic_path(out / f"{method}_reconstruction.npy") as tmp, open(tmp, "wb") as fh:
+                np.save(fh, recon[method].astype(np.float32))
+        table = pd.concat([ids, pd.DataFrame(z, columns=[f"z{k + 1}" for k in range(z.shape[1])])], axis=1)
+        io.write_tsv(table, out / f"{method}_latent.tsv", float_format="%.6g")
+        title = f"{method}: Davies-Bouldin (held-out) {entry['davies_bouldin_heldout']:.2f}"
+        _scatter(_two_d(z, seed), labels, names, title, out / f"{method}_scatter.png")
+    summary = {
+        "fitted_on": "training rows of fold0 (t-SNE: all rows, no labels)",
+        "scored_on": f"{len(held)} held-out rows (validation + test)",
+        "cluster_labels": "phenotype classes" if store.task != "continuous" else "tertiles of the trait",
+        "methods": results,
+    }
+    return summary
