@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The example config only when none is given: --configfile would otherwise be merged on top of
+# it, and a user's config without, say, covariates would silently inherit the example's.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -14,14 +18,24 @@ include: "workflow/rules/split.smk"
 include: "workflow/rules/munge.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/predict.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/nas.smk"
+include: "workflow/rules/explain.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/qc/summary.json",
         "results/leaderboard.tsv",
         "results/evaluate/metrics.json",
         "results/evaluate/predictions.tsv",
         EVALUATION_PLOTS,
+        PREDICT_OUTPUTS,
+        EMBED_OUTPUTS,
+        EXPLAIN_OUTPUTS,
+        EXPLAIN_PLOTS,
+        SUBGROUP_OUTPUTS,
+        "results/report.html",
     localrule: True
-    default_target: True

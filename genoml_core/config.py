@@ -109,6 +109,11 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             "config key split: valid_fraction + test_fraction leaves under 20% of samples for training; "
             "lower them"
         )
+    if cfg["data"]["genotypes"] is None and not cfg["data"].get("omics"):
+        raise ConfigError(
+            "config key data: genotypes is null and no data.omics matrix is given; set data.genotypes to a "
+            "PLINK prefix, or data.omics to a feature matrix for a matrix-only run"
+        )
     af = cfg["assoc_filter"]
     if af["enabled"] and af["p_threshold"] is None and af["top_k"] is None:
         raise ConfigError(
@@ -127,6 +132,15 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             )
     for name in learners:
         search.validate_space(name, learner_space(cfg, name))
+    if "rrfcn" in learners:
+        if "rrfcn" in cfg["train"]["n_trials_per_learner"]:
+            raise ConfigError(
+                "config key train.n_trials_per_learner.rrfcn: rrfcn retrains the top nas.top_k architectures "
+                "of the search, one trial each; set nas.top_k instead"
+            )
+        from .nas import NASConfig
+
+        NASConfig.from_dict(cfg["nas"])  # raises ConfigError naming the nas key to fix
     for name in cfg["train"]["n_trials_per_learner"]:
         if name not in learners:
             raise ConfigError(
@@ -134,13 +148,13 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             )
 
 
-NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet", "rrfcn")
 
 
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
     """The learners to train: the configured list (checked against the task), or every classical
-    learner that fits the task. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet) serve every
-    task and are trained when listed."""
+    learner that fits the task. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet; rrfcn, whose
+    architectures come from the nas_search job) serve every task and are trained when listed."""
     from . import learners
 
     task = cfg["task"]
@@ -164,6 +178,10 @@ def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
     spaces = cfg["train"]["search_spaces"]
     if name in spaces:
         return copy.deepcopy(spaces[name])
+    if name == "rrfcn":
+        # the architecture comes from results/nas/architectures.json; the space fixes the retrain settings
+        retrain = cfg["nas"]["retrain"]
+        return {k: {"type": "categorical", "values": [v], "default": v} for k, v in sorted(retrain.items())}
     if name in NET_LEARNERS:
         from .net_spaces import space_for
 
@@ -174,6 +192,8 @@ def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
+    if name == "rrfcn":  # trial t retrains architecture t of the search
+        return int(cfg["nas"]["top_k"])
     return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
 
 
@@ -182,15 +202,29 @@ def check_input_paths(cfg: Mapping[str, Any], base: str | Path = ".") -> None:
     base = Path(base)
     data = cfg["data"]
     missing = []
-    for ext in (".bed", ".bim", ".fam"):
+    for ext in (".bed", ".bim", ".fam") if data["genotypes"] else ():
         p = base / f"{data['genotypes']}{ext}"
         if not p.exists():
             missing.append(("data.genotypes", p))
-    for key in ("phenotype", "covariates", "omics"):
+    for key in ("phenotype", "covariates", "omics", "groups"):
         if data.get(key):
             p = base / data[key]
             if not p.exists():
                 missing.append((f"data.{key}", p))
+    truth = (cfg.get("explain") or {}).get("truth")
+    if truth and not (base / truth).exists():
+        missing.append(("explain.truth", base / truth))
+    cohorts = (cfg.get("predict") or {}).get("cohorts") or {}
+    for name, cohort in cohorts.items():
+        for ext in (".bed", ".bim", ".fam"):
+            p = base / f"{cohort['genotypes']}{ext}"
+            if not p.exists():
+                missing.append((f"predict.cohorts.{name}.genotypes", p))
+        for key in ("covariates", "omics", "phenotype"):
+            if cohort.get(key):
+                p = base / cohort[key]
+                if not p.exists():
+                    missing.append((f"predict.cohorts.{name}.{key}", p))
     if missing:
         lines = [f"config key {k}: file {p} does not exist" for k, p in missing]
         raise ConfigError(

@@ -55,8 +55,9 @@ from torch import nn
 from . import __version__
 from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
-from .net_spaces import NET_SPACES, parse_block_structure, space_defaults
+from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet
+from .nn.rrfcn import RRFCN, Architecture
 from .runtime import resolve_device, seed_everything, set_threads
 from .training import (
     TASKS,
@@ -72,6 +73,7 @@ from .training import (
 
 __all__ = [
     "NET_ARCHS",
+    "SEARCHED_ARCHS",
     "EMBED_ARCHS",
     "VALIDATION_FRACTION",
     "NetEstimator",
@@ -88,6 +90,9 @@ log = logging.getLogger(__name__)
 
 #: Supervised networks :func:`make_net` can build.
 NET_ARCHS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+#: Networks whose wiring comes from an architecture search (genoml_core.nas), not a search space:
+#: ``params["arch_json"]`` is the architecture (``Architecture.to_json()``).
+SEARCHED_ARCHS = ("rrfcn",)
 #: Embedding networks (see :class:`ResVAEEmbedder`).
 EMBED_ARCHS = ("res_vae",)
 #: Share of the training rows held out for early stopping when no validation set is given.
@@ -99,6 +104,7 @@ _MODULE_CLASSES: dict[str, type[nn.Module]] = {
     "rfcn_resnet": RFCNResNet,
     "rfcn_densenet": RFCNDenseNet,
     "res_vae": ResVAE,
+    "rrfcn": RRFCN,
 }
 # architecture keys beyond the search space that params may set
 _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
@@ -106,7 +112,18 @@ _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
     "rfcn_resnet": {"activation": "relu"},
     "rfcn_densenet": {"activation": "relu", "compression": 0.5},
     "res_vae": {"activation": "relu"},
+    "rrfcn": {"activation": "relu"},
 }
+# defaults of the searched networks: the shared optimisation keys, input keep ratio, no architecture
+_SEARCHED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rrfcn": {"arch_json": None, "keep_ratio": 1.0, **{k: v["default"] for k, v in SHARED_SPACE.items()}},
+}
+
+
+def _param_defaults(arch: str) -> dict[str, Any]:
+    return dict(_SEARCHED_DEFAULTS[arch]) if arch in _SEARCHED_DEFAULTS else space_defaults(arch)
+
+
 _INT_KEYS = {
     "n_layers", "d_layer", "n_blocks", "d_block", "growth_rate", "d_first", "d_latent", "batch_size",
     "max_epochs", "patience", "kl_warmup_epochs", "eval_batch_size", "max_pairs",
@@ -142,13 +159,13 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
         >>> module_kwargs["d_hidden"], options["lr"]
         ([64, 64, 64], 0.01)
     """
-    if arch not in NET_SPACES:
-        raise ConfigError(f"unknown network {arch=}; choose one of {NET_ARCHS + EMBED_ARCHS}")
+    if arch not in NET_SPACES and arch not in _SEARCHED_DEFAULTS:
+        raise ConfigError(f"unknown network {arch=}; choose one of {NET_ARCHS + SEARCHED_ARCHS + EMBED_ARCHS}")
     if params is not None and not isinstance(params, Mapping):
         raise ConfigError(f"params must be a dict of hyperparameters (or None); got {type(params).__name__}")
     options_cls = VAEOptions if arch in EMBED_ARCHS else TrainOptions
     option_keys = set(options_cls.__dataclass_fields__)
-    merged: dict[str, Any] = {**space_defaults(arch), **_EXTRA_MODULE_KEYS[arch]}
+    merged: dict[str, Any] = {**_param_defaults(arch), **_EXTRA_MODULE_KEYS[arch]}
     allowed = set(merged) | option_keys
     unknown = sorted(set(params or {}) - allowed)
     if unknown:
@@ -177,6 +194,17 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
             "compression": merged["compression"],
             **common,
         }
+    elif arch == "rrfcn":
+        if merged["arch_json"] is None:
+            raise ConfigError(
+                "arch='rrfcn' needs params['arch_json'], an architecture from results/nas/architectures.json "
+                '(e.g. \'{"widths": [64, 16], "skips": [[], [0]], "skip_mode": "sum"}\')'
+            )
+        try:
+            wiring = Architecture.from_json(merged["arch_json"])
+        except ValueError as err:
+            raise ConfigError(f"arch='rrfcn': params['arch_json'] is not a valid architecture: {err}") from err
+        module = {**wiring.module_kwargs(), **common}
     else:  # res_vae
         module = {k: merged[k] for k in ("n_layers", "d_first", "width_decay", "d_latent")} | common
     return module, options
@@ -301,7 +329,7 @@ class NetEstimator(BaseEstimator):
     """
 
     _genoml_kind: ClassVar[str] = "torch"
-    _archs: ClassVar[tuple[str, ...]] = NET_ARCHS
+    _archs: ClassVar[tuple[str, ...]] = NET_ARCHS + SEARCHED_ARCHS
     _tasks: ClassVar[tuple[str, ...]] = TASKS
     _supervised: ClassVar[bool] = True
 
@@ -543,7 +571,7 @@ class NetEstimator(BaseEstimator):
             "arch": self.arch,
             "task": getattr(self, "task", None),
             "init_params": self._init_params_json(),
-            "params": {**space_defaults(self.arch), **_EXTRA_MODULE_KEYS[self.arch], **(self.params or {})},
+            "params": {**_param_defaults(self.arch), **_EXTRA_MODULE_KEYS[self.arch], **(self.params or {})},
             "module": {"class": type(self.module_).__name__, "kwargs": self.module_kwargs_},
             "train_options": self.train_options_.to_dict(),
             "n_features": self.n_features_in_,
@@ -827,8 +855,8 @@ def make_net(
     """
     if arch in EMBED_ARCHS:
         raise ConfigError(f"arch={arch!r} learns embeddings, not predictions; use ResVAEEmbedder")
-    if arch not in NET_ARCHS:
-        raise ConfigError(f"unknown network arch={arch!r}; choose one of {NET_ARCHS}")
+    if arch not in NET_ARCHS + SEARCHED_ARCHS:
+        raise ConfigError(f"unknown network arch={arch!r}; choose one of {NET_ARCHS + SEARCHED_ARCHS}")
     if task not in TASKS:
         raise ConfigError(f"unknown {task=}; choose one of {TASKS}")
     _check_random_state(random_state)

@@ -80,9 +80,18 @@ def run_trial(
     class_weight: str,
     threads: int,
     model_paths: Mapping[str, str | Path],
+    architectures: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train one (learner, trial) on every fold; save models; return the metrics record."""
+    """Train one (learner, trial) on every fold; save models; return the metrics record.
+
+    ``architectures`` (learner ``rrfcn``): the search's ``architectures.json``; trial ``t``
+    retrains its architecture ``t`` (merged into the params as ``arch_json``).
+    """
     params = search.sample_params(dict(space), seed=seed, arch=learner, trial=trial)
+    if architectures is not None:
+        from .nas import architecture_params
+
+        params = {**params, **architecture_params(architectures, trial)}
     rs = trial_random_state(seed, learner, trial)
     log.info("learner=%s trial=%d random_state=%d params=%s", learner, trial, rs, params)
     per_fold: dict[str, dict[str, float]] = {}

@@ -14,7 +14,7 @@ record = run_trial(
     {f: Path(r).parent for f, r in zip(folds, smk.input.stores)},
     learner=smk.wildcards.learner, trial=int(smk.wildcards.trial), space=smk.params.space, seed=smk.params.seed,
     task=smk.params.task, class_weight=smk.params.class_weight, threads=smk.threads,
-    model_paths=dict(zip(folds, smk.output.models)),
+    model_paths=dict(zip(folds, smk.output.models)), architectures=smk.input.get("arch"),
 )
 log.info("validation: %s", record["valid"])
 io.write_json(record, smk.output.metrics)

@@ -102,7 +102,8 @@ def test_editing_one_space_reruns_only_that_learner(binary_run):
     (binary_run / "config.yaml").write_text(yaml.safe_dump(cfg))
     out = run_snakemake(binary_run, "-n")
     counts = _job_counts(out.stdout)
-    assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "evaluate": 1, "all": 1}, out.stdout
+    assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "evaluate": 1, "explain": 1,
+                      "report": 1, "all": 1}, out.stdout
     outputs = [line for line in out.stdout.splitlines() if line.strip().startswith("output:")]
     assert any("results/train/random_forest/trial_0/metrics.json" in line for line in outputs)
     assert not any("results/train/logistic_l1/" in line for line in outputs)
@@ -232,3 +233,17 @@ def test_config_typo_stops_before_any_job(small_cohort, tmp_path):
     assert out.returncode != 0
     assert "config key qc: unknown key 'mnd' (did you mean 'mind'?)" in out.stdout + out.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_user_configfile_is_not_merged_with_the_example_config(small_cohort, tmp_path):
+    """`--configfile mine.yaml` must not inherit keys (e.g. covariates) from config/config.yaml."""
+    write_config(tmp_path, small_cohort)  # stands in for the example config: it has covariates
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config.yaml").rename(tmp_path / "config" / "config.yaml")
+    mine = {"task": "binary", "data": {"genotypes": str(small_cohort / "cohort"),
+                                       "phenotype": str(small_cohort / "phenotype.tsv"),
+                                       "phenotype_column": "case_control"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(mine))
+    out = run_snakemake(tmp_path, "-n", "results/inputs/samples.tsv")
+    inputs = next(line for line in out.stdout.splitlines() if line.strip().startswith("input:"))
+    assert "phenotype.tsv" in inputs and "covariates.tsv" not in inputs

@@ -27,7 +27,8 @@ TASK = config["task"]
 FOLDS = fold_names(config["split"]["method"], config["split"]["n_folds"])
 LEARNERS = resolve_learners(config)
 CLASSICAL = [name for name in LEARNERS if name not in NET_LEARNERS]
-NETS = [name for name in LEARNERS if name in NET_LEARNERS]
+# rrfcn is a net too, but its trials are train_rrfcn jobs (nas.smk) that read the search's output
+NETS = [name for name in LEARNERS if name in NET_LEARNERS and name != "rrfcn"]
 BFILE = config["data"]["genotypes"]
 EVALUATION_PLOTS = [f"results/evaluate/{name}" for name in PLOT_FILES[TASK].values()]
 
@@ -39,7 +40,22 @@ wildcard_constraints:
 
 
 def genotype_files():
-    return multiext(BFILE, ".bed", ".bim", ".fam")
+    """The PLINK fileset, or nothing in a matrix-only run (data.genotypes: null)."""
+    return multiext(BFILE, ".bed", ".bim", ".fam") if BFILE else []
+
+
+def qc_keep_file():
+    """Samples passing sample QC; a matrix-only run has no PLINK QC."""
+    return "results/qc/samples.keep" if BFILE else []
+
+
+def selected_snps(wildcards):
+    """The SNPs a fold's feature store holds (none in a matrix-only run)."""
+    return f"results/assoc/{wildcards.fold}/selected.snplist" if BFILE else []
+
+
+def per_fold_summaries(stage, name):
+    return expand(f"results/{stage}/{{fold}}/{name}", fold=FOLDS) if BFILE else []
 
 
 def optional_table(key):
@@ -50,6 +66,12 @@ def optional_table(key):
 
 def trial_ids(learner):
     return [str(t) for t in range(learner_n_trials(config, learner))]
+
+
+def default_net_space(name):
+    from genoml_core.net_spaces import space_for
+
+    return space_for(name)
 
 
 def space_of(wildcards):
@@ -82,3 +104,161 @@ def all_trial_models():
 
 
 STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resources. Rules ask for portable resources only (threads, mem_mb, runtime, gpu); partitions,
+# accounts and GPU flags live in profiles/slurm. mem_mb comes from measured peaks: the resident
+# memory of each job's process tree (its script and plink2), sampled every 0.1 s by
+# `bench/bench_slurm.py memory` on cohorts of 1,000-16,000 samples x 10,000-80,000 SNPs with
+# top_k 1,000-4,000 (BENCHMARKS.md, "SLURM vs local"), plus what a SLURM job adds around the
+# script: two Snakemake processes (the job step and the job), each parsing this workflow, 620 MB
+# measured in tests/slurm. Each request is
+#     mem_mb = ceil_100(1.3 x (620 + script MB)) x attempt
+# with the script's MB from the job's own input files (Snakemake evaluates resources again when a
+# job is ready, so these are the real files; in a dry run, inputs not made yet count as empty):
+#   plink2 rules (qc_samples, qc_variants, ld_prune, assoc_filter), plink2 holds the .bed:
+#       120 + 1.15 x .bed MB
+#   check_inputs, split_samples (tables read whole):  130 + 10 x MB of the inputs but the .bed
+#   munge (the .bim, then n samples x k selected SNPs, one chunk of SNPs at a time;
+#       n from the .fam, k from the snplist):       180 + 0.0012 x SNPs + 12e-6 x n x k
+#   train_classical, train_net, embed_vae (one trial; libraries, then float copies of the int8
+#       store genotypes.npy, n x k bytes):          500 + 20 x store MB  (lda: + 24e-6 x k^2)
+#   leaderboard, evaluate, embed (every fold's store, one model at a time):
+#       600 + 20 x store MB + 3 x largest model MB  (predict: + munge's terms for the new cohort)
+# A job killed for memory (OUT_OF_MEMORY) or at its time limit (TIMEOUT) is retried once
+# (profiles/slurm: retries: 1) with twice the memory and twice the time.
+import functools  # noqa: E402  (this section's own imports: it is appended to the file)
+import math  # noqa: E402
+import os  # noqa: E402
+
+MEM_HEADROOM = 1.3
+SLURM_JOB_MB = 620
+STORE_FILES = ("genotypes.npy", "other.npy")
+_MIB = 2**20
+
+
+def _existing(paths):
+    return [p for p in paths if os.path.exists(p)]
+
+
+def _size_mb(paths):
+    return sum(os.path.getsize(p) for p in _existing(paths)) / _MIB
+
+
+@functools.lru_cache(maxsize=256)
+def _count_lines(path, mtime_ns, size):
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+def _lines(path):
+    """Lines of a text file (0 when it does not exist yet); cached per file version."""
+    if not path or not os.path.exists(path):
+        return 0
+    st = os.stat(path)
+    return _count_lines(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _files(input, name):
+    """The input files named ``name`` (a list; empty when the rule has none)."""
+    value = getattr(input, name, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _with_suffix(paths, suffix):
+    return [p for p in paths if str(p).endswith(suffix)]
+
+
+def _store_mb(input):
+    """The largest fold feature store (genotypes.npy + other.npy beside each recipe.json), in MB."""
+    sizes = [
+        _size_mb([os.path.join(os.path.dirname(recipe), name) for name in STORE_FILES])
+        for recipe in _files(input, "stores") or _files(input, "store")
+    ]
+    return max(sizes, default=0.0)
+
+
+def _store_width(input):
+    """Features k of the first fold's store, from the .npy header (0 when not made yet)."""
+    for recipe in _files(input, "stores") or _files(input, "store"):
+        path = os.path.join(os.path.dirname(recipe), "genotypes.npy")
+        if os.path.exists(path):
+            import numpy as np
+
+            shape = np.load(path, mmap_mode="r").shape
+            return shape[1] if len(shape) == 2 else 0
+    return 0
+
+
+def _request(script_mb, attempt):
+    mb = math.ceil(MEM_HEADROOM * (SLURM_JOB_MB + script_mb) / 100.0) * 100
+    return int(mb) * attempt
+
+
+def mem_plink(wildcards, input, attempt):
+    bed = _with_suffix(_files(input, "genotypes"), ".bed")
+    return _request(120 + 1.15 * _size_mb(bed), attempt)
+
+
+def mem_tables(wildcards, input, attempt):
+    tables = [p for p in input if not str(p).endswith(".bed")]
+    return _request(130 + 10 * _size_mb(tables), attempt)
+
+
+def mem_munge(wildcards, input, attempt):
+    geno = _files(input, "genotypes")
+    n = _lines(next(iter(_with_suffix(geno, ".fam")), None))
+    snps = _lines(next(iter(_with_suffix(geno, ".bim")), None))
+    k = _lines(next(iter(_files(input, "snplist")), None))
+    tables = _files(input, "covariates") + _files(input, "omics")
+    script_mb = 180 + 0.0012 * snps + 12e-6 * n * k + 10 * _size_mb(tables)
+    return _request(script_mb, attempt)
+
+
+def mem_train(wildcards, input, attempt):
+    mb = 500 + 20 * _store_mb(input)
+    if wildcards.get("learner") == "lda":
+        mb += 24e-6 * _store_width(input) ** 2
+    return _request(mb, attempt)
+
+
+def _models_mb(input):
+    models = _existing(_files(input, "models"))
+    largest = max((os.path.getsize(p) for p in models), default=0) / _MIB
+    return 600 + 20 * _store_mb(input) + 3 * largest
+
+
+def mem_models(wildcards, input, attempt):
+    return _request(_models_mb(input), attempt)
+
+
+def mem_predict(wildcards, input, attempt):
+    """mem_models, plus the new cohort's genotypes decoded as in munge (k = the store's width)."""
+    geno = _files(input, "genotypes")
+    n = _lines(next(iter(_with_suffix(geno, ".fam")), None))
+    snps = _lines(next(iter(_with_suffix(geno, ".bim")), None))
+    tables = _files(input, "covariates") + _files(input, "omics")
+    decode = 0.0012 * snps + 12e-6 * n * _store_width(input) + 10 * _size_mb(tables)
+    return _request(_models_mb(input) + decode, attempt)
+
+
+def runtime_min(minutes):
+    """A wall-clock limit in minutes that doubles on each retry (a job killed at its limit)."""
+
+    def runtime(wildcards, attempt):
+        return minutes * attempt
+
+    return runtime
+
+
+# Conda environments per rule group, for `--software-deployment-method conda` (profiles/slurm).
+# The rules that load every learner's model files need torch only when a net is configured.
+MODEL_ENV = (
+    "../../envs/torch.yaml"
+    if NETS or "rrfcn" in LEARNERS
+    else "../../envs/classical.yaml"
+)

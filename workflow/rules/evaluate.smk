@@ -14,9 +14,11 @@ rule leaderboard:
         "logs/leaderboard.log",
     benchmark:
         "benchmarks/leaderboard.tsv"
+    conda:
+        MODEL_ENV
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_models,
+        runtime=runtime_min(30),
     params:
         task=TASK,
         folds=FOLDS,
@@ -34,14 +36,16 @@ rule evaluate:
     output:
         metrics="results/evaluate/metrics.json",
         predictions="results/evaluate/predictions.tsv",
-        plots=EVALUATION_PLOTS,
+        plots=report(EVALUATION_PLOTS, category="Evaluation (held-out test set)"),
     log:
         "logs/evaluate.log",
     benchmark:
         "benchmarks/evaluate.tsv"
+    conda:
+        MODEL_ENV
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_models,
+        runtime=runtime_min(30),
     params:
         task=TASK,
         folds=FOLDS,

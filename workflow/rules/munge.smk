@@ -7,7 +7,7 @@ rule munge:
         genotypes=genotype_files(),
         split="results/split/split.tsv",
         report="results/inputs/report.json",
-        snplist="results/assoc/{fold}/selected.snplist",
+        snplist=selected_snps,
         covariates=optional_table("covariates"),
         omics=optional_table("omics"),
     output:
@@ -20,10 +20,12 @@ rule munge:
         "logs/munge/{fold}.log",
     benchmark:
         "benchmarks/munge/{fold}.tsv"
+    conda:
+        "../../envs/plink.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_munge,
+        runtime=runtime_min(60),
     params:
         bfile=BFILE,
         task=TASK,

@@ -14,9 +14,11 @@ rule check_inputs:
         "logs/check_inputs.log",
     benchmark:
         "benchmarks/check_inputs.tsv"
+    conda:
+        "../../envs/plink.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_tables,
+        runtime=runtime_min(10),
     params:
         data=lookup(dpath="data", within=config),
         task=TASK,
@@ -36,10 +38,12 @@ rule qc_samples:
         "logs/qc_samples.log",
     benchmark:
         "benchmarks/qc_samples.tsv"
+    conda:
+        "../../envs/plink.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_plink,
+        runtime=runtime_min(30),
     params:
         bfile=BFILE,
         mind=lookup(dpath="qc/mind", within=config),
@@ -60,10 +64,12 @@ rule qc_variants:
         "logs/qc_variants/{fold}.log",
     benchmark:
         "benchmarks/qc_variants/{fold}.tsv"
+    conda:
+        "../../envs/plink.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_plink,
+        runtime=runtime_min(30),
     params:
         bfile=BFILE,
         qc=lookup(dpath="qc", within=config),
@@ -84,10 +90,12 @@ rule ld_prune:
         "logs/ld_prune/{fold}.log",
     benchmark:
         "benchmarks/ld_prune/{fold}.tsv"
+    conda:
+        "../../envs/plink.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=mem_plink,
+        runtime=runtime_min(30),
     params:
         bfile=BFILE,
         ld=lookup(dpath="ld_prune", within=config),
@@ -110,10 +118,12 @@ rule assoc_filter:
         "logs/assoc_filter/{fold}.log",
     benchmark:
         "benchmarks/assoc_filter/{fold}.tsv"
+    conda:
+        "../../envs/plink.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=mem_plink,
+        runtime=runtime_min(60),
     params:
         bfile=BFILE,
         task=TASK,
@@ -128,16 +138,21 @@ rule assoc_filter:
 rule qc_summary:
     input:
         inputs="results/inputs/report.json",
-        samples="results/qc/samples.json",
+        samples="results/qc/samples.json" if BFILE else [],
         split="results/split/summary.json",
-        variants=expand("results/qc/{fold}/variants.json", fold=FOLDS),
-        ld=expand("results/ld_prune/{fold}/summary.json", fold=FOLDS),
-        assoc=expand("results/assoc/{fold}/summary.json", fold=FOLDS),
+        variants=per_fold_summaries("qc", "variants.json"),
+        ld=per_fold_summaries("ld_prune", "summary.json"),
+        assoc=per_fold_summaries("assoc", "summary.json"),
     output:
         "results/qc/summary.json",
     log:
         "logs/qc_summary.log",
     localrule: True
+    conda:
+        "../../envs/plink.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         folds=FOLDS,
         code_version=GENOML_CORE_VERSION,

@@ -4,7 +4,7 @@
 rule split_samples:
     input:
         samples="results/inputs/samples.tsv",
-        keep="results/qc/samples.keep",
+        keep=qc_keep_file(),
     output:
         split="results/split/split.tsv",
         summary="results/split/summary.json",
@@ -14,9 +14,11 @@ rule split_samples:
         "logs/split_samples.log",
     benchmark:
         "benchmarks/split_samples.tsv"
+    conda:
+        "../../envs/plink.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=mem_tables,
+        runtime=runtime_min(10),
     params:
         split=lookup(dpath="split", within=config),
         hwe_controls_only=lookup(dpath="qc/hwe_controls_only", within=config),

@@ -16,10 +16,12 @@ rule train_classical:
         "benchmarks/train/{learner}/trial_{trial}.tsv"
     wildcard_constraints:
         learner="|".join(CLASSICAL) or "^$",
+    conda:
+        "../../envs/classical.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=mem_train,
+        runtime=runtime_min(120),
     params:
         space=space_of,
         task=TASK,
@@ -36,10 +38,12 @@ rule train_classical:
 use rule train_classical as train_net with:
     wildcard_constraints:
         learner="|".join(NETS) or "^$",
+    conda:
+        "../../envs/torch.yaml"
     resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=0,
+        mem_mb=mem_train,
+        runtime=runtime_min(240),
+        gpu=1,
 
 
 rule select_learner:
@@ -50,6 +54,11 @@ rule select_learner:
     log:
         "logs/select/{learner}.log",
     localrule: True
+    conda:
+        "../../envs/classical.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         code_version=GENOML_CORE_VERSION,
     script:
