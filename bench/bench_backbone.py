@@ -87,10 +87,17 @@ def main() -> None:
         simulate_cohort(cohort, n_samples=args.n_samples, n_snps=args.n_snps, seed=args.seed)
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg["data"].update(genotypes=str(cohort / "cohort"), phenotype=str(cohort / "phenotype.tsv"),
-                       covariates=str(cohort / "covariates.tsv"))
-    cfg.pop("predict", None)
+    # the default config, every example path pointed at this cohort (predict, explain, groups too)
+    def repoint(node):
+        if isinstance(node, dict):
+            return {k: repoint(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [repoint(v) for v in node]
+        if isinstance(node, str) and node.startswith("resources/example/"):
+            return str(cohort / node.removeprefix("resources/example/"))
+        return node
+
+    cfg = repoint(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     for d in ("results", "logs", "benchmarks", ".snakemake"):
         subprocess.run(["rm", "-rf", str(work / d)], check=True)
@@ -150,7 +157,8 @@ def main() -> None:
         f"Command: `.venv/bin/python bench/bench_backbone.py --out {args.out} --n-samples {args.n_samples} "
         f"--n-snps {args.n_snps} --cores {args.cores}` "
         f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}). The default `config/config.yaml`, 10 classical learners x 4 trials.",
+        f"{time.strftime('%Y-%m-%d')}). The default `config/config.yaml` (10 classical learners x 4 trials, then "
+        "explain, subgroups, report and prediction of the example new cohort), paths pointed at this cohort.",
         "",
         f"- **Whole default run: {wall:.1f} s** wall (target: 150 s); peak RSS of any one process "
         f"{peak_kb / 1024:.0f} MB.",
