@@ -40,6 +40,9 @@ example: setup resources/example/cohort.bed
 	@echo "  leaderboard:        results/leaderboard.tsv"
 	@echo "  test evaluation:    results/evaluate/metrics.json (predictions: results/evaluate/predictions.tsv)"
 	@echo "  plots:              results/evaluate/*.png"
+	@echo "  report (HTML):      results/report.html"
+	@echo "  SHAP explanations:  results/explain/ (importance.tsv, top_features.snplist, plots)"
+	@echo "  new-cohort scores:  results/predict/example_new/predictions.tsv"
 	@echo "  QC summary:         results/qc/summary.json"
 	@echo "  truth of the example cohort: resources/example/truth.json"
 
