@@ -31,13 +31,14 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _markdown import markers, write_section  # noqa: E402
 from genoml_core import learners, metrics  # noqa: E402
 from genoml_core.munge import FeatureStore  # noqa: E402
 from genoml_core.simulate import simulate_cohort  # noqa: E402
 
-MARK_START = "<!-- bench_backbone:start -->"
-MARK_END = "<!-- bench_backbone:end -->"
+MARK_START, MARK_END = markers("bench_backbone")
 
 _MUNGE_CHILD = """
 import json, resource, sys
@@ -182,13 +183,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write_md:
-        md = args.write_md.read_text() if args.write_md.exists() else "# Benchmarks\n"
-        if MARK_START in md:
-            pre, rest = md.split(MARK_START, 1)
-            md = pre + section + rest.split(MARK_END, 1)[1]
-        else:
-            md = md.rstrip() + "\n\n" + section + "\n"
-        args.write_md.write_text(md)
+        write_section(args.write_md, "bench_backbone", section)
 
 
 if __name__ == "__main__":

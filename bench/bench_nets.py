@@ -30,13 +30,15 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _markdown import markers, write_section  # noqa: E402
 from genoml_core import datasets, persist  # noqa: E402
 from genoml_core.simulate import simulate_cohort  # noqa: E402
 
 LEARNERS = ["mlp", "rfcn_resnet", "rfcn_densenet", "xgboost", "logistic_l2"]
 NETS = LEARNERS[:3]
-MARK_START, MARK_END = "<!-- bench_nets:start -->", "<!-- bench_nets:end -->"
+MARK_START, MARK_END = markers("bench_nets")
 
 
 def _run(work: Path, cfg: dict, cores: int) -> float:
@@ -119,13 +121,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write_md:
-        md = args.write_md.read_text() if args.write_md.exists() else "# Benchmarks\n"
-        if MARK_START in md:
-            pre, rest = md.split(MARK_START, 1)
-            md = pre + section + rest.split(MARK_END, 1)[1]
-        else:
-            md = md.rstrip() + "\n\n" + section + "\n"
-        args.write_md.write_text(md)
+        write_section(args.write_md, "bench_nets", section)
 
 
 if __name__ == "__main__":

@@ -269,13 +269,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 def write_md(path: Path, text: str) -> None:
     """Replace this benchmark's section (between its markers) or append it; other sections stay."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in old and MARK_END in old:
-        head, rest = old.split(MARK_START, 1)
-        new = head + text.rstrip("\n") + rest.split(MARK_END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _markdown import write_section
+
+    write_section(path, "bench_rrfcn", text)
 
 
 def main(argv: list[str] | None = None) -> int:
