@@ -61,6 +61,7 @@ from .nn.rrfcn import RRFCN, Architecture
 from .runtime import resolve_device, seed_everything, set_threads
 from .training import (
     TASKS,
+    CheckpointSpec,
     RowSubset,
     TrainOptions,
     VAEOptions,
@@ -317,6 +318,10 @@ class NetEstimator(BaseEstimator):
         n_threads: CPU threads torch may use during fit and predict (``None``: leave as is).
         class_weight: ``"balanced"``, ``None`` or a ``{class: weight}`` dict (classification).
 
+    Checkpoints: :meth:`set_checkpoint` (not a constructor argument, so ``get_params``,
+    ``clone`` and :meth:`save` ignore it) makes :meth:`fit` save its training state every few
+    epochs and resume from it when rerun after a kill.
+
     Attributes:
         module_: the trained network (eval mode, on ``device_``).
         classes_: class labels (classification), sorted; output columns follow them.
@@ -351,6 +356,29 @@ class NetEstimator(BaseEstimator):
         self.device = device
         self.n_threads = n_threads
         self.class_weight = class_weight
+
+    # -- checkpoints
+    def set_checkpoint(self, path: str | Path | None, every: int = 1) -> NetEstimator:
+        """Save the training state to ``path`` every ``every`` epochs during :meth:`fit`.
+
+        A later :meth:`fit` of the same configuration on the same data resumes after the saved
+        epoch (CPU: bit-identical to an uninterrupted fit); the file is deleted when training
+        ends. ``path=None`` or ``every=0`` turns checkpointing off. The setting is not a
+        parameter: ``clone`` and :meth:`save` do not carry it.
+
+        Returns:
+            ``self``.
+
+        Example:
+            >>> est = NetClassifier("mlp").set_checkpoint("ckpt/mlp_fold0.pt", every=5)
+            >>> "checkpoint" in est.get_params()
+            False
+        """
+        self._checkpoint = None if path is None or every == 0 else CheckpointSpec(path=Path(path), every=every)
+        return self
+
+    def _checkpoint_spec(self) -> CheckpointSpec | None:
+        return getattr(self, "_checkpoint", None)
 
     # -- validation helpers
     def _check_config(self) -> None:
@@ -499,6 +527,7 @@ class NetEstimator(BaseEstimator):
                 seed=seed,
                 device=device,
                 class_weight=class_weight,
+                checkpoint=self._checkpoint_spec(),
             )
         self.module_ = result.module
         self.module_kwargs_ = module_kwargs
@@ -789,7 +818,15 @@ class ResVAEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             seed_everything(seed)
             module_kwargs = {"d_in": self.n_features_in_, **module_params}
             module = build_module(self.arch, module_kwargs)
-            result = fit_vae(module, X_train, X_valid=X_val, options=options, seed=seed, device=device)
+            result = fit_vae(
+                module,
+                X_train,
+                X_valid=X_val,
+                options=options,
+                seed=seed,
+                device=device,
+                checkpoint=self._checkpoint_spec(),
+            )
         self.module_ = result.module
         self.module_kwargs_ = module_kwargs
         self.train_options_ = options
@@ -830,6 +867,8 @@ def make_net(
     n_threads: int | None,
     device: str = "auto",
     class_weight: str | dict[Any, float] | None = "balanced",
+    checkpoint_path: str | Path | None = None,
+    checkpoint_every: int = 0,
 ) -> NetClassifier | NetRegressor:
     """The unfitted estimator for a supervised ``arch`` and ``task``, with ``params`` checked now.
 
@@ -841,6 +880,8 @@ def make_net(
         n_threads: CPU threads for torch.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         class_weight: ``"balanced"``, ``None`` or a dict (classification only).
+        checkpoint_path: file for :meth:`NetEstimator.set_checkpoint` (``None``: none).
+        checkpoint_every: save the training state every this many epochs (``0``: off).
 
     Returns:
         :class:`NetClassifier` for classification tasks, :class:`NetRegressor` for continuous.
@@ -864,7 +905,7 @@ def make_net(
     TrainOptions.from_dict(option_dict)
     build_module(arch, {"d_in": 1, "d_out": 2, **module_params})  # raises ConfigError on bad values
     est_cls = NetRegressor if task == "continuous" else NetClassifier
-    return est_cls(
+    est = est_cls(
         arch,
         None if params is None else dict(params),
         task=task,
@@ -873,3 +914,5 @@ def make_net(
         n_threads=n_threads,
         class_weight=class_weight,
     )
+    est.set_checkpoint(checkpoint_path, checkpoint_every)
+    return est

@@ -14,16 +14,28 @@ Determinism: :func:`fit_supervised` and :func:`fit_vae` call
 ``torch.Generator``, so a CPU run is bit-identical for the same seed, data, initial weights and
 thread count. Mixed precision (``torch.autocast`` with bf16, or fp16 with a ``GradScaler`` on
 GPUs without bf16) is used only on CUDA.
+
+Checkpoints: given a :class:`CheckpointSpec`, both loops save everything the next epoch depends
+on (weights, optimizer, loss scaler, the shuffling generator, the global torch/CUDA/NumPy/Python
+RNG states, the early-stopping tracker with its copy of the best weights, the history) every
+``every`` epochs, atomically, and a rerun resumes after the saved epoch, so an interrupted CPU
+run ends bit-identical to an uninterrupted one. A checkpoint written for another configuration
+(options, seed, task, data sizes and sample rows, targets, network, initial weights, device,
+genoml_core and torch versions) is ignored with a warning; the file is deleted when training ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import math
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,7 +45,9 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
+from . import __version__
 from .errors import ConfigError, InputError
+from .io import atomic_path
 from .nn.res_vae import ResVAE, kl_weight
 from .runtime import seed_everything
 
@@ -46,6 +60,7 @@ __all__ = [
     "RowSubset",
     "TrainOptions",
     "VAEOptions",
+    "CheckpointSpec",
     "FitResult",
     "iter_batches",
     "load_batch",
@@ -195,6 +210,38 @@ class VAEOptions(TrainOptions):
         _require(self.loss == "auto", f"loss={self.loss!r}: the Res-VAE loss is fixed (MSE + beta * KL)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class CheckpointSpec:
+    """Where and how often a training loop saves its state so that a rerun can resume.
+
+    Not a :class:`TrainOptions` field on purpose: it changes nothing about the result, so it
+    is neither a hyperparameter nor part of the checkpoint's fingerprint.
+
+    Attributes:
+        path: the checkpoint file (parent directories are created); deleted when training ends.
+        every: save after every ``every``-th epoch; ``0`` turns checkpointing off (nothing is
+            saved, an existing file is neither read nor deleted).
+
+    Example:
+        >>> CheckpointSpec(path="ckpt/fold0.pt", every=5).enabled
+        True
+    """
+
+    path: Path
+    every: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        _require(
+            isinstance(self.every, (int, np.integer)) and not isinstance(self.every, bool) and self.every >= 0,
+            f"checkpoint every={self.every!r} must be an integer >= 0 (0 = off)",
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0
+
+
 @dataclass
 class FitResult:
     """What a training loop returns.
@@ -326,6 +373,200 @@ class _BestWeights:
 
     def restore(self, module: nn.Module) -> None:
         module.load_state_dict(self.state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "weights": {k: v.detach().cpu() for k, v in self.state.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
+        self.best_score = float(state["best_score"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])
+        self.state = {k: v.to(device) for k, v in state["weights"].items()}
+
+
+# ----------------------------------------------------------------------------- checkpoints
+_CHECKPOINT_FORMAT = "genoml_core.train_checkpoint/1"
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Tensor):
+            part = part.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+        if isinstance(part, np.ndarray):
+            h.update(f"{part.dtype.str}{part.shape}".encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _probe_rows(X: RowSource) -> np.ndarray:
+    """The first, middle and last rows of ``X``: a cheap check that the data are the same."""
+    n = len(X)
+    return load_batch(X, np.unique(np.array([0, n // 2, n - 1])), torch.device("cpu")).numpy()
+
+
+def _fingerprint(
+    loop: str,
+    module: nn.Module,
+    X: RowSource,
+    X_valid: RowSource,
+    *,
+    options: TrainOptions,
+    seed: int,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What a checkpoint must have been written for to be resumed (plain, comparable values).
+
+    Call it before training: ``initial_weights`` hashes the module's starting weights. The
+    data are compared by size and by three rows of each set (hashing all of a large
+    memory-mapped store would cost a pass over it).
+    """
+    state = module.state_dict()
+    probe = _probe_rows(X)
+    return {
+        "format": _CHECKPOINT_FORMAT,
+        "versions": f"genoml_core {__version__}, torch {torch.__version__}",
+        "loop": loop,
+        "options": _digest(options.to_dict()),
+        "seed": int(seed),
+        "n_rows": len(X),
+        "n_valid": len(X_valid),
+        "n_features": int(probe.shape[1]),
+        "data_rows": _digest(probe, _probe_rows(X_valid)),
+        "module": f"{type(module).__module__}.{type(module).__qualname__}",
+        "shapes": _digest([(k, list(v.shape), str(v.dtype)) for k, v in state.items()]),
+        "initial_weights": _digest(*state.values()),
+        "device": device.type,
+        "amp_dtype": str(dtype),
+        **{k: v if isinstance(v, (str, int, float, type(None))) else _digest(v) for k, v in extra.items()},
+    }
+
+
+def _numpy_rng_state() -> dict[str, Any]:
+    state = np.random.get_state(legacy=False)
+    # plain ints, so that torch.load(weights_only=True) accepts the file
+    return {
+        "key": state["state"]["key"].tolist(),
+        "pos": int(state["state"]["pos"]),
+        "has_gauss": int(state["has_gauss"]),
+        "gauss": float(state["gauss"]),
+    }
+
+
+def _set_numpy_rng_state(state: dict[str, Any]) -> None:
+    key = np.asarray(state["key"], dtype=np.uint32)
+    np.random.set_state(("MT19937", key, state["pos"], state["has_gauss"], state["gauss"]))
+
+
+class _Checkpointer:
+    """Save, resume and discard the state of one training loop (a no-op without a spec).
+
+    Everything saved is a tensor, a state dict or a plain Python value, so the file loads
+    with ``torch.load(weights_only=True)`` and cannot run code.
+    """
+
+    def __init__(
+        self,
+        spec: CheckpointSpec | None,
+        fingerprint: Callable[[], dict[str, Any]],
+        *,
+        module: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        generator: torch.Generator,
+        tracker: _BestWeights,
+        device: torch.device,
+        max_epochs: int,
+    ) -> None:
+        self.spec = spec if spec is not None and spec.enabled else None
+        # computed now, before any training step changes the weights it hashes
+        self.fingerprint = fingerprint() if self.spec is not None else {}
+        self.module = module
+        self.optimizer = optimizer
+        self.scaler = scaler
+        self.generator = generator
+        self.tracker = tracker
+        self.device = device
+        self.max_epochs = max_epochs
+
+    def _read(self) -> dict[str, Any] | None:
+        if self.spec is None or not self.spec.path.is_file():
+            return None
+        path = self.spec.path
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001  (truncated, foreign or unpicklable: start afresh)
+            log.warning("ignoring checkpoint %s: cannot read it (%s); training from scratch", path, err)
+            return None
+        saved = ckpt.get("fingerprint") if isinstance(ckpt, dict) else None
+        if saved != self.fingerprint:
+            saved = saved if isinstance(saved, dict) else {}
+            differ = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k))
+            log.warning(
+                "ignoring checkpoint %s: it was written for another configuration (differs in %s); "
+                "training from scratch",
+                path,
+                ", ".join(differ),
+            )
+            return None
+        return ckpt
+
+    def resume(self) -> tuple[int, list[dict[str, float]]]:
+        """Restore a matching checkpoint; return (last epoch done, history), or (0, [])."""
+        ckpt = self._read()
+        if ckpt is None:
+            return 0, []
+        self.module.load_state_dict(ckpt["module"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.tracker.load_state_dict(ckpt["tracker"], self.device)
+        self.generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if self.device.type == "cuda" and len(ckpt["cuda_rng"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+        _set_numpy_rng_state(ckpt["numpy_rng"])
+        version, internal, gauss_next = ckpt["python_rng"]
+        random.setstate((version, tuple(internal), gauss_next))
+        epoch = int(ckpt["epoch"])
+        log.info("resuming from epoch %d of %d (checkpoint %s)", epoch, self.max_epochs, self.spec.path)
+        return epoch, list(ckpt["history"])
+
+    def save(self, epoch: int, history: list[dict[str, float]]) -> None:
+        """Write the state after ``epoch`` when it is a multiple of ``every`` (not the last epoch)."""
+        if self.spec is None or epoch % self.spec.every != 0 or epoch >= self.max_epochs:
+            return
+        state = {
+            "fingerprint": self.fingerprint,
+            "epoch": epoch,
+            "module": {k: v.detach().cpu() for k, v in self.module.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "tracker": self.tracker.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "numpy_rng": _numpy_rng_state(),
+            "python_rng": random.getstate(),
+            "history": history,
+        }
+        with atomic_path(self.spec.path) as tmp:
+            torch.save(state, tmp)
+        log.info("checkpoint after epoch %d written to %s", epoch, self.spec.path)
+
+    def discard(self) -> None:
+        """Delete the checkpoint: training ended (completed, stopped early or diverged)."""
+        if self.spec is not None:
+            self.spec.path.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- losses, metrics
@@ -500,6 +741,7 @@ def fit_supervised(
     seed: int,
     device: torch.device,
     class_weight: np.ndarray | None = None,
+    checkpoint: CheckpointSpec | None = None,
 ) -> FitResult:
     """Train ``module`` with early stopping on the validation metric; restore the best weights.
 
@@ -517,6 +759,8 @@ def fit_supervised(
         class_weight: per-class cross-entropy weights (length K), e.g.
             :func:`balanced_class_weights`; ``None`` for unweighted. Ignored for continuous
             tasks and by ``pairwise_auc`` (which is balanced by construction).
+        checkpoint: save the training state every ``checkpoint.every`` epochs and resume from
+            a matching file (see the module docstring); ``None``: no checkpoints.
 
     Returns:
         :class:`FitResult`.
@@ -566,7 +810,29 @@ def fit_supervised(
             len(y_valid),
         )
     tracker = _BestWeights(module, patience=options.patience, min_delta=options.min_delta)
-    history: list[dict[str, float]] = []
+    checkpointer = _Checkpointer(
+        checkpoint,
+        lambda: _fingerprint(
+            "supervised",
+            module,
+            X,
+            X_valid,
+            options=options,
+            seed=seed,
+            device=device,
+            dtype=dtype,
+            task=task,
+            targets=[np.asarray(y), y_valid],
+            class_weight=None if weight is None else weight.cpu(),
+        ),
+        module=module,
+        optimizer=optimizer,
+        scaler=scaler,
+        generator=generator,
+        tracker=tracker,
+        device=device,
+        max_epochs=options.max_epochs,
+    )
     log.info(
         "training %s (%d parameters) on %s: task=%s loss=%s n_train=%d n_valid=%d amp=%s",
         type(module).__name__,
@@ -578,7 +844,8 @@ def fit_supervised(
         len(X_valid),
         dtype,
     )
-    for epoch in range(1, options.max_epochs + 1):
+    done, history = checkpointer.resume()
+    for epoch in range(done + 1, options.max_epochs + 1):
         module.train()
         t0 = time.perf_counter()
         running = torch.zeros((), device=device)
@@ -632,6 +899,8 @@ def fit_supervised(
         if tracker.update(value if math.isfinite(value) else -math.inf, epoch, module):
             log.info("early stopping at epoch %d: no gain for %d epochs", epoch, options.patience)
             break
+        checkpointer.save(epoch, history)
+    checkpointer.discard()
     tracker.restore(module)
     module.eval()
     log.info("restored epoch %d weights (valid_%s=%.4f)", tracker.best_epoch, metric, tracker.best_score)
@@ -683,6 +952,7 @@ def fit_vae(
     options: VAEOptions,
     seed: int,
     device: torch.device,
+    checkpoint: CheckpointSpec | None = None,
 ) -> FitResult:
     """Train a :class:`~genoml_core.nn.ResVAE`: reconstruction + ``beta`` * KL with warm-up.
 
@@ -697,6 +967,8 @@ def fit_vae(
         options: optimisation and KL settings.
         seed: seeds shuffling and the reparameterisation noise.
         device: where to train.
+        checkpoint: save every ``checkpoint.every`` epochs and resume from a matching file, as
+            in :func:`fit_supervised`; ``None``: no checkpoints.
 
     Returns:
         :class:`FitResult` whose metric is ``"neg_valid_loss"``.
@@ -712,9 +984,20 @@ def fit_vae(
     dtype = _amp_dtype(device, options.amp)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     tracker = _BestWeights(module, patience=options.patience, min_delta=options.min_delta)
-    history: list[dict[str, float]] = []
+    checkpointer = _Checkpointer(
+        checkpoint,
+        lambda: _fingerprint("vae", module, X, X_valid, options=options, seed=seed, device=device, dtype=dtype),
+        module=module,
+        optimizer=optimizer,
+        scaler=scaler,
+        generator=generator,
+        tracker=tracker,
+        device=device,
+        max_epochs=options.max_epochs,
+    )
     metric = FALLBACK_METRIC
-    for epoch in range(1, options.max_epochs + 1):
+    done, history = checkpointer.resume()
+    for epoch in range(done + 1, options.max_epochs + 1):
         beta = kl_weight(epoch - 1, beta=options.beta, warmup_epochs=options.kl_warmup_epochs)
         module.train()
         t0 = time.perf_counter()
@@ -770,6 +1053,8 @@ def fit_vae(
         if tracker.update(-valid_total, epoch, module, count=not in_warmup):
             log.info("early stopping at epoch %d: no gain for %d epochs", epoch, options.patience)
             break
+        checkpointer.save(epoch, history)
+    checkpointer.discard()
     tracker.restore(module)
     module.eval()
     return FitResult(

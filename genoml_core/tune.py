@@ -81,11 +81,17 @@ def run_trial(
     threads: int,
     model_paths: Mapping[str, str | Path],
     architectures: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 0,
 ) -> dict[str, Any]:
     """Train one (learner, trial) on every fold; save models; return the metrics record.
 
     ``architectures`` (learner ``rrfcn``): the search's ``architectures.json``; trial ``t``
     retrains its architecture ``t`` (merged into the params as ``arch_json``).
+
+    ``checkpoint_dir``, ``checkpoint_every`` (torch nets only; classical learners ignore them):
+    fold ``f`` saves its training state every ``checkpoint_every`` epochs to
+    ``checkpoint_dir/{learner}_trial{trial}_{f}.pt`` and a rerun after a kill resumes from it.
     """
     params = search.sample_params(dict(space), seed=seed, arch=learner, trial=trial)
     if architectures is not None:
@@ -101,6 +107,8 @@ def run_trial(
         store = FeatureStore(directory)
         n_classes = len(store.recipe["class_names"] or []) or None
         est = build_estimator(learner, params, task=task, random_state=rs, threads=threads, class_weight=class_weight)
+        if learner in NET_LEARNERS and checkpoint_dir is not None:
+            est.set_checkpoint(Path(checkpoint_dir) / f"{learner}_trial{trial}_{fold}.pt", checkpoint_every)
         tf = time.perf_counter()
         est = _fit(est, learner, store, task, class_weight)
         fit_s = time.perf_counter() - tf

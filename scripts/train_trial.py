@@ -15,6 +15,7 @@ record = run_trial(
     learner=smk.wildcards.learner, trial=int(smk.wildcards.trial), space=smk.params.space, seed=smk.params.seed,
     task=smk.params.task, class_weight=smk.params.class_weight, threads=smk.threads,
     model_paths=dict(zip(folds, smk.output.models)), architectures=smk.input.get("arch"),
+    checkpoint_dir=smk.params.checkpoint_dir, checkpoint_every=smk.params.checkpoint_every,
 )
 log.info("validation: %s", record["valid"])
 io.write_json(record, smk.output.metrics)

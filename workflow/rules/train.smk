@@ -28,6 +28,9 @@ rule train_classical:
         seed=lookup(dpath="seed", within=config),
         class_weight=lookup(dpath="train/class_weight", within=config),
         folds=FOLDS,
+        # not an output: Snakemake leaves it alone when a job fails or is killed, so a rerun resumes
+        checkpoint_dir="checkpoints/train/{learner}/trial_{trial}",
+        checkpoint_every=lookup(dpath="train/checkpoint_every", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/train_trial.py"
