@@ -22,6 +22,7 @@ __all__ = [
     "load_config",
     "validate_config",
     "NET_LEARNERS",
+    "STREAMING_LEARNERS",
     "resolve_learners",
     "learner_space",
     "learner_n_trials",
@@ -149,18 +150,22 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
 
 
 NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet", "rrfcn")
+#: Classical learners fitted out of core (genoml_core.outofcore); named here so the Snakefile
+#: can size their jobs without importing scikit-learn (a test checks it against the registry).
+STREAMING_LEARNERS = ("logistic_l1_sgd", "logistic_l2_sgd", "linear_sgd")
 
 
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
     """The learners to train: the configured list (checked against the task), or every classical
-    learner that fits the task. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet; rrfcn, whose
+    learner that fits the task but the out-of-core ones (logistic_l1_sgd, logistic_l2_sgd,
+    linear_sgd), which are trained when listed. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet; rrfcn, whose
     architectures come from the nas_search job) serve every task and are trained when listed."""
     from . import learners
 
     task = cfg["task"]
     chosen = cfg["train"]["learners"]
     if chosen is None:
-        return list(learners.available_learners(task))
+        return list(learners.available_learners(task, defaults_only=True))
     ok = set(learners.available_learners(task)) | set(NET_LEARNERS)
     for name in chosen:
         if name not in ok:

@@ -29,7 +29,7 @@ def predict_test(model_paths: Mapping[str, str | Path], stores: Mapping[str, str
     pd.DataFrame, np.ndarray, np.ndarray
 ]:
     """Test-set scores averaged over fold models. Returns (ids FID IID, labels, scores)."""
-    from .learners import predict_scores
+    from .tune import predict_rows
 
     scores = []
     ids = labels = None
@@ -37,8 +37,7 @@ def predict_test(model_paths: Mapping[str, str | Path], stores: Mapping[str, str
         store = FeatureStore(stores[fold])
         te = store.index("test")
         est, _ = persist.load_model(path)
-        n_classes = len(store.recipe["class_names"]) if task == "multiclass" else None
-        scores.append(np.asarray(predict_scores(est, store.rows(te), task=task, n_classes=n_classes)))
+        scores.append(np.asarray(predict_rows(est, store, te, task)))  # in batches of rows
         fold_ids = store.samples.iloc[te][["FID", "IID"]].reset_index(drop=True)
         if ids is None:
             ids, labels = fold_ids, store.labels(te)

@@ -197,12 +197,20 @@ def _linear_parts(est: Any) -> tuple[np.ndarray, np.ndarray, Any] | None:
     """``(coef (m, p), intercept (m,), output_fn)`` when the explained output is linear in X."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+    from sklearn.linear_model import (
+        ElasticNet,
+        Lasso,
+        LinearRegression,
+        LogisticRegression,
+        Ridge,
+        SGDClassifier,
+        SGDRegressor,
+    )
     from sklearn.preprocessing import StandardScaler
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC, LinearSVR
 
-    linear_reg = (Ridge, Lasso, ElasticNet, LinearRegression, LinearSVR)
+    linear_reg = (Ridge, Lasso, ElasticNet, LinearRegression, LinearSVR, SGDRegressor)
     if isinstance(est, CalibratedClassifierCV):
         # Platt-scaled linear SVM, binary: P(1) = 1 / (1 + exp(a f(x) + b)) with f linear, so its
         # log-odds -(a f(x) + b) are linear in x
@@ -229,7 +237,7 @@ def _linear_parts(est: Any) -> tuple[np.ndarray, np.ndarray, Any] | None:
             intercept = np.atleast_1d(np.asarray(inner.intercept_, dtype=np.float64)) * scale + mean
             return coef, intercept, est.predict
         return None
-    if isinstance(est, (LogisticRegression, LinearDiscriminantAnalysis)):
+    if isinstance(est, (LogisticRegression, LinearDiscriminantAnalysis, SGDClassifier)):
         return (np.atleast_2d(np.asarray(est.coef_, dtype=np.float64)),
                 np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64)), est.decision_function)
     if isinstance(est, linear_reg):
@@ -650,7 +658,7 @@ def truth_recovery(
     sample_idx: np.ndarray,
     window: int,
     min_r2: float,
-    engine: str = "pandas-plink",
+    engine: str = "lut",
 ) -> dict[str, Any]:
     """How many true causal SNPs the top SNPs find, directly or through an LD proxy.
 
@@ -933,7 +941,7 @@ def explain_final_model(
     bfile: str | None = None,
     phenotype: str | None = None,
     ld: Mapping[str, Any] | None = None,
-    engine: str = "pandas-plink",
+    engine: str = "lut",
 ) -> dict[str, Any]:
     """Explain the leaderboard's top model (fold0's with k folds) and write every output.
 

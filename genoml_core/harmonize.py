@@ -344,7 +344,7 @@ def read_harmonized_genotypes(
     n_samples: int,
     sample_idx: Sequence[int] | np.ndarray | None = None,
     chunk_variants: int = 2048,
-    engine: str = "pandas-plink",
+    engine: str = "lut",
 ) -> list[np.ndarray]:
     """Read the new cohort's genotypes once and lay them out per plan.
 
@@ -551,7 +551,7 @@ def harmonize(
     match_by_position: bool = True,
     swap_alleles: bool = True,
     chunk_variants: int = 2048,
-    engine: str = "pandas-plink",
+    engine: str = "lut",
 ) -> Harmonized:
     """Harmonize the PLINK fileset ``bfile`` (and its covariate/omics tables) to ``recipe``.
 

@@ -40,7 +40,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge, SGDClassifier, SGDRegressor
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -63,6 +63,7 @@ __all__ = [
     "LEARNERS",
     "available_learners",
     "supports",
+    "is_streaming",
     "make_learner",
     "fit_learner",
     "predict_scores",
@@ -98,6 +99,10 @@ class LearnerSpec:
             ``params`` are set on the base estimator.
         fixed: Base-estimator params that define the learner and cannot be overridden.
         description: One line for listings.
+        streaming: Fitted out of core by :func:`genoml_core.outofcore.fit_streaming`, batch by
+            batch from the int8 store (memory independent of the number of samples).
+        default: Trained when the config's ``train.learners`` is null (the out-of-core
+            learners are for cohorts too large for the others and are trained when listed).
     """
 
     name: str
@@ -106,6 +111,8 @@ class LearnerSpec:
     wrap: WrapFn | None = None
     fixed: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
+    streaming: bool = False
+    default: bool = True
 
 
 # ----------------------------------------------------------------------------- factories
@@ -132,6 +139,26 @@ def _logistic_elasticnet(task: str, rs: int, n_jobs: int, cw: str | None) -> Bas
     # tol=1e-3: saga to 1e-4 costs ~3x the epochs on 2000 features for no change in AUC
     return LogisticRegression(l1_ratio=0.5, C=0.1, solver="saga", tol=1e-3, max_iter=1000,
                               class_weight=cw, random_state=rs)
+
+
+def _sgd_common(rs: int) -> dict[str, Any]:
+    # NOTE[DIFF]: a constant step with validation-driven decay (genoml_core.outofcore), not
+    # scikit-learn's "optimal" schedule, whose first steps overshoot on thousands of standardized
+    # dosages; eta0 is per 1,000 features (the step used is eta0 * 1000 / p).
+    return dict(learning_rate="constant", eta0=1e-4, max_iter=20, tol=1e-4, n_iter_no_change=3,
+                shuffle=True, average=False, random_state=rs)
+
+
+def _logistic_l1_sgd(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimator:
+    return SGDClassifier(loss="log_loss", penalty="l1", alpha=1e-3, **_sgd_common(rs))
+
+
+def _logistic_l2_sgd(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimator:
+    return SGDClassifier(loss="log_loss", penalty="l2", alpha=1e-3, **_sgd_common(rs))
+
+
+def _linear_sgd(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimator:
+    return SGDRegressor(loss="squared_error", penalty="elasticnet", alpha=1e-3, l1_ratio=0.5, **_sgd_common(rs))
 
 
 def _random_forest(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimator:
@@ -236,15 +263,31 @@ LEARNERS: dict[str, LearnerSpec] = {
                     description="RBF-kernel support vector regression"),
         LearnerSpec("svr_linear", _REG, _svr_linear, wrap=_standardize_target,
                     description="linear support vector regression (liblinear)"),
+        LearnerSpec("logistic_l1_sgd", _CLF, _logistic_l1_sgd, fixed=frozenset({"loss", "penalty"}),
+                    streaming=True, default=False,
+                    description="L1 logistic regression by SGD, out of core (batches from the int8 store)"),
+        LearnerSpec("logistic_l2_sgd", _CLF, _logistic_l2_sgd, fixed=frozenset({"loss", "penalty"}),
+                    streaming=True, default=False,
+                    description="L2 logistic regression by SGD, out of core (batches from the int8 store)"),
+        LearnerSpec("linear_sgd", _REG, _linear_sgd, fixed=frozenset({"loss", "penalty"}),
+                    streaming=True, default=False,
+                    description="elastic-net linear regression by SGD, out of core (standardized target)"),
     ]
 }
 
 
 # ----------------------------------------------------------------------------- registry API
-def available_learners(task: str) -> list[str]:
-    """Names of the learners supporting ``task``, in registry order."""
+def available_learners(task: str, *, defaults_only: bool = False) -> list[str]:
+    """Names of the learners supporting ``task``, in registry order (``defaults_only``: those
+    trained when the config lists none)."""
     check_task(task)
-    return [name for name, spec in LEARNERS.items() if task in spec.tasks]
+    return [name for name, spec in LEARNERS.items() if task in spec.tasks and (spec.default or not defaults_only)]
+
+
+def is_streaming(name: str) -> bool:
+    """Whether learner ``name`` is fitted out of core, batch by batch."""
+    spec = LEARNERS.get(name)
+    return spec is not None and spec.streaming
 
 
 def supports(name: str, task: str) -> bool:
@@ -389,6 +432,13 @@ def fit_learner(
         raise ConfigError(f"class_weight must be one of {list(CLASS_WEIGHTS)}, got {class_weight!r}")
     X, y = _check_xy(X, y, task, "training data")
     base = _base(est)
+    if isinstance(base, (SGDClassifier, SGDRegressor)):  # the *_sgd learners: batches, early stopping
+        from .outofcore import fit_streaming
+
+        if X_valid is not None and y_valid is not None:
+            X_valid, y_valid = _check_xy(X_valid, y_valid, task, "validation data")
+        return fit_streaming(est, X, y, task=task, class_weight=class_weight, X_valid=X_valid, y_valid=y_valid,
+                             random_state=int(est.random_state))
     fit_kw: dict[str, Any] = {}
     y_fit = y
     classes = np.unique(y) if _is_clf(task) else None

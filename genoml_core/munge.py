@@ -13,7 +13,7 @@ import logging
 import mmap
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,12 +73,14 @@ def build_feature_store(
     covariates: pd.DataFrame | None = None,
     omics: pd.DataFrame | None = None,
     chunk_variants: int = 2048,
-    engine: str = "pandas-plink",
+    engine: str = "lut",
+    summary_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write genotypes.npy (int8), other.npy (float32, raw), samples.tsv and recipe.json.
 
     Rows follow ``split`` (all QC-passed samples: train, valid and test of this fold). Returns a
-    summary dict.
+    summary dict, also written to ``summary_path`` when given. All files appear together at the
+    end (:class:`~genoml_core.io.StagedOutputs`): a kill mid-way leaves none of them.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,40 +109,81 @@ def build_feature_store(
     if train.sum() < 2:
         raise InputError(f"fold {fold}: fewer than 2 training samples")
 
+    # every output is written under a hidden temporary name and renamed at the very end (recipe
+    # and summary last): a job killed mid-way leaves no file under a final name
+    with io.StagedOutputs() as staged:
+        staged_geno = staged.stage(out_dir / GENO_FILE)
+        staged_other = staged.stage(out_dir / OTHER_FILE)
+        staged_samples = staged.stage(out_dir / SAMPLES_FILE)
+        staged_recipe = staged.stage(out_dir / RECIPE_FILE)
+        staged_summary = staged.stage(summary_path) if summary_path is not None else None
+        summary = _write_store(
+            bfile, bim, fam, var_idx, samp_idx, order, inverse, role, split, staged_geno, staged_other,
+            staged_samples, staged_recipe, task=task, class_names=class_names, fold=fold,
+            covariates=covariates, omics=omics, chunk_variants=chunk_variants, engine=engine,
+        )
+        if staged_summary is not None:
+            io.write_json(summary, staged_summary)
+    return summary
+
+
+def _write_store(
+    bfile: str | None,
+    bim: pd.DataFrame,
+    fam: pd.DataFrame,
+    var_idx: np.ndarray,
+    samp_idx: np.ndarray,
+    order: np.ndarray,
+    inverse: np.ndarray,
+    role: np.ndarray,
+    split: pd.DataFrame,
+    geno_tmp: Path,
+    other_tmp: Path,
+    samples_tmp: Path,
+    recipe_tmp: Path,
+    *,
+    task: str,
+    class_names: list[str] | None,
+    fold: str,
+    covariates: pd.DataFrame | None,
+    omics: pd.DataFrame | None,
+    chunk_variants: int,
+    engine: str,
+) -> dict[str, Any]:
+    train = role == "train"
+    n, p = len(split), len(var_idx)
     mean = np.zeros(p)
     scale = np.ones(p)
     miss_rate = np.zeros(p)
-    geno_path = out_dir / GENO_FILE
-    with io.atomic_path(geno_path) as tmp:
-        G = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int8, shape=(n, p))
-        chunks = (
-            io.iter_genotype_chunks(
-                bfile, var_idx, samp_idx[order], n_samples=len(fam), chunk_variants=chunk_variants, engine=engine
-            )
-            if p
-            else iter(())
+    G = np.lib.format.open_memmap(geno_tmp, mode="w+", dtype=np.int8, shape=(n, p))
+    chunks = (
+        io.iter_genotype_chunks(
+            bfile, var_idx, samp_idx[order], n_samples=len(fam), chunk_variants=chunk_variants, engine=engine
         )
-        for start, block in chunks:
-            block = block[inverse]  # back to split order
-            k = block.shape[1]
-            G[:, start : start + k] = block
-            # training statistics from int8 counts: no float copy of the block
-            tb = block[train]
-            obs = tb >= 0
-            cnt = obs.sum(axis=0)
-            x = np.where(obs, tb, np.int8(0))
-            s1 = x.sum(axis=0, dtype=np.int64)
-            s2 = (x * x).sum(axis=0, dtype=np.int64)
-            m = np.divide(s1, cnt, out=np.zeros(k), where=cnt > 0)
-            var = np.divide(s2, cnt, out=np.zeros(k), where=cnt > 0) - m**2
-            sd = np.sqrt(np.clip(var, 0.0, None))
-            mean[start : start + k] = m
-            scale[start : start + k] = np.where(sd > 1e-12, sd, 1.0)
-            miss_rate[start : start + k] = 1 - cnt / max(int(train.sum()), 1)
-            del block, tb, obs, x
-            _release_pages(G)
-        G.flush()
-        del G
+        if p
+        else iter(())
+    )
+    for start, block in chunks:
+        block = block[inverse]  # back to split order
+        k = block.shape[1]
+        G[:, start : start + k] = block
+        # training statistics from int8 counts: no float copy of the block
+        tb = block[train]
+        obs = tb >= 0
+        cnt = obs.sum(axis=0)
+        x = np.where(obs, tb, np.int8(0))
+        s1 = x.sum(axis=0, dtype=np.int64)
+        s2 = (x * x).sum(axis=0, dtype=np.int64)
+        m = np.divide(s1, cnt, out=np.zeros(k), where=cnt > 0)
+        var = np.divide(s2, cnt, out=np.zeros(k), where=cnt > 0) - m**2
+        sd = np.sqrt(np.clip(var, 0.0, None))
+        mean[start : start + k] = m
+        scale[start : start + k] = np.where(sd > 1e-12, sd, 1.0)
+        miss_rate[start : start + k] = 1 - cnt / max(int(train.sum()), 1)
+        del block, tb, obs, x
+        _release_pages(G)
+    G.flush()
+    del G
 
     tables = []
     if covariates is not None:
@@ -152,9 +195,8 @@ def build_feature_store(
     o_mean = np.nan_to_num(np.nanmean(ot, axis=0)) if ot.size else np.zeros(other.shape[1])
     o_sd = np.nan_to_num(np.nanstd(ot, axis=0)) if ot.size else np.ones(other.shape[1])
     o_scale = np.where(o_sd > 0, o_sd, 1.0)
-    with io.atomic_path(out_dir / OTHER_FILE) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, other)
+    with open(other_tmp, "wb") as fh:
+        np.save(fh, other)
 
     snp_rows = bim.iloc[var_idx]
     features: list[dict[str, Any]] = []
@@ -193,8 +235,8 @@ def build_feature_store(
     }
     samples = split[["FID", "IID", "label"]].copy()
     samples["role"] = role
-    io.write_tsv(samples, out_dir / SAMPLES_FILE)
-    io.write_json(recipe, out_dir / RECIPE_FILE)
+    io.write_tsv(samples, samples_tmp)
+    io.write_json_records(recipe, recipe_tmp, key="features")  # one feature per line
     return {
         "fold": fold,
         "samples": n,
@@ -204,7 +246,7 @@ def build_feature_store(
         "snps": p,
         "other_features": len(other_meta),
         "genotype_missing_rate_train": float(miss_rate.mean()) if p else 0.0,
-        "store_bytes": int(geno_path.stat().st_size),
+        "store_bytes": int(geno_tmp.stat().st_size),
     }
 
 
@@ -273,6 +315,63 @@ def _release_pages(arr: np.memmap) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
 
 
+class _RowReader:
+    """Rows of a C-ordered int8 ``.npy`` matrix read with ``os.preadv`` into a fresh array.
+
+    Reading rows through a memory map leaves every page read in the process's resident set
+    (file-backed, but counted in RSS and in a SLURM job's cgroup until reclaimed); ``pread``
+    copies into the result only, so a pass over a store larger than RAM holds one batch.
+    Consecutive row indices are read in one call.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = -1
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(fh)
+            self.offset = fh.tell()
+        if dtype != np.int8 or fortran or len(shape) != 2:
+            raise InputError(f"{path}: expected a C-ordered 2-D int8 matrix, got {dtype} {shape} fortran={fortran}")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+
+    def _fileno(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
+            self._fd = os.open(self.path, os.O_RDONLY)
+            self._pid = os.getpid()
+        return self._fd
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        n, p = self.shape
+        out = np.empty((len(idx), p), dtype=np.int8)
+        if len(idx) == 0 or p == 0:
+            return out
+        if idx.min() < -n or idx.max() >= n:
+            raise IndexError(f"row index out of range for {n} rows of {self.path}")
+        idx = np.where(idx < 0, idx + n, idx)
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts = np.concatenate(([0], breaks))
+        ends = np.concatenate((breaks, [len(idx)]))
+        fd = self._fileno()
+        flat = out.reshape(-1)
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            view = memoryview(flat[s * p : e * p])
+            pos, want = self.offset + int(idx[s]) * p, (e - s) * p
+            done = 0
+            while done < want:
+                got = os.preadv(fd, [view[done:]], pos + done)
+                if got <= 0:
+                    raise InputError(f"{self.path}: truncated; rerun the munge step")
+                done += got
+        return out
+
+    def __del__(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+
+
 class FeatureStore:
     """Read side of the store: int8 genotypes (memory-mapped) + raw other features + recipe.
 
@@ -284,9 +383,29 @@ class FeatureStore:
         self.directory = Path(directory)
         self.recipe: dict[str, Any] = io.read_json(self.directory / RECIPE_FILE)
         self.samples = pd.read_csv(self.directory / SAMPLES_FILE, sep="\t", dtype={"FID": str, "IID": str})
-        self.genotypes = np.load(self.directory / GENO_FILE, mmap_mode="r" if mmap else None)
+        self._mmap = mmap
+        self._genotypes: np.ndarray | None = None if mmap else np.load(self.directory / GENO_FILE)
+        self._reader = _RowReader(self.directory / GENO_FILE) if mmap else None
         self.other = np.load(self.directory / OTHER_FILE)
         self._scaling = RecipeScaling.from_recipe(self.recipe)
+
+    @property
+    def genotypes(self) -> np.ndarray:
+        """The int8 genotype matrix (n, n_snps): memory-mapped unless ``mmap=False``.
+
+        Row reads for models go through :meth:`genotype_rows`, which does not grow the
+        process's resident memory with the pages it has read.
+        """
+        if self._genotypes is None:
+            self._genotypes = np.load(self.directory / GENO_FILE, mmap_mode="r")
+        return self._genotypes
+
+    def genotype_rows(self, idx: np.ndarray | Sequence[int]) -> np.ndarray:
+        """int8 genotypes of rows ``idx`` (any order), read with ``pread`` when memory-mapped."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self._reader is None:
+            return np.asarray(self.genotypes[idx])
+        return self._reader.rows(idx)
 
     @property
     def task(self) -> str:
@@ -313,8 +432,16 @@ class FeatureStore:
         return self._scaling.apply(g, other)
 
     def rows(self, idx: np.ndarray | Sequence[int]) -> np.ndarray:
-        idx = np.asarray(idx)
-        return self.scale_block(np.asarray(self.genotypes[idx]), self.other[idx])
+        """Scaled, imputed float32 features of rows ``idx`` (n_rows x n_features)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return self.scale_block(self.genotype_rows(idx), self.other[idx])
+
+    def iter_rows(self, idx: np.ndarray | Sequence[int], batch_rows: int = 2048) -> Iterator[tuple[slice, np.ndarray]]:
+        """``(slice into idx, scaled rows)`` for consecutive batches of ``idx``: bounded memory."""
+        idx = np.asarray(idx, dtype=np.int64)
+        for start in range(0, len(idx), batch_rows):
+            sl = slice(start, min(start + batch_rows, len(idx)))
+            yield sl, self.rows(idx[sl])
 
     def view(self, role: str) -> "StoreView":
         return StoreView(self, self.index(role))

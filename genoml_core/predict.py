@@ -100,7 +100,7 @@ class PredictOptions:
     match_by_position: bool = True
     binary_coding: str = "01"
     missing_values: tuple[str, ...] = ("NA", "NaN", "nan", "")
-    engine: str = "pandas-plink"
+    engine: str = "lut"
     chunk_variants: int = 2048
     n_bootstrap: int = 1000
     seed: int = 42

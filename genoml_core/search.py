@@ -119,6 +119,20 @@ DEFAULT_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "C": _f(1e-4, 1.0, log=True, default=1e-2),
         "epsilon": _f(1e-3, 1.0, log=True, default=0.1),
     },
+    # --- out of core (SGD over batches of the int8 store; eta0 is per 1,000 features) ---------
+    "logistic_l1_sgd": {
+        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
+        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
+    },
+    "logistic_l2_sgd": {
+        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
+        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
+    },
+    "linear_sgd": {
+        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
+        "l1_ratio": _f(0.0, 1.0, default=0.5),
+        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
+    },
 }
 
 

@@ -17,8 +17,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import __version__, learners, metrics, persist, search
+from . import __version__, io, learners, metrics, persist, search
+from .memory import check_fit_memory
 from .munge import FeatureStore
+from .outofcore import fit_streaming
 
 __all__ = ["trial_random_state", "build_estimator", "run_trial", "select_best", "NET_LEARNERS"]
 
@@ -53,6 +55,17 @@ def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str)
     if name in NET_LEARNERS:
         # nets stream scaled batches from the int8 store
         return est.fit(store.view("train"), store.labels(tr), store.view("valid"), store.labels(va))
+    if learners.is_streaming(name):
+        # SGD over batches of the int8 store: memory independent of the number of samples
+        return fit_streaming(
+            est, store.view("train"), store.labels(tr), task=task, class_weight=class_weight,
+            X_valid=store.view("valid"), y_valid=store.labels(va), random_state=int(est.random_state),
+        )
+    # in memory: check the estimate against the job's memory before loading anything
+    n_rows = len(tr) + (len(va) if name == "xgboost" else 0)
+    need = check_fit_memory(name, n_rows, store.n_features, params=est.get_params(deep=False))
+    if need is not None:
+        log.info("%s: estimated peak %.2f GiB for %d rows x %d features", name, need / 2**30, n_rows, store.n_features)
     return learners.fit_learner(
         est,
         store.rows(tr),
@@ -64,9 +77,21 @@ def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str)
     )
 
 
+#: Rows scored per batch: prediction memory does not grow with the number of samples.
+PREDICT_BATCH_ROWS = 4096
+
+
 def predict_rows(est: Any, store: FeatureStore, idx: np.ndarray, task: str) -> np.ndarray:
+    """Scores of rows ``idx`` (see :func:`genoml_core.learners.predict_scores`), in batches."""
     n_classes = len(store.recipe["class_names"]) if task == "multiclass" else None
-    return learners.predict_scores(est, store.rows(idx), task=task, n_classes=n_classes)
+    idx = np.asarray(idx)
+    if len(idx) == 0:
+        return learners.predict_scores(est, store.rows(idx), task=task, n_classes=n_classes)
+    parts = [
+        learners.predict_scores(est, X, task=task, n_classes=n_classes)
+        for _, X in store.iter_rows(idx, PREDICT_BATCH_ROWS)
+    ]
+    return np.concatenate(parts, axis=0)
 
 
 def run_trial(
@@ -83,8 +108,11 @@ def run_trial(
     architectures: str | Path | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 0,
+    metrics_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train one (learner, trial) on every fold; save models; return the metrics record.
+    """Train one (learner, trial) on every fold; save models; return the metrics record
+    (also written to ``metrics_path`` when given). The models and the metrics appear together
+    when every fold is done (:class:`~genoml_core.io.StagedOutputs`).
 
     ``architectures`` (learner ``rrfcn``): the search's ``architectures.json``; trial ``t``
     retrains its architecture ``t`` (merged into the params as ``arch_json``).
@@ -100,6 +128,36 @@ def run_trial(
         params = {**params, **architecture_params(architectures, trial)}
     rs = trial_random_state(seed, learner, trial)
     log.info("learner=%s trial=%d random_state=%d params=%s", learner, trial, rs, params)
+    with io.StagedOutputs() as staged:
+        # models (and metrics) are written under hidden temporary names and renamed together at
+        # the end: a job killed mid-way leaves no file under a final name
+        tmp_models = {fold: staged.stage(model_paths[fold]) for fold in stores}
+        tmp_metrics = staged.stage(metrics_path) if metrics_path is not None else None
+        record = _run_folds(
+            stores, learner=learner, trial=trial, params=params, rs=rs, seed=seed, task=task,
+            class_weight=class_weight, threads=threads, model_paths=tmp_models,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+        )
+        if tmp_metrics is not None:
+            io.write_json(record, tmp_metrics)
+    return record
+
+
+def _run_folds(
+    stores: Mapping[str, str | Path],
+    *,
+    learner: str,
+    trial: int,
+    params: dict[str, Any],
+    rs: int,
+    seed: int,
+    task: str,
+    class_weight: str,
+    threads: int,
+    model_paths: Mapping[str, Path],
+    checkpoint_dir: str | Path | None,
+    checkpoint_every: int,
+) -> dict[str, Any]:
     per_fold: dict[str, dict[str, float]] = {}
     degenerate = False
     t0 = time.perf_counter()

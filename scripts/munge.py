@@ -18,6 +18,6 @@ summary = build_feature_store(
     class_names=io.read_json(smk.input.report)["class_names"],
     covariates=load_covariates(smk.params.data), omics=load_omics(smk.params.data),
     chunk_variants=smk.params.munge["chunk_variants"], engine=smk.params.munge["engine"],
+    summary_path=smk.output.summary,  # written with the store, all files at once
 )
 log.info("munge: %s", summary)
-io.write_json(summary, smk.output.summary)

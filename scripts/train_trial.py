@@ -5,7 +5,6 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io  # noqa: E402
 from genoml_core.tune import run_trial  # noqa: E402
 
 smk = snakemake  # noqa: F821
@@ -16,6 +15,6 @@ record = run_trial(
     task=smk.params.task, class_weight=smk.params.class_weight, threads=smk.threads,
     model_paths=dict(zip(folds, smk.output.models)), architectures=smk.input.get("arch"),
     checkpoint_dir=smk.params.checkpoint_dir, checkpoint_every=smk.params.checkpoint_every,
+    metrics_path=smk.output.metrics,  # written with the models, all at once
 )
 log.info("validation: %s", record["valid"])
-io.write_json(record, smk.output.metrics)

@@ -48,14 +48,22 @@ def fitted(name: str, task: str, X: np.ndarray, y: np.ndarray, *, seed: int = 0,
 
 # ----------------------------------------------------------------------------- registry
 def test_registry_matches_the_task_lists() -> None:
-    assert set(L.available_learners("binary")) == {
+    assert set(L.available_learners("binary", defaults_only=True)) == {
         "logistic_l1", "logistic_l2", "logistic_elasticnet", "random_forest", "extra_trees",
         "xgboost", "svm_linear", "svm_rbf", "knn", "lda",
     }
     assert L.available_learners("multiclass") == L.available_learners("binary")
-    assert set(L.available_learners("continuous")) == {
+    assert set(L.available_learners("continuous", defaults_only=True)) == {
         "ridge", "lasso", "elastic_net", "random_forest", "xgboost", "svr", "svr_linear",
     }
+    # the out-of-core learners are trained when listed, not by default
+    assert set(L.available_learners("binary")) - set(L.available_learners("binary", defaults_only=True)) == {
+        "logistic_l1_sgd", "logistic_l2_sgd"}
+    assert set(L.available_learners("continuous")) - set(L.available_learners("continuous", defaults_only=True)) == {
+        "linear_sgd"}
+    from genoml_core.config import STREAMING_LEARNERS
+
+    assert {n for n, spec in L.LEARNERS.items() if spec.streaming} == set(STREAMING_LEARNERS)
     assert L.supports("xgboost", "continuous") and not L.supports("lasso", "binary")
     assert not L.supports("no_such", "binary")
     assert set(DEFAULT_SPACES) == set(L.LEARNERS)

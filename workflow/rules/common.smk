@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir)))
 from genoml_core import __version__ as GENOML_CORE_VERSION
 from genoml_core.config import (
     NET_LEARNERS,
+    STREAMING_LEARNERS,
     check_input_paths,
     learner_n_trials,
     learner_space,
@@ -122,10 +123,15 @@ STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
 #   check_inputs, split_samples (tables read whole):  130 + 10 x MB of the inputs but the .bed
 #   munge (the .bim, then n samples x k selected SNPs, one chunk of SNPs at a time;
 #       n from the .fam, k from the snplist):       180 + 0.0012 x SNPs + 12e-6 x n x k
-#   train_classical, train_net, embed_vae (one trial; libraries, then float copies of the int8
-#       store genotypes.npy, n x k bytes):          500 + 20 x store MB  (lda: + 24e-6 x k^2)
-#   leaderboard, evaluate, embed (every fold's store, one model at a time):
-#       600 + 20 x store MB + 3 x largest model MB  (predict: + munge's terms for the new cohort)
+#   train_classical (in-memory learners), embed_vae (one trial; libraries, then float copies of
+#       the int8 store genotypes.npy, n x k bytes): 500 + 20 x store MB  (lda: + 24e-6 x k^2)
+#       (the job itself checks genoml_core.memory's per-learner estimate against its real limit
+#       and stops before loading anything, naming assoc_filter.top_k, when it cannot fit)
+#   train_net and the out-of-core *_sgd learners (batches read from the store, never all of it):
+#                                                   800 + 0.1 x store MB + 0.02 x k
+#   leaderboard, evaluate (every fold's store in batches of rows, one model at a time):
+#       600 + 2 x store MB + 3 x largest model MB  (predict: + munge's terms for the new cohort)
+#   embed (floats of every row):                    600 + 20 x store MB + 3 x largest model MB
 # A job killed for memory (OUT_OF_MEMORY) or at its time limit (TIMEOUT) is retried once
 # (profiles/slurm: retries: 1) with twice the memory and twice the time.
 import functools  # noqa: E402  (this section's own imports: it is appended to the file)
@@ -220,20 +226,29 @@ def mem_munge(wildcards, input, attempt):
 
 
 def mem_train(wildcards, input, attempt):
+    learner = wildcards.get("learner")
+    if learner in NET_LEARNERS or learner in STREAMING_LEARNERS:
+        # streamed batches from the int8 store (pread, not held): the model and a few batches
+        return _request(800 + 0.1 * _store_mb(input) + 0.02 * _store_width(input), attempt)
     mb = 500 + 20 * _store_mb(input)
-    if wildcards.get("learner") == "lda":
+    if learner == "lda":
         mb += 24e-6 * _store_width(input) ** 2
     return _request(mb, attempt)
 
 
-def _models_mb(input):
+def _models_mb(input, whole_store=False):
     models = _existing(_files(input, "models"))
     largest = max((os.path.getsize(p) for p in models), default=0) / _MIB
-    return 600 + 20 * _store_mb(input) + 3 * largest
+    # predictions go through the store in batches of rows; the embedding rules hold floats of all
+    return 600 + (20 if whole_store else 2) * _store_mb(input) + 3 * largest
 
 
 def mem_models(wildcards, input, attempt):
     return _request(_models_mb(input), attempt)
+
+
+def mem_embed(wildcards, input, attempt):
+    return _request(_models_mb(input, whole_store=True), attempt)
 
 
 def mem_predict(wildcards, input, attempt):

@@ -64,7 +64,7 @@ rule embed:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=mem_models,
+        mem_mb=mem_embed,
         runtime=runtime_min(60),
     params:
         seed=lookup(dpath="seed", within=config),
