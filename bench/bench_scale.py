@@ -662,7 +662,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--assoc-top-k", type=int, default=None,
                     help="association filter top_k (default: --snps, i.e. every pruned SNP is kept)")
     ap.add_argument("--no-assoc", action="store_true", help="switch the association filter off")
-    ap.add_argument("--pipeline-engine", choices=ENGINES, default="pandas-plink", help="munge.engine of the workflow")
+    ap.add_argument("--pipeline-engine", choices=ENGINES, default="lut", help="munge.engine of the workflow (default lut, the workflow default)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--no-write", action="store_true",
                     help="print only: leave BENCHMARKS.md and docs/bench/ alone (the plot goes to --work)")
