@@ -297,6 +297,9 @@ class BedWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
         self._tmp = Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes 0600; cohorts are shared on clusters
         self._fh = os.fdopen(fd, "wb")
         self._fh.write(BED_MAGIC)
         self.n_variants = 0
