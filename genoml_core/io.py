@@ -33,6 +33,7 @@ __all__ = [
     "iter_genotype_chunks",
     "atomic_path",
     "StagedOutputs",
+    "pread_records",
     "write_json",
     "read_json",
     "write_tsv",
@@ -405,9 +406,11 @@ _LUT16 = np.ascontiguousarray(
 _TILE = 256
 
 
-def _pread_rows(fd: int, out: np.ndarray, rows: np.ndarray, offset: int) -> None:
-    """Fill C-contiguous ``out`` (len(rows), width) with fixed-width records ``rows`` of file ``fd``
-    (record r starts at ``offset + r * width``); consecutive records are read in one call."""
+def pread_records(fd: int, out: np.ndarray, rows: np.ndarray, offset: int, what: str = "file") -> None:
+    """Fill C-contiguous ``out`` (len(rows), width) with fixed-width records ``rows`` (>= 0, any
+    order) of file ``fd``, record r starting at ``offset + r * width``; a run of consecutive
+    records is one ``preadv``. No memory map: the file's pages never count in this process's RSS.
+    Used for .bed variant records and for feature-store rows."""
     width = out.shape[1]
     flat = out.reshape(-1)
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
@@ -419,7 +422,8 @@ def _pread_rows(fd: int, out: np.ndarray, rows: np.ndarray, offset: int) -> None
         while done < want:
             got = os.preadv(fd, [view[done:]], pos + done)
             if got <= 0:
-                raise InputError(f"{fd=}: .bed file shorter than its .bim/.fam say; re-export it with plink2")
+                raise InputError(f"{what}: shorter than its header or companion files say (truncated?); "
+                                 "rerun the step that wrote it")
             done += got
 
 
@@ -447,7 +451,7 @@ def _lut_chunks(
         for start in range(0, len(variant_idx), chunk_variants):
             vi = variant_idx[start : start + chunk_variants]
             k = len(vi)
-            _pread_rows(fd, raw[:k], vi, 3)
+            pread_records(fd, raw[:k], vi, 3, what=f"{prefix}.bed")
             if width != nbytes:
                 padded[:k, :nbytes] = raw[:k]
                 src = padded[:k]

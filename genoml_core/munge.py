@@ -350,7 +350,8 @@ class _RowReader:
         self._pid = -1
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
             shape, fortran, dtype = read_header(fh)
             self.offset = fh.tell()
         if dtype != np.int8 or fortran or len(shape) != 2:
@@ -370,21 +371,7 @@ class _RowReader:
             return out
         if idx.min() < -n or idx.max() >= n:
             raise IndexError(f"row index out of range for {n} rows of {self.path}")
-        idx = np.where(idx < 0, idx + n, idx)
-        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-        starts = np.concatenate(([0], breaks))
-        ends = np.concatenate((breaks, [len(idx)]))
-        fd = self._fileno()
-        flat = out.reshape(-1)
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            view = memoryview(flat[s * p : e * p])
-            pos, want = self.offset + int(idx[s]) * p, (e - s) * p
-            done = 0
-            while done < want:
-                got = os.preadv(fd, [view[done:]], pos + done)
-                if got <= 0:
-                    raise InputError(f"{self.path}: truncated; rerun the munge step")
-                done += got
+        io.pread_records(self._fileno(), out, np.where(idx < 0, idx + n, idx), self.offset, what=str(self.path))
         return out
 
     def __del__(self) -> None:

@@ -1,7 +1,7 @@
 """Out-of-core fitting of the linear learners: SGD over batches streamed from the int8 store.
 
 The in-memory learners of :mod:`genoml_core.learners` need the training matrix as floats
-(4-28 bytes per genotype; see :mod:`genoml_core.memory`). The ``*_sgd`` learners
+(8-42 bytes per value at their peak; see :mod:`genoml_core.memory`). The ``*_sgd`` learners
 (``logistic_l1_sgd``, ``logistic_l2_sgd``, ``linear_sgd``) never hold more than one batch:
 each epoch visits the training rows in a seeded random order, ``batch_size`` rows at a time,
 scaled from int8 by the recipe (:class:`~genoml_core.munge.StoreView`), and calls
