@@ -470,8 +470,14 @@ def _unfinished_others(run: SnakemakeRun, cancelled: Job) -> list[str]:
             if jobid not in finished and slurm_id != cancelled.slurm_id]
 
 
+def _is_staging(p: Path) -> bool:
+    """A hidden ``.{name}.*.part`` temporary of a job that was killed before renaming its outputs."""
+    return p.name.startswith(".") and p.name.endswith(".part")
+
+
 def _outputs_mtimes(work: Path) -> dict[str, float]:
-    return {str(p.relative_to(work)): p.stat().st_mtime for p in (work / "results").rglob("*") if p.is_file()}
+    return {str(p.relative_to(work)): p.stat().st_mtime for p in (work / "results").rglob("*")
+            if p.is_file() and not _is_staging(p)}
 
 
 @pytest.fixture(scope="module")
@@ -658,6 +664,8 @@ def test_rerun_finishes_only_the_missing_jobs(real: RealRuns) -> None:
     after = _outputs_mtimes(real.work)
     changed = [p for p, t in real.mtimes_after_run1.items() if after.get(p) != t]
     assert changed == [], changed
+    # the cancelled job's hidden temporaries were cleared when it ran again
+    assert [p for p in (real.work / "results").rglob("*") if _is_staging(p)] == []
     assert "Nothing to be done" in real.nothing_to_do, real.nothing_to_do[-2000:]
 
 
