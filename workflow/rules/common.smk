@@ -50,6 +50,11 @@ def qc_keep_file():
     return "results/qc/samples.keep" if BFILE else []
 
 
+def related_pairs_file():
+    """KING pairs above the threshold; a matrix-only run has none (FID families still group)."""
+    return "results/qc/related_pairs.tsv" if BFILE else []
+
+
 def selected_snps(wildcards):
     """The SNPs a fold's feature store holds (none in a matrix-only run)."""
     return f"results/assoc/{wildcards.fold}/selected.snplist" if BFILE else []

@@ -52,6 +52,32 @@ rule qc_samples:
         "../../scripts/qc_samples.py"
 
 
+rule relatedness:
+    input:
+        genotypes=genotype_files(),
+        keep="results/qc/samples.keep",
+    output:
+        pairs="results/qc/related_pairs.tsv",
+        summary="results/qc/relatedness.json",
+    log:
+        "logs/relatedness.log",
+    benchmark:
+        "benchmarks/relatedness.tsv"
+    conda:
+        "../../envs/plink.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_plink,
+        runtime=runtime_min(60),
+    params:
+        bfile=BFILE,
+        relatedness=lookup(dpath="relatedness", within=config),
+        seed=lookup(dpath="seed", within=config),
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/relatedness.py"
+
+
 rule qc_variants:
     input:
         genotypes=genotype_files(),
@@ -139,6 +165,7 @@ rule qc_summary:
     input:
         inputs="results/inputs/report.json",
         samples="results/qc/samples.json" if BFILE else [],
+        relatedness="results/qc/relatedness.json" if BFILE else [],
         split="results/split/summary.json",
         variants=per_fold_summaries("qc", "variants.json"),
         ld=per_fold_summaries("ld_prune", "summary.json"),

@@ -5,6 +5,7 @@ rule split_samples:
     input:
         samples="results/inputs/samples.tsv",
         keep=qc_keep_file(),
+        pairs=related_pairs_file(),
     output:
         split="results/split/split.tsv",
         summary="results/split/summary.json",
@@ -21,6 +22,7 @@ rule split_samples:
         runtime=runtime_min(10),
     params:
         split=lookup(dpath="split", within=config),
+        relatedness=lookup(dpath="relatedness", within=config),
         hwe_controls_only=lookup(dpath="qc/hwe_controls_only", within=config),
         task=TASK,
         folds=FOLDS,
