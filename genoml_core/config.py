@@ -21,6 +21,7 @@ __all__ = [
     "SCHEMA_PATH",
     "load_config",
     "validate_config",
+    "coerce_text_values",
     "NET_LEARNERS",
     "STREAMING_LEARNERS",
     "resolve_learners",
@@ -72,18 +73,91 @@ def _explain(err: Any, schema: Mapping[str, Any]) -> str:
     if err.validator == "enum":
         return f"config key {where}: {err.instance!r} is not allowed; use one of {err.validator_value}"
     if err.validator in {"type"}:
-        return f"config key {where}: {err.instance!r} has the wrong type; expected {err.validator_value}"
+        hint = ""
+        if isinstance(err.instance, str):
+            hint = (
+                f" (text that does not read as {err.validator_value}: write a valid value, unquoted; "
+                "settings can also go in a YAML file passed with --configfile)"
+            )
+        return f"config key {where}: {err.instance!r} has the wrong type; expected {err.validator_value}{hint}"
     return f"config key {where}: {err.message}"
+
+
+_NOT_PARSED = object()
+
+
+def _allowed_types(schema: Mapping[str, Any]) -> set[str] | None:
+    """JSON types a (sub)schema allows; ``None`` when it does not say (anything goes)."""
+    t = schema.get("type")
+    if t is not None:
+        return {t} if isinstance(t, str) else set(t)
+    if "enum" in schema:
+        names = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}
+        return {names.get(type(v), "object") for v in schema["enum"]}
+    return None
+
+
+def _parse_text(text: str, types: set[str]) -> Any:
+    """``text`` read as YAML (``"true"`` -> True, ``"3"`` -> 3, ``"null"`` -> None, ``"{a: 1}"`` -> dict)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return _NOT_PARSED
+    if isinstance(value, str) and "number" in types:
+        try:  # YAML 1.1 reads 1e-3 (no dot) as text
+            return float(text)
+        except ValueError:
+            return _NOT_PARSED
+    return _NOT_PARSED if isinstance(value, str) else value
+
+
+def _coerce_text(value: Any, schema: Mapping[str, Any]) -> Any:
+    types = _allowed_types(schema)
+    if isinstance(value, str) and types is not None and "string" not in types:
+        parsed = _parse_text(value, types)
+        if parsed is not _NOT_PARSED:
+            value = parsed
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key in list(value):
+            sub = props.get(key, extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                value[key] = _coerce_text(value[key], sub)
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        value = [_coerce_text(v, schema["items"]) for v in value]
+    return value
+
+
+def coerce_text_values(config: Mapping[str, Any], schema_path: Path | None = None) -> dict[str, Any]:
+    """A deep copy of ``config`` with text read as YAML where the schema does not allow text.
+
+    Snakemake reads the values inside a nested ``--config`` mapping as text (its YAML
+    ``BaseLoader``): ``--config 'embed={"enabled": true}'`` gives ``{"enabled": "true"}``. Where
+    the schema expects a boolean, number, null, array or object, and text is not allowed, such a
+    value is read as YAML (``"true"`` -> ``True``, ``"3"`` -> ``3``, ``"1e-3"`` -> ``0.001``,
+    ``"null"`` -> ``None``); text that does not read as another type is left for validation to
+    reject. Values where the schema allows text (ids, paths, enums of names) or says nothing
+    (search-space entries) are never changed.
+
+    Example:
+        >>> coerce_text_values({"embed": {"enabled": "true", "n_trials": "2"}})["embed"]
+        {'enabled': True, 'n_trials': 2}
+    """
+    return _coerce_text(copy.deepcopy(dict(config)), _load_schema(schema_path))
 
 
 def validate_config(config: Mapping[str, Any], schema_path: Path | None = None) -> dict[str, Any]:
     """Return a validated deep copy of ``config`` with every schema default filled in.
 
+    Text where the schema expects another type is read as YAML first
+    (:func:`coerce_text_values`), so nested ``snakemake --config`` values work.
+
     Raises:
         ConfigError: naming every offending key and how to fix it.
     """
     schema = _load_schema(schema_path)
-    cfg = copy.deepcopy(dict(config))
+    cfg = _coerce_text(copy.deepcopy(dict(config)), schema)
     errors = sorted(_FillingValidator(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e, schema) for e in errors))

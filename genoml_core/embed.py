@@ -5,11 +5,16 @@ every row; t-SNE cannot embed new points, so it runs once on all rows (it sees n
 method is scored on the held-out rows (validation + test) by the Davies-Bouldin index of the
 latent space against the phenotype's classes (for a quantitative trait: its tertiles) (lower =
 better separated), and, where a method can reconstruct, by the reconstruction mean squared error.
+
+NOTE: for t-SNE the held-out rows are part of the fit, so its ``davies_bouldin_heldout`` is not an
+out-of-sample score and is not directly comparable with the Res-VAE's and PCA's: the summary
+says so per method (``heldout_rows_in_fit``) and in ``davies_bouldin_note``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,11 +25,19 @@ import pandas as pd
 from . import __version__, io, persist, search
 from .munge import FeatureStore
 
-__all__ = ["EMBED_METHODS", "run_vae_trial", "select_vae", "compare_embeddings"]
+__all__ = ["EMBED_METHODS", "TSNE_NOTE", "run_vae_trial", "select_vae", "compare_embeddings"]
 
 log = logging.getLogger(__name__)
 
 EMBED_METHODS = ("res_vae", "pca", "tsne")
+
+#: Why t-SNE's held-out Davies-Bouldin index is not out of sample (``davies_bouldin_note``).
+TSNE_NOTE = (
+    "t-SNE cannot embed new points, so it is fitted on all rows, including the held-out rows it is "
+    "scored on (without their labels): its held-out Davies-Bouldin index is not an out-of-sample "
+    "score and is not directly comparable with those of the Res-VAE and PCA, which are fitted on "
+    "the training rows only."
+)
 
 
 def run_vae_trial(
@@ -36,7 +49,14 @@ def run_vae_trial(
     threads: int,
     model_path: str | Path,
 ) -> dict[str, Any]:
-    """Fit one Res-VAE trial on the training rows; early-stop and score on the validation rows."""
+    """Fit one Res-VAE trial on the training rows; early-stop and score on the validation rows.
+
+    Returns:
+        The trial record (``metrics.json``): ``valid_loss`` is the validation loss (total:
+        reconstruction + beta x KL) of the kept epoch, a loss (lower is better), so
+        :func:`select_vae` takes its minimum; ``valid_recon_mse`` the validation
+        reconstruction mean squared error; ``best_epoch``, ``params``, ``random_state``.
+    """
     from .estimators import ResVAEEmbedder
     from .tune import trial_random_state
 
@@ -54,15 +74,42 @@ def run_vae_trial(
         meta={"learner": "res_vae", "trial": trial, "params": params, "random_state": rs, "seed": seed,
               "genoml_core_version": __version__, "n_features": store.n_features},
     )
-    log.info("res_vae trial %d: valid loss %.4f, valid reconstruction MSE %.4f", trial, emb.best_score_, mse)
+    # early stopping maximises its score, the negated validation loss ("neg_valid_loss"): store
+    # the loss itself, so that lower is better in the record, as its name says
+    if emb.metric_ != "neg_valid_loss":
+        raise RuntimeError(f"Res-VAE early stopping reported metric {emb.metric_!r}, expected 'neg_valid_loss'")
+    valid_loss = -float(emb.best_score_)
+    log.info("res_vae trial %d: valid loss %.4f, valid reconstruction MSE %.4f", trial, valid_loss, mse)
     return {"learner": "res_vae", "trial": trial, "params": params, "random_state": rs,
-            "valid_loss": float(emb.best_score_), "valid_recon_mse": mse, "best_epoch": int(emb.best_epoch_),
+            "valid_loss": valid_loss, "valid_recon_mse": mse, "best_epoch": int(emb.best_epoch_),
             "seconds": seconds}
 
 
 def select_vae(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The trial with the lowest validation loss (ties: lower trial index)."""
-    return min(records, key=lambda r: (r["valid_loss"], int(r["trial"])))
+    """The trial with the lowest validation loss (ties: lower trial index).
+
+    ``records`` are :func:`run_vae_trial` records; a non-finite loss (a diverged trial) ranks
+    last.
+
+    Raises:
+        ValueError: when ``records`` is empty, or holds a negative loss (a record from
+            genoml_core 0.2.0 or earlier, which stored the negated loss).
+    """
+    if not records:
+        raise ValueError("no Res-VAE trial records to select from")
+    negative = [int(r["trial"]) for r in records if float(r["valid_loss"]) < 0]
+    if negative:
+        # squared error + beta x KL is never negative: these records hold the negated loss
+        raise ValueError(
+            f"Res-VAE trial(s) {negative} have a negative valid_loss: their metrics.json was written by an older "
+            "genoml_core that stored the negated loss; rerun them (snakemake -R embed_vae)"
+        )
+
+    def key(r: dict[str, Any]) -> tuple[float, int]:
+        loss = float(r["valid_loss"])
+        return (loss if math.isfinite(loss) else math.inf, int(r["trial"]))
+
+    return min(records, key=key)
 
 
 def _cluster_labels(store: FeatureStore, idx: np.ndarray) -> np.ndarray:
@@ -154,12 +201,15 @@ def compare_embeddings(
     perplexity = min(tsne_perplexity, (len(rows) - 1) / 3)
     latents["tsne"] = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=threads).fit_transform(pre)
     results["tsne"] = {"seconds": time.perf_counter() - t0, "perplexity": perplexity}
+    # t-SNE is transductive: the held-out rows it is scored on are part of its fit (no labels)
+    in_fit = {"res_vae": False, "pca": False, "tsne": True}
 
     ids = store.samples[["FID", "IID", "role"]].reset_index(drop=True)
     for method in EMBED_METHODS:
         z = latents[method]
         entry = results[method]
         entry["d_latent"] = int(z.shape[1])
+        entry["heldout_rows_in_fit"] = in_fit[method]
         entry["davies_bouldin_heldout"] = _davies_bouldin(z[held], labels[held])
         if method in recon:
             entry["recon_mse_heldout"] = float(np.mean((recon[method][held] - X[held]) ** 2))
@@ -167,11 +217,13 @@ def compare_embeddings(
                 np.save(fh, recon[method].astype(np.float32))
         table = pd.concat([ids, pd.DataFrame(z, columns=[f"z{k + 1}" for k in range(z.shape[1])])], axis=1)
         io.write_tsv(table, out / f"{method}_latent.tsv", float_format="%.6g")
-        title = f"{method}: Davies-Bouldin (held-out) {entry['davies_bouldin_heldout']:.2f}"
+        scored = "held-out rows, in the fit" if in_fit[method] else "held-out"
+        title = f"{method}: Davies-Bouldin ({scored}) {entry['davies_bouldin_heldout']:.2f}"
         _scatter(_two_d(z, seed), labels, names, title, out / f"{method}_scatter.png")
     summary = {
-        "fitted_on": "training rows of fold0 (t-SNE: all rows, no labels)",
+        "fitted_on": "training rows of fold0 (t-SNE: all rows, the held-out rows included; no labels)",
         "scored_on": f"{len(held)} held-out rows (validation + test)",
+        "davies_bouldin_note": TSNE_NOTE,
         "cluster_labels": "phenotype classes" if store.task != "continuous" else "tertiles of the trait",
         "methods": results,
     }

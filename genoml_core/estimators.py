@@ -301,6 +301,9 @@ def _check_random_state(random_state: Any) -> int:
     return int(random_state)
 
 
+_CLASS_WEIGHT_HELP = "class_weight={cw} must be 'balanced', 'none' (or None) or a {{class: weight}} dict"
+
+
 # ----------------------------------------------------------------------------- estimators
 class NetEstimator(BaseEstimator):
     """Base of the torch estimators: parameter handling, validation, batched inference, save/load.
@@ -316,7 +319,8 @@ class NetEstimator(BaseEstimator):
         random_state: integer seed for initialisation, shuffling, dropout and the hold-out.
         device: ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
         n_threads: CPU threads torch may use during fit and predict (``None``: leave as is).
-        class_weight: ``"balanced"``, ``None`` or a ``{class: weight}`` dict (classification).
+        class_weight: ``"balanced"``, ``"none"`` (the config's value; same as ``None``:
+            unweighted), ``None`` or a ``{class: weight}`` dict (classification).
 
     Checkpoints: :meth:`set_checkpoint` (not a constructor argument, so ``get_params``,
     ``clone`` and :meth:`save` ignore it) makes :meth:`fit` save its training state every few
@@ -444,19 +448,20 @@ class NetEstimator(BaseEstimator):
 
     def _class_weights(self, codes: np.ndarray) -> np.ndarray | None:
         cw = self.class_weight
-        if not self._is_classification() or cw is None:
+        # "none" is the config's spelling (train.class_weight: none) of None: unweighted
+        if not self._is_classification() or cw is None or (isinstance(cw, str) and cw == "none"):
             return None
         n_classes = len(self.classes_)
         if isinstance(cw, str):
             if cw != "balanced":
-                raise ConfigError(f"class_weight={cw!r} must be 'balanced', None or a {{class: weight}} dict")
+                raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))
             return balanced_class_weights(codes, n_classes)
         if isinstance(cw, Mapping):
             unknown = [k for k in cw if k not in set(self.classes_.tolist())]
             if unknown:
                 raise ConfigError(f"class_weight names classes {unknown} absent from y ({self.classes_.tolist()})")
             return np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()], dtype=np.float32)
-        raise ConfigError(f"class_weight={cw!r} must be 'balanced', None or a {{class: weight}} dict")
+        raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))
 
     # -- fit
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None) -> NetEstimator:
@@ -879,7 +884,8 @@ def make_net(
         random_state: integer seed.
         n_threads: CPU threads for torch.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        class_weight: ``"balanced"``, ``None`` or a dict (classification only).
+        class_weight: ``"balanced"``, ``"none"``/``None`` (unweighted) or a dict (classification
+            only).
         checkpoint_path: file for :meth:`NetEstimator.set_checkpoint` (``None``: none).
         checkpoint_every: save the training state every this many epochs (``0``: off).
 

@@ -21,6 +21,8 @@ from .errors import InputError
 
 __all__ = [
     "CheckedInputs",
+    "show_id",
+    "whitespace_hint",
     "read_id_table",
     "read_phenotype",
     "read_numeric_table",
@@ -42,6 +44,38 @@ class CheckedInputs:
     samples: pd.DataFrame  # FID IID label (encoded: 0/1, 0..K-1, or float)
     class_names: list[str] | None
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def show_id(fid: Any, iid: Any) -> str:
+    """A sample id for a message: ``FID='F1' IID='I1 '``; repr keeps stray whitespace visible."""
+    return f"FID={str(fid)!r} IID={str(iid)!r}"
+
+
+def whitespace_hint(ids: pd.DataFrame) -> str:
+    """A sentence naming ids with leading/trailing whitespace in ``ids`` (FID, IID), or ``""``."""
+    padded = [(c, v) for c in ID_COLS if c in ids for v in ids[c].astype(str) if v != v.strip()]
+    if not padded:
+        return ""
+    col, value = padded[0]
+    return (
+        f"; {len(padded)} of these id(s) have leading or trailing whitespace (e.g. {col} {value!r}): remove the "
+        "whitespace from the file"
+    )
+
+
+def _separator_hint(columns: Sequence[Any]) -> str:
+    """Why a header row parsed into one column: the file is comma- or space-separated."""
+    if len(columns) != 1:
+        return ""
+    header = str(columns[0])
+    if "," in header:
+        return (
+            " (the header is comma-separated: this looks like a CSV file; save it tab-separated, e.g. "
+            "pandas to_csv(sep='\\t') or R write.table(sep='\\t'))"
+        )
+    if len(header.split()) > 1:
+        return " (the header is space-separated; separate the columns with tabs)"
+    return ""
 
 
 def read_id_table(path: str | Path, missing_values: Sequence[str], what: str) -> pd.DataFrame:
@@ -69,15 +103,14 @@ def read_id_table(path: str | Path, missing_values: Sequence[str], what: str) ->
     if not set(ID_COLS) <= set(df.columns):
         raise InputError(
             f"{path}: the {what} file needs tab-separated columns FID and IID (or IID alone) in a header row; found "
-            f"{', '.join(map(str, df.columns[:6]))}"
-            + (" (is it space-separated? use tabs)" if len(df.columns) == 1 else "")
+            f"{', '.join(repr(str(c)) for c in df.columns[:6])}" + _separator_hint(df.columns)
         )
     dup = df.duplicated(ID_COLS, keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         r = df.iloc[i]
         raise InputError(
-            f"{path}, line {i + 2}: sample FID={r.FID} IID={r.IID} appears {int(dup.sum())} times in the "
+            f"{path}, line {i + 2}: sample {show_id(r.FID, r.IID)} appears {int(dup.sum())} times in the "
             f"{what} file; each sample must have exactly one row (remove the duplicates)"
         )
     return df
@@ -184,7 +217,7 @@ def read_numeric_table(
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
                 f"{path}, line {i + 2}: {what} column {c!r} = {df[c].iloc[i]!r} is not numeric (sample "
-                f"FID={df.FID.iloc[i]} IID={df.IID.iloc[i]}); encode it as numbers (e.g. sex as 0/1, "
+                f"{show_id(df.FID.iloc[i], df.IID.iloc[i])}); encode it as numbers (e.g. sex as 0/1, "
                 "categories as 0/1 indicator columns) or list the token in data.missing_values"
             )
         out[c] = num.astype(np.float64)
@@ -228,11 +261,11 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
     ph_ids = pd.MultiIndex.from_frame(pheno[ID_COLS])
     not_in_fam = ~ph_ids.isin(uni_ids)
     if not_in_fam.any():
-        bad = pheno.loc[not_in_fam, ID_COLS].head(5)
-        listed = ", ".join(f"{r.FID} {r.IID}" for r in bad.itertuples())
+        absent = pheno.loc[not_in_fam, ID_COLS]
+        listed = ", ".join(show_id(r.FID, r.IID) for r in absent.head(5).itertuples())
         raise InputError(
-            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {universe_name}, e.g. {listed}; "
-            f"check that the ids match {universe_name} exactly (or remove those rows)"
+            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {universe_name}, e.g. {listed}"
+            f"{whitespace_hint(absent)}; check that the ids match {universe_name} exactly (or remove those rows)"
         )
     report["phenotyped_samples"] = len(pheno)
     report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
@@ -261,8 +294,8 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
         report[f"samples_without_{key}"] = lacking
         if lacking:
             log.warning(
-                "%d analysis sample(s) have no row in %s: their %s values are imputed from training means",
-                lacking, data[key], what,
+                "%d analysis sample(s) have no row in %s: their %s values are imputed from training means%s",
+                lacking, data[key], what, whitespace_hint(table[~ids.isin(s_ids)][ID_COLS]),
             )
         constant = [c for c in feats if table[c].nunique(dropna=True) <= 1]
         if constant:

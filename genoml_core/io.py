@@ -211,8 +211,13 @@ def read_fam(prefix: str | os.PathLike[str]) -> pd.DataFrame:
         line = int(np.flatnonzero(dup.to_numpy())[0]) + 1
         raise InputError(
             f"{path}, line {line}: sample FID={first.FID} IID={first.IID} appears {int(dup.sum())} times; "
-            "sample ids must be unique (remove or rename the duplicates, e.g. plink2 --set-all-var-ids / "
-            "--update-ids)"
+            f"sample ids must be unique. PLINK cannot pick one copy of an id (plink2 --remove/--keep stop with "
+            f"'Duplicate ID'), so first give each copy its own IID in the .fam (its lines match the .bed rows "
+            f"by position, so renaming a line is safe), e.g. "
+            f"awk '{{k=$1\" \"$2; if (n[k]++) $2=$2\"_dup\"n[k]; print}}' {path} > NEW.fam "
+            f"(with NEW.bed, NEW.bim copies of the .bed and .bim); then, for a sample genotyped twice, drop "
+            f"the copy you do not want with plink2 --bfile NEW --remove drop.txt --make-bed --out FIXED "
+            f"(drop.txt: FID IID lines, e.g. {first.FID} {first.IID}_dup2) and give FIXED as the genotype prefix in the config"
         )
     return fam
 

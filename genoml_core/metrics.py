@@ -6,8 +6,9 @@ multiclass probabilities (n, K) with column k = class k, continuous predictions 
 Metric names are explicit and probabilities/rates are on the 0-1 scale; ``brier``,
 ``log_loss``, ``rmse`` and ``mae`` are losses (lower is better). Thresholded binary metrics
 (``accuracy``, ``balanced_accuracy``, ``sensitivity``, ``specificity``, ``f1``) call a
-sample a case when its score is >= 0.5 (:data:`THRESHOLD`). Multiclass predictions are the
-arg-max column.
+sample a case when its score is >= 0.5 (:data:`THRESHOLD`; a score of exactly 0.5 is a case).
+Multiclass predictions are the arg-max column. :func:`predicted_class` is that one definition;
+every predicted label (metrics, confusion matrices, ``predictions.tsv``) comes from it.
 
 Undefined metrics (AUC with one class in ``y_true``, correlation with a constant
 prediction...) are NaN, with a logged warning, never an exception.
@@ -32,6 +33,7 @@ __all__ = [
     "check_task",
     "compute_metrics",
     "confusion",
+    "predicted_class",
     "greater_is_better",
     "bootstrap_ci",
     "is_degenerate",
@@ -97,6 +99,35 @@ def _check_inputs(task: str, y_true: Any, scores: Any, n_classes: int | None) ->
     return y, s, k
 
 
+def predicted_class(task: str, scores: Any) -> np.ndarray:
+    """The predicted class code of each sample: the one definition used everywhere.
+
+    binary: 1 (case) when P(case) >= :data:`THRESHOLD` (0.5 itself is a case), else 0;
+    multiclass: the arg-max column (ties: the lower class code).
+
+    Args:
+        task: ``"binary"`` or ``"multiclass"``.
+        scores: binary P(class 1) (n,); multiclass probabilities (n, K).
+
+    Returns:
+        int64 class codes (n,).
+
+    Raises:
+        ConfigError: For ``task="continuous"``.
+
+    Example:
+        >>> predicted_class("binary", [0.2, 0.5, 0.7]).tolist()
+        [0, 1, 1]
+    """
+    check_task(task)
+    s = np.asarray(scores, dtype=np.float64)
+    if task == "binary":
+        return (s.reshape(-1) >= THRESHOLD).astype(np.int64)
+    if task == "multiclass":
+        return np.argmax(s.reshape(s.shape[0], -1), axis=1).astype(np.int64)
+    raise ConfigError("predicted classes need a classification task (binary or multiclass), not continuous")
+
+
 # ----------------------------------------------------------------------------- fast kernels
 def _auc(pos: np.ndarray, score: np.ndarray) -> float:
     """Mann-Whitney AUC with ties counted 1/2; NaN if one class is missing."""
@@ -130,7 +161,7 @@ def _div(a: float, b: float) -> float:
 
 def _binary(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     pos = y == 1
-    pred = s >= THRESHOLD
+    pred = predicted_class("binary", s) == 1
     tp = float(np.sum(pred & pos))
     fn = float(np.sum(~pred & pos))
     tn = float(np.sum(~pred & ~pos))
@@ -154,7 +185,7 @@ def _binary(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
 
 
 def _multiclass(y: np.ndarray, s: np.ndarray, k: int) -> dict[str, float]:
-    pred = np.argmax(s, axis=1)
+    pred = predicted_class("multiclass", s)
     present = np.unique(y)
     recalls = [float(np.mean(pred[y == c] == c)) for c in present]
     aucs = [_auc(y == c, s[:, c]) for c in present if 0 < np.sum(y == c) < y.size]
@@ -228,7 +259,7 @@ def compute_metrics(task: str, y_true: Any, scores: Any, *, n_classes: int | Non
         log.warning("%s metrics undefined for these inputs (n=%d, %d distinct labels): %s set to NaN",
                     task, y.size, np.unique(y).size, undefined)
     if is_degenerate(task, s):
-        log.warning("%s predictions are degenerate (one class / constant for all %d samples)", task, y.size)
+        log.warning("%s predictions are degenerate (the same score for all %d samples)", task, y.size)
     return out
 
 
@@ -243,7 +274,7 @@ def confusion(task: str, y_true: Any, scores: Any, *, n_classes: int | None = No
     if task == "continuous":
         raise ConfigError("a confusion matrix needs a classification task (binary or multiclass), not continuous")
     y, s, k = _check_inputs(task, y_true, scores, n_classes)
-    pred = (s >= THRESHOLD).astype(np.int64) if task == "binary" else np.argmax(s, axis=1)
+    pred = predicted_class(task, s)
     cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
     return cm.astype(int).tolist()
 
@@ -336,14 +367,16 @@ _FAST: dict[str, dict[str, Callable[[np.ndarray, np.ndarray], float]]] = {
 
 
 def is_degenerate(task: str, scores: Any, *, atol: float = 1e-10) -> bool:
-    """The degenerate-classifier guard: one predicted class for everybody, or constant scores.
+    """The degenerate-classifier guard: constant scores, a model that ranks nobody.
 
-    binary: every score on the same side of 0.5, or all scores equal (within ``atol``);
-    multiclass: the same arg-max class for every sample, or all rows equal;
-    continuous: a constant prediction (range <= ``atol`` * max(1, |mean|)).
+    binary: all scores equal (range <= ``atol``); multiclass: every class column constant
+    (all rows equal); continuous: a constant prediction (range <= ``atol`` * max(1, |mean|)).
 
-    Note that a binary model fitted with ``class_weight="none"`` on rare cases can rank
-    well yet put every score below 0.5: this guard flags it, as GenoML2 did.
+    It looks at the variation of the scores only, never at the 0.5 threshold: a model fitted
+    with ``class_weight="none"`` on rare cases (say 7 % prevalence) can rank people well (AUC
+    0.74) yet put every score below 0.5; it is not degenerate and is ranked by its AUC like
+    any other. (GenoML2 flagged "one predicted class for everybody", which ranked such a model
+    below worse ones.)
     """
     check_task(task)
     s = np.asarray(scores, dtype=np.float64)
@@ -351,10 +384,8 @@ def is_degenerate(task: str, scores: Any, *, atol: float = 1e-10) -> bool:
         return True
     if task == "multiclass":
         s = s.reshape(s.shape[0], -1)
-        pred = np.argmax(s, axis=1)
-        return bool(np.all(pred == pred[0]) or np.all(np.ptp(s, axis=0) <= atol))
+        return bool(np.all(np.ptp(s, axis=0) <= atol))
     s = s.reshape(-1)
     if task == "binary":
-        pred = s >= THRESHOLD
-        return bool(np.all(pred == pred[0]) or np.ptp(s) <= atol)
+        return bool(np.ptp(s) <= atol)
     return bool(np.ptp(s) <= atol * max(1.0, abs(float(s.mean()))))

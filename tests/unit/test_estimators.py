@@ -248,6 +248,26 @@ def test_class_weight_changes_predictions():
     assert manual.mean() > plain.mean() + 0.1
 
 
+@pytest.mark.parametrize("learner", ["mlp", "rfcn_resnet", "rfcn_densenet"])
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_class_weight_none_from_the_config_fits_one_epoch(learner, task):
+    """Issue 12.5.3: train.class_weight: none (allowed by the schema) crashed every net."""
+    from genoml_core.tune import build_estimator
+
+    X, y = dataset(task)
+    params = fast(learner, max_epochs=1)
+    est = build_estimator(learner, params, task=task, random_state=0, threads=1, class_weight="none")
+    est.fit(X[:90], y[:90], X[90:], y[90:])
+    assert len(est.history_) == 1
+    # unweighted: the same fit as class_weight=None
+    plain = make_net(learner, params, task=task, random_state=0, n_threads=1, class_weight=None).fit(
+        X[:90], y[:90], X[90:], y[90:]
+    )
+    np.testing.assert_allclose(est.predict_proba(X), plain.predict_proba(X), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ConfigError, match="'balanced', 'none'"):
+        NetClassifier(learner, params, task=task, class_weight="nonee").fit(X[:90], y[:90])
+
+
 def test_regressor_predicts_on_the_original_scale():
     X, y = dataset("continuous", n=200)
     y = 1000.0 * y + 5000.0

@@ -43,13 +43,13 @@ def test_good_inputs(data):
 
 def test_phenotype_id_not_in_fam(data):
     _edit(data["phenotype"], lambda df: df.loc.__setitem__((3, "IID"), "GHOST"))
-    with pytest.raises(InputError, match=r"ph\.tsv: 1 sample\(s\) are not in .*g\.fam, e\.g\. F3 GHOST"):
+    with pytest.raises(InputError, match=r"ph\.tsv: 1 sample\(s\) are not in .*g\.fam, e\.g\. FID='F3' IID='GHOST';"):
         check_inputs(data, "binary")
 
 
 def test_duplicated_phenotype_ids(data):
     _edit(data["phenotype"], lambda df: df.loc.__setitem__((4, ["FID", "IID"]), ["F3", "I3"]))
-    with pytest.raises(InputError, match=r"ph\.tsv, line 5: sample FID=F3 IID=I3 appears 2 times"):
+    with pytest.raises(InputError, match=r"ph\.tsv, line 5: sample FID='F3' IID='I3' appears 2 times"):
         check_inputs(data, "binary")
 
 
@@ -93,3 +93,52 @@ def test_wrong_bed_detected_before_phenotype(data, tmp_path):
     (tmp_path / "g.bed").write_bytes(b"\x00\x00\x00" + b"\x00" * 100)
     with pytest.raises(InputError, match="not a PLINK 1 .bed file"):
         check_inputs(data, "binary")
+
+
+def test_id_with_trailing_space_is_shown_and_named(data):
+    """Issue 12.7.6: 'FAM0001 IND0001 , ...' hid the trailing space; the message must show it."""
+    _edit(data["phenotype"], lambda df: df.loc.__setitem__((3, "IID"), "I3 "))
+    with pytest.raises(InputError) as err:
+        check_inputs(data, "binary")
+    msg = str(err.value)
+    assert "FID='F3' IID='I3 '" in msg
+    assert "leading or trailing whitespace (e.g. IID 'I3 ')" in msg and "remove the whitespace" in msg
+
+
+def test_ids_without_whitespace_get_no_whitespace_hint(data):
+    _edit(data["phenotype"], lambda df: df.loc.__setitem__((3, "IID"), "GHOST"))
+    with pytest.raises(InputError) as err:
+        check_inputs(data, "binary")
+    assert "leading or trailing" not in str(err.value)
+
+
+def test_covariate_ids_with_whitespace_are_named_in_the_warning(data, caplog):
+    _edit(data["covariates"], lambda df: df.loc.__setitem__((2, "FID"), " F2"))
+    with caplog.at_level("WARNING", logger="genoml_core.inputs"):
+        check_inputs(data, "binary")
+    assert "1 analysis sample(s) have no row" in caplog.text and "FID ' F2'" in caplog.text
+
+
+def test_comma_separated_file_is_called_comma_separated(data, tmp_path):
+    """Issue 12.7.8: a CSV was reported as 'space-separated'."""
+    pd.read_csv(data["phenotype"], sep="\t").to_csv(tmp_path / "ph.csv", index=False)
+    with pytest.raises(InputError) as err:
+        check_inputs({**data, "phenotype": str(tmp_path / "ph.csv")}, "binary")
+    msg = str(err.value)
+    assert "comma-separated" in msg and "CSV" in msg and "space-separated" not in msg
+    pd.read_csv(data["phenotype"], sep="\t").to_csv(tmp_path / "ph.txt", sep=" ", index=False)
+    with pytest.raises(InputError, match="header is space-separated; separate the columns with tabs"):
+        check_inputs({**data, "phenotype": str(tmp_path / "ph.txt")}, "binary")
+
+
+def test_duplicated_fam_sample_suggests_a_sample_fix_not_a_variant_one(data, tmp_path):
+    """Issue 12.7.7: the advice was plink2 --set-all-var-ids, which renames variants."""
+    fam = (tmp_path / "g.fam").read_text().splitlines()
+    fam[5] = fam[4]
+    (tmp_path / "g.fam").write_text("\n".join(fam) + "\n")
+    with pytest.raises(InputError) as err:
+        check_inputs(data, "binary")
+    msg = str(err.value)
+    assert "line 5: sample FID=F4 IID=I4 appears 2 times" in msg
+    assert "--set-all-var-ids" not in msg and "--update-ids" not in msg
+    assert "_dup" in msg and "--remove" in msg and "Duplicate ID" in msg

@@ -129,14 +129,76 @@ def test_multiclass_missing_class_averages_over_present() -> None:
 
 
 def test_is_degenerate() -> None:
-    assert M.is_degenerate("binary", np.array([0.1, 0.3, 0.49]))
+    """Degenerate means constant scores; one side of 0.5 (or one arg-max class) is not enough."""
     assert M.is_degenerate("binary", np.full(5, 0.7))
+    assert M.is_degenerate("binary", np.full(5, 0.03))
+    assert not M.is_degenerate("binary", np.array([0.1, 0.3, 0.49]))  # varies: it ranks people
     assert not M.is_degenerate("binary", np.array([0.1, 0.6]))
+    assert M.is_degenerate("multiclass", np.tile([0.2, 0.5, 0.3], (6, 1)))
     same_argmax = np.tile([0.2, 0.5, 0.3], (6, 1)) + np.linspace(0, 0.05, 6)[:, None] * [1, 0, 0]
-    assert M.is_degenerate("multiclass", same_argmax)
+    assert not M.is_degenerate("multiclass", same_argmax)
     assert not M.is_degenerate("multiclass", multiclass_case()[1])
     assert M.is_degenerate("continuous", np.full(7, 123.456))
     assert not M.is_degenerate("continuous", np.array([1.0, 1.1]))
+
+
+def _low_prevalence_case(n: int = 1000, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """7% cases; a good model (AUC ~0.74) and a worse one, every score of both below 0.5."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=int)
+    y[rng.choice(n, int(0.07 * n), replace=False)] = 1
+    good = 1 / (1 + np.exp(-(-3.0 + 0.45 * y + 0.6 * rng.normal(size=n))))
+    worse = 1 / (1 + np.exp(-(-3.0 + 0.15 * y + 0.6 * rng.normal(size=n))))
+    return y, good, worse
+
+
+def test_low_prevalence_model_is_ranked_by_auc_not_flagged() -> None:
+    """Issue 12.5.2: an AUC-0.74 model at 7% prevalence with all scores < 0.5 was ranked last."""
+    from genoml_core.tune import select_best
+
+    y, good, worse = _low_prevalence_case()
+    assert good.max() < 0.5 and worse.max() < 0.5
+    records = []
+    for trial, s in enumerate([worse, good]):  # trial index order favours the worse model on ties
+        m = M.compute_metrics("binary", y, s)
+        records.append({"learner": "x", "trial": trial, "params": {}, "selection_metric": "roc_auc", "valid": m,
+                        "degenerate": M.is_degenerate("binary", s), "seconds": 0.0})
+    assert records[1]["valid"]["roc_auc"] == pytest.approx(0.74, abs=0.03)
+    assert records[1]["valid"]["roc_auc"] > records[0]["valid"]["roc_auc"]
+    assert not records[0]["degenerate"] and not records[1]["degenerate"]
+    best = select_best(records)
+    assert best["best_trial"] == 1 and not best["degenerate"]
+    # truly constant scores are still flagged and passed over, even with an equal metric
+    constant = np.full(y.size, 0.07)
+    assert M.is_degenerate("binary", constant)
+    flat = {"learner": "x", "trial": 2, "params": {}, "selection_metric": "roc_auc", "seconds": 0.0,
+            "valid": {**records[1]["valid"]}, "degenerate": M.is_degenerate("binary", constant)}
+    assert select_best([flat, records[0]])["best_trial"] == 0
+
+
+def test_score_of_exactly_one_half_is_a_case_everywhere(tmp_path) -> None:
+    """Issue 12.5.4: 0.5 was 'control' in predictions.tsv but a case in the metrics."""
+    import pandas as pd
+
+    from genoml_core.predict import prediction_table
+
+    s = np.array([0.2, 0.5, 0.5, 0.8])
+    y = np.array([0, 1, 0, 1])
+    m = M.compute_metrics("binary", y, s)
+    assert m["sensitivity"] == 1.0 and m["specificity"] == 0.5
+    assert M.confusion("binary", y, s) == [[1, 1], [0, 2]]
+    samples = pd.DataFrame({"FID": list("abcd"), "IID": list("abcd")})
+    table = prediction_table(samples, s, "binary", ["control", "case"])
+    assert table["predicted"].tolist() == ["control", "case", "case", "case"]
+    # the predicted column agrees with the confusion matrix the metrics report
+    pred = (table["predicted"] == "case").astype(int).to_numpy()
+    assert np.bincount(y * 2 + pred, minlength=4).reshape(2, 2).tolist() == M.confusion("binary", y, s)
+    assert M.predicted_class("binary", s).tolist() == [0, 1, 1, 1]
+    # multiclass: the arg-max column, ties to the lower class
+    p = np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
+    assert M.predicted_class("multiclass", p).tolist() == [0, 2]
+    with pytest.raises(ConfigError, match="classification"):
+        M.predicted_class("continuous", s)
 
 
 # ----------------------------------------------------------------------------- misc API
