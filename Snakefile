@@ -22,6 +22,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/nas.smk"
 include: "workflow/rules/explain.smk"
+include: "workflow/rules/warnings.smk"
 
 
 rule all:
@@ -37,5 +38,15 @@ rule all:
         EXPLAIN_OUTPUTS,
         EXPLAIN_PLOTS,
         SUBGROUP_OUTPUTS,
+        "results/warnings.json",
         "results/report.html",
     localrule: True
+
+
+# Every warning the jobs raised, summarized on the console at the end (workflow/rules/warnings.smk).
+onsuccess:
+    print_warnings_summary(failed=False)
+
+
+onerror:
+    print_warnings_summary(failed=True)

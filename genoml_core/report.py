@@ -7,6 +7,11 @@ the SHAP plots and top features (with the truth check on simulated data), the pe
 the Res-VAE/PCA/t-SNE section and the found RRFCN architecture when those stages ran, and a
 model card. Images are embedded as base64 PNG; styles are inline.
 
+Banners at the top: "too small to judge" (:func:`genoml_core.run_size.judge_run_size` on the
+split and the test metrics) and the warnings the jobs raised (input key ``warnings``,
+``results/warnings.json`` from :mod:`genoml_core.warnings_log`; the workflow's own first, the
+libraries' folded away; each message cut at :data:`MAX_WARNING_CHARS`).
+
 Privacy: the page holds aggregates only. It never lists sample ids, genotypes, per-person
 predictions or per-person SHAP values (those stay in ``results/``); plots of per-sample points
 (the SHAP beeswarm) carry no ids, and the SHAP dependence plots are per-genotype box plots.
@@ -47,6 +52,8 @@ import pandas as pd
 import yaml
 
 from . import __version__, io
+from .run_size import LOGGER_NAME as _SIZE_LOGGER
+from .run_size import judge_run_size
 
 __all__ = ["OPTIONAL_INPUTS", "collect_versions", "render_report", "write_report"]
 
@@ -62,6 +69,11 @@ OPTIONAL_INPUTS: dict[str, str] = {
     "nas_plot_winner": "results/nas/winner.png",
     "nas_plot_curve": "results/nas/search_curve.png",
 }
+#: Warning messages in the banner are cut here (a message may list ids; the full text stays in
+#: results/warnings.json and the job's log).
+MAX_WARNING_CHARS = 300
+#: Warnings listed per group in the banner (the rest are counted).
+MAX_WARNINGS_SHOWN = 15
 _LIBRARIES = ("snakemake", "numpy", "pandas", "scipy", "scikit-learn", "xgboost", "torch", "shap", "matplotlib",
               "skops", "jinja2")
 _PLOT_TITLES = {
@@ -187,10 +199,57 @@ def _qc_section(qc: Mapping[str, Any]) -> dict[str, Any]:
             "after pruning": ld.get("variants_kept"),
             "association filter kept": af.get("variants_kept") if af.get("enabled", True) else "off",
         })
+    related = qc.get("relatedness")
     return {"samples": [(k, _fmt(v)) for k, v in samples if v is not None],
             "variants": _table(pd.DataFrame(rows)) if rows else None,
+            "relatedness": _table(pd.DataFrame(_flat_rows(related), columns=["relatedness", "value"]))
+            if isinstance(related, Mapping) and related else None,
             "plink": bool(qc.get("sample_qc")),
             "class_counts": inputs.get("class_counts")}
+
+
+def _flat_rows(d: Mapping[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """(name, value) rows of a nested dict of counts; a list shows its length only (it may hold ids)."""
+    rows: list[tuple[str, str]] = []
+    for k, v in d.items():
+        name = f"{prefix}{str(k).replace('_', ' ')}"
+        if isinstance(v, Mapping) and depth < 3:
+            rows.extend(_flat_rows(v, f"{name}: ", depth + 1))
+        elif isinstance(v, (list, tuple, Mapping)):
+            rows.append((name, f"{len(v)} (not listed)"))
+        else:
+            rows.append((name, _fmt(v, 4)))
+    return rows
+
+
+def _cut(text: str, limit: int = MAX_WARNING_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _warnings_banner(collected: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The run's warnings (``results/warnings.json``) for the banner; the size findings are shown
+    by their own banner. None when there is no warnings file."""
+    if collected is None:
+        return None
+    entries = [e for e in collected.get("warnings") or [] if e.get("logger") != _SIZE_LOGGER]
+
+    def view(e: Mapping[str, Any]) -> dict[str, Any]:
+        jobs = [j for j in e.get("jobs") or [] if j]
+        where = ""
+        if jobs:
+            where = " ".join(f"{k}={v}" for k, v in jobs[0].items())
+            if int(e.get("n_jobs", 1)) > 1:
+                where += f" and {int(e['n_jobs']) - 1} more job(s)"
+        return {"rule": e.get("rule"), "where": where, "level": e.get("level"), "count": int(e.get("count", 1)),
+                "message": _cut(e.get("message", ""))}
+
+    own = [view(e) for e in entries if e.get("source") == "workflow"]
+    lib = [view(e) for e in entries if e.get("source") != "workflow"]
+    return {"n": sum(int(e.get("count", 1)) for e in entries), "n_distinct": len(entries),
+            "own": own[:MAX_WARNINGS_SHOWN], "own_more": max(0, len(own) - MAX_WARNINGS_SHOWN),
+            "lib": lib[:MAX_WARNINGS_SHOWN], "lib_more": max(0, len(lib) - MAX_WARNINGS_SHOWN),
+            "n_lib": len(lib)}
 
 
 def _split_section(split: Mapping[str, Any], class_names: Sequence[str] | None) -> dict[str, Any]:
@@ -209,8 +268,8 @@ def _split_section(split: Mapping[str, Any], class_names: Sequence[str] | None) 
 
 
 def _leaderboard_section(board: pd.DataFrame, selection_metric: str) -> dict[str, Any]:
-    keep = ["rank", "learner", "best_trial", "n_trials", f"valid_{selection_metric}"]
-    keep += [c for c in board.columns if c.startswith("test_") and c not in ("test_n", "test_n_cases")]
+    keep = ["rank", "learner", "best_trial", "n_trials", f"oof_{selection_metric}"]
+    keep += [c for c in board.columns if c.startswith("oof_") and c not in ("oof_n", "oof_n_cases")]
     keep += ["degenerate", "fit_seconds"]
     cols = [c for c in dict.fromkeys(keep) if c in board.columns]
     params = [(str(r.learner), str(r.params)) for r in board.itertuples()] if "params" in board else []
@@ -223,7 +282,7 @@ def _metrics_section(ev: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in (ev.get("test") or {}).items():
         lo, hi = (ci.get(k) or [None, None])[:2]
         rows.append({"metric": k, "test": _fmt(v), "95% CI low": _fmt(lo), "95% CI high": _fmt(hi)})
-    valid = [(k, _fmt(v)) for k, v in (ev.get("valid") or {}).items()]
+    valid = [(k, _fmt(v)) for k, v in (ev.get("oof") or ev.get("valid") or {}).items()]
     cm = ev.get("confusion_matrix")
     cm_table = None
     if cm:
@@ -292,10 +351,21 @@ def _subgroup_section(table: pd.DataFrame, summary: Mapping[str, Any], plot: str
             "plot": _img(plot, "per-group metrics") if plot else None}
 
 
+def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str:
+    """One line on the final model: its members and weights, calibrator, how it was chosen."""
+    members = ev.get("members")
+    if not members:  # a metrics.json from before the final-model stage
+        return f"{best['learner']} (trial {int(best['best_trial'])}), chosen on validation {main}"
+    parts = [f"{m['learner']} (trial {m['trial']}, weight {_fmt(m['weight'])})" for m in members]
+    kind = "stack of " if len(members) > 1 else ""
+    return (f"{kind}{', '.join(parts)}; calibrator {ev.get('calibrator', 'none')}; chosen on out-of-fold "
+            f"{main}")
+
+
 def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Mapping[str, Any],
                 split: Mapping[str, Any], ev: Mapping[str, Any], board: pd.DataFrame,
                 explain: Mapping[str, Any] | None, subgroups: Mapping[str, Any] | None,
-                intended_use: str | None) -> dict[str, Any]:
+                intended_use: str | None, too_small: Sequence[str] = ()) -> dict[str, Any]:
     task = config.get("task")
     data = config.get("data", {})
     pheno = data.get("phenotype_column")
@@ -318,6 +388,8 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
         "SHAP values explain the model, not biology: a top SNP may tag a causal variant in LD with it, and the "
         "association filter and LD pruning decided which SNPs the model could use.",
     ]
+    if too_small:
+        limitations.append("Too small to judge: " + "; ".join(too_small) + ".")
     if ci and (ci[1] - ci[0]) > 0.1:
         limitations.append(f"The test confidence interval of {main} is wide ({_fmt(ci[0])}-{_fmt(ci[1])}): the test "
                            "set is small.")
@@ -342,7 +414,7 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
         gaps.append("No groups file configured (data.groups): performance per ancestry, sex or site was not checked.")
     return {
         "details": [
-            ("model", f"{best['learner']} (trial {int(best['best_trial'])}), chosen on validation {main}"),
+            ("model", _final_model_text(ev, best, main)),
             ("hyperparameters", str(best.get("params", ""))),
             ("genoml_core", __version__),
             ("task", f"{task}: {pheno}"),
@@ -393,6 +465,8 @@ figure { margin: 0; background: #fff; border: 1px solid #d5dbe3; padding: .5em; 
 figure img { display: block; max-width: 100%; height: auto; }
 figcaption { font-size: .85em; color: #4a5560; margin-top: .3em; }
 .warn { background: #fff4e5; border-left: 4px solid #e67e22; padding: .5em 1em; margin: .6em 0; }
+.alert { background: #fdecea; border-left: 6px solid #c0392b; padding: .6em 1em; margin: .8em 0; }
+.banner ul { margin: .3em 0; padding-left: 1.4em; } .banner li { margin: .15em 0; }
 .ok { background: #eaf7ee; border-left: 4px solid #2e9e5b; padding: .5em 1em; margin: .6em 0; }
 .note { color: #4a5560; font-size: .85em; }
 pre { background: #fff; border: 1px solid #d5dbe3; padding: .8em; overflow-x: auto; font-size: .8em; }
@@ -409,6 +483,32 @@ details summary { cursor: pointer; color: #23395d; }
 {% for id, label in toc %}<a href="#{{ id }}">{{ label }}</a>{% endfor %}
 </nav>
 <main>
+
+{% if too_small %}
+<section id="too-small" class="banner">
+<div class="alert"><b>Too small to judge.</b> The held-out evaluation cannot tell how good this model is; treat the
+metrics below as a smoke test of the workflow, not as an estimate of performance:
+<ul>{% for f in too_small %}<li>{{ f }}</li>{% endfor %}</ul></div>
+</section>
+{% endif %}
+
+{% if run_warnings %}
+<section id="warnings" class="banner">
+{% if run_warnings.n_distinct %}
+<div class="warn"><b>{{ run_warnings.n }} warning(s)</b> ({{ run_warnings.n_distinct }} distinct) were raised by the jobs
+that made these results. Read them before trusting the results; the full list is in
+<code>results/warnings.json</code>, each job's log in <code>logs/</code>.
+{% if run_warnings.own %}<ul>{% for w in run_warnings.own %}<li><code>{{ w.rule }}</code>{% if w.where %} ({{ w.where }}){% endif %}{% if w.count > 1 %} &times;{{ w.count }}{% endif %}: {{ w.message }}</li>{% endfor %}
+{% if run_warnings.own_more %}<li>and {{ run_warnings.own_more }} more</li>{% endif %}</ul>{% endif %}
+{% if run_warnings.lib %}<details><summary>{{ run_warnings.n_lib }} from libraries (scikit-learn, PyTorch, ...)</summary>
+<ul>{% for w in run_warnings.lib %}<li><code>{{ w.rule }}</code>{% if w.where %} ({{ w.where }}){% endif %}{% if w.count > 1 %} &times;{{ w.count }}{% endif %}: {{ w.message }}</li>{% endfor %}
+{% if run_warnings.lib_more %}<li>and {{ run_warnings.lib_more }} more</li>{% endif %}</ul></details>{% endif %}
+</div>
+{% else %}
+<div class="ok">No job behind these results raised a warning.</div>
+{% endif %}
+</section>
+{% endif %}
 
 <section id="model-card">
 <h2>Model card</h2>
@@ -427,8 +527,10 @@ details summary { cursor: pointer; color: #23395d; }
 
 <section id="leaderboard-section">
 <h2>Leaderboard</h2>
-<p class="note">Every learner's best trial, ranked on validation ({{ selection_metric }}); test metrics are shown for
-information only, the final model is the first row.</p>
+<p class="note">Every learner's best trial, ranked on its out-of-fold predictions ({{ selection_metric }}; every
+development person predicted by a model that did not train on them). No test metrics: the final model
+(below; the best learner, or a stack of learners when that beat it on out-of-fold predictions) is scored
+once on the test set.</p>
 {{ render_table(leaderboard.table, "leaderboard") }}
 <details><summary>hyperparameters</summary>
 <table><tr><th>learner</th><th class="l">params</th></tr>
@@ -441,7 +543,8 @@ information only, the final model is the first row.</p>
 <p>{{ evaluation_title }}</p>
 {{ render_table(metrics.table, "test-metrics-table") }}
 {% if metrics.confusion %}<h3>Confusion matrix</h3>{{ render_table(metrics.confusion, "confusion-table") }}{% endif %}
-<details><summary>validation metrics of the final model</summary>
+<details><summary>out-of-fold metrics of the final model (cross-fitted: stack weights and calibrator chosen
+without the scored rows)</summary>
 <dl class="kv">{% for k, v in metrics.valid %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl></details>
 </section>
 
@@ -522,6 +625,7 @@ are shown but not compared.</p>
 <h2>Quality control</h2>
 {% if not qc.plink %}<p>No genotypes (matrix-only run): no PLINK sample or variant QC.</p>{% endif %}
 <dl class="kv">{% for k, v in qc.samples %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>
+{% if qc.relatedness %}<h3>Relatedness</h3>{{ render_table(qc.relatedness, "qc-relatedness") }}{% endif %}
 {% if qc.variants %}<h3>Variants per filter (training samples of each fold)</h3>{{ render_table(qc.variants, "qc-variants") }}{% endif %}
 </section>
 
@@ -562,7 +666,8 @@ def render_report(
         inputs: input key -> path (or list of paths): ``qc``, ``split``, ``inputs``,
             ``leaderboard``, ``metrics``, ``plots`` (evaluation PNGs); optional
             ``explain_summary``, ``explain_importance``, ``explain_plots``, ``subgroup_table``,
-            ``subgroup_summary``, ``subgroup_plot`` and the keys of :data:`OPTIONAL_INPUTS`.
+            ``subgroup_summary``, ``subgroup_plot``, ``warnings`` (``results/warnings.json``) and
+            the keys of :data:`OPTIONAL_INPUTS`.
         config: the validated configuration (shown, and used for the model card).
         title: page title.
         intended_use: the model card's intended use (default: a research-use statement).
@@ -617,6 +722,10 @@ def render_report(
                                 "embed_plot_tsne": "t-SNE"})
     nas = optional("nas_", {"nas_plot_winner": "Winning RRFCN architecture", "nas_plot_curve": "Search curve"})
 
+    run_warnings = _warnings_banner(io.read_json(_first(inputs, "warnings")) if _first(inputs, "warnings") else None)
+    too_small = judge_run_size(ev, split, class_names=class_names,
+                               min_samples=(config.get("split") or {}).get("min_samples"))
+
     main = ev.get("selection_metric", "")
     toc = [("model-card", "Model card"), ("leaderboard-section", "Leaderboard"), ("test-metrics", "Test metrics"),
            ("evaluation-plots", "Plots")]
@@ -638,12 +747,16 @@ def render_report(
                   f"{ev.get('learner')}; genoml_core {__version__}; generated {now}"),
         toc=toc,
         card=_model_card(config=config, inputs=inp, qc=qc, split=split, ev=ev, board=board,
-                         explain=explain_summary, subgroups=sub_summary, intended_use=intended_use),
+                         explain=explain_summary, subgroups=sub_summary, intended_use=intended_use,
+                         too_small=too_small),
+        too_small=too_small,
+        run_warnings=run_warnings,
         leaderboard=_leaderboard_section(board, main),
         selection_metric=main,
         metrics=_metrics_section(ev),
-        evaluation_title=(f"{ev.get('learner')} (trial {ev.get('best_trial')}) scored once on {ev.get('n_test')} "
-                          "held-out test samples; 95% bootstrap confidence intervals."),
+        evaluation_title=(f"{_final_model_text(ev, board.iloc[0], main)}: scored once on {ev.get('n_test')} "
+                          "held-out test samples; 95% bootstrap confidence intervals. Calibration slope and "
+                          "intercept: 1 and 0 when the predicted risks match the observed ones."),
         evaluation_plots=eval_plots,
         explain=explain,
         subgroups=subgroups,

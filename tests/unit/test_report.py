@@ -226,3 +226,84 @@ def test_versions_name_the_tools():
     v = collect_versions()
     assert {"python", "genoml_core", "snakemake", "shap", "scikit-learn", "torch", "plink2"} <= set(v)
     json.dumps(v)
+
+
+# ----------------------------------------------------------------------------- banners
+def _warnings_file(path: Path) -> str:
+    """results/warnings.json as collect_warnings writes it: the workflow's own, a library's, and one
+    message that lists sample ids past the banner's cut."""
+    ids = " ".join(f"FAM{i:04d} PERSON{i:04d}" for i in range(40))
+    entries = [
+        {"rule": "check_inputs", "level": "WARNING", "logger": "genoml_core.inputs", "source": "workflow",
+         "message": "50 analysis sample(s) have no row in covariates.tsv: their covariate values are imputed from "
+                    "training means", "count": 1, "n_jobs": 1, "jobs": [{}]},
+        {"rule": "train_classical", "level": "WARNING", "logger": "py.warnings", "source": "library",
+         "message": "ConvergenceWarning: lbfgs failed to converge (_logistic.py:469)", "count": 6, "n_jobs": 3,
+         "jobs": [{"learner": "logistic_l2", "trial": "0"}]},
+        {"rule": "qc_samples", "level": "WARNING", "logger": "genoml_core.plink", "source": "workflow",
+         "message": "plink2: dropped samples " + ids, "count": 1, "n_jobs": 1, "jobs": [{}]},
+        {"rule": "evaluate", "level": "WARNING", "logger": "genoml_core.run_size", "source": "workflow",
+         "message": "too small to judge: the test set has 3 people, fewer than 50", "count": 1, "n_jobs": 1,
+         "jobs": [{}]},
+    ]
+    io.write_json({"format": "genoml_core.warnings/1", "n_warnings": 9, "n_messages": 4, "warnings": entries},
+                  path)
+    return str(path)
+
+
+def test_warnings_banner_at_the_top(run, tmp_path):
+    html = render_report({**run["files"], "warnings": _warnings_file(tmp_path / "warnings.json")},
+                         config=run["config"], versions={})
+    p = _Page()
+    p.feed(html)
+    order = [a.get("id") for _, a in p.tags if a.get("id")]
+    assert order.index("warnings") < order.index("model-card")  # a banner, before everything else
+    banner = html[html.index('id="warnings"'):html.index('id="model-card"')]
+    assert "8 warning(s)</b> (3 distinct)" in banner  # the size finding has its own banner
+    assert "imputed from training means" in banner and "<code>check_inputs</code>" in banner
+    assert "1 from libraries" in banner and "lbfgs failed to converge" in banner and "&times;6" in banner
+    assert "logistic_l2" in banner and "2 more job(s)" in banner
+    # a message is cut: ids listed past the cut do not reach the page
+    assert "PERSON0000" in banner and "PERSON0039" not in html and "\u2026" in banner
+    assert "too-small" not in order  # 240 test people with a narrow CI: big enough
+
+
+def test_no_warnings_says_so_and_no_file_shows_nothing(run, tmp_path):
+    io.write_json({"format": "genoml_core.warnings/1", "n_warnings": 0, "warnings": []}, tmp_path / "w.json")
+    html = render_report({**run["files"], "warnings": str(tmp_path / "w.json")}, config=run["config"], versions={})
+    assert "No job behind these results raised a warning" in html
+    assert 'id="warnings"' not in render_report(run["files"], config=run["config"], versions={})
+
+
+def test_too_small_to_judge_banner(run, tmp_path):
+    ev = io.read_json(run["files"]["metrics"])
+    ev.update(n_test=3, test_ci95={"roc_auc": [0.0, 1.0]})
+    io.write_json(ev, tmp_path / "metrics.json")
+    io.write_json({"method": "holdout", "seed": 1, "n_samples": 30,
+                   "parts": {"train": {"n": 24, "class_counts": {"0": 12, "1": 12}},
+                             "test": {"n": 3, "class_counts": {"0": 2, "1": 1}}}}, tmp_path / "split.json")
+    html = render_report({**run["files"], "metrics": str(tmp_path / "metrics.json"),
+                          "split": str(tmp_path / "split.json")},
+                         config={**run["config"], "split": {"min_samples": 100, "allow_small": True}}, versions={})
+    banner = html[html.index('id="too-small"'):html.index('id="model-card"')]
+    assert "Too small to judge" in banner and "the test set has 3 people, fewer than 50" in banner
+    assert "class &#39;case&#39; has 1 people in the test set" in banner
+    assert "fewer than split.min_samples = 100" in banner and "0.000-1.000 (width 1.00)" in banner
+    card = html[html.index('id="model-card"'):html.index('id="leaderboard-section"')]
+    assert "Too small to judge: " in card  # the model card's limitations say it too
+
+
+def test_relatedness_table_in_the_qc_section(run, tmp_path):
+    qc = io.read_json(run["files"]["qc"])
+    qc["relatedness"] = {"policy": "group", "threshold": 0.0884, "n_related_pairs": 12,
+                         "pairs_by_degree": {"duplicate_or_mz_twin": 1, "first_degree": 5, "second_degree": 6},
+                         "n_dropped": 0, "duplicates": [["FAM0001 PERSON0001", "FAM0002 PERSON0002"]]}
+    io.write_json(qc, tmp_path / "qc.json")
+    html = render_report({**run["files"], "qc": str(tmp_path / "qc.json")}, config=run["config"], versions={})
+    p = _Page()
+    p.feed(html)
+    assert p.tables["qc-relatedness"] == 1 + 8
+    table = html[html.index('id="qc-relatedness"'):]
+    table = table[:table.index("</table>")]
+    assert "pairs by degree: first degree" in table and "0.0884" in table and "group" in table
+    assert "1 (not listed)" in table and "PERSON0001" not in html  # a list may hold ids: only its length

@@ -56,9 +56,15 @@ window.addEventListener('load', function () {
 @pytest.fixture(scope="module")
 def report_run(small_cohort, tmp_path_factory):
     work = tmp_path_factory.mktemp("wf_report")
-    write_config(work, small_cohort, data={"groups": str(small_cohort / "groups.tsv")},
+    # 50 people have no covariates row: imputed with training means, a warning that must reach the
+    # console, results/warnings.json and the report's banner
+    cov = pd.read_csv(small_cohort / "covariates.tsv", sep="\t", dtype=str, keep_default_na=False)
+    cov.iloc[50:].to_csv(work / "covariates.tsv", sep="\t", index=False)
+    write_config(work, small_cohort, data={"groups": str(small_cohort / "groups.tsv"),
+                                           "covariates": str(work / "covariates.tsv")},
                  explain={"truth": str(small_cohort / "truth.json")})
-    run_snakemake(work)
+    proc = run_snakemake(work)
+    (work / "console.txt").write_text(proc.stdout + proc.stderr)
     return work
 
 
@@ -127,6 +133,23 @@ def test_report_is_complete_and_private(report_run):
     qc = json.loads((report_run / "results/qc/summary.json").read_text())
     removed = [s.split()[-1] for s in qc["sample_qc"].get("removed_mind_ids", [])]
     assert [i for i in list(split.IID) + removed if re.search(rf"\b{re.escape(i)}\b", page)] == []
+
+
+def test_warnings_reach_the_console_the_warnings_file_and_the_report(report_run):
+    imputed = r"\d+ analysis sample\(s\) have no row in \S*covariates\.tsv: their covariate values are imputed"
+    collected = json.loads((report_run / "results/warnings.json").read_text())
+    entry = next(w for w in collected["warnings"] if re.match(imputed, w["message"]))
+    assert entry["rule"] == "check_inputs" and entry["source"] == "workflow" and entry["count"] == 1
+    assert collected["by_rule"]["check_inputs"] >= 1 and collected["unfinished"] == []
+    page = (report_run / "results/report.html").read_text()
+    banner = page[page.index('id="warnings"'):page.index('id="model-card"')]
+    assert re.search(imputed, banner) and "<code>check_inputs</code>" in banner
+    assert 'id="too-small"' not in page  # ~80 test people, a CI narrower than 0.3
+    console = (report_run / "console.txt").read_text()
+    head = re.search(r"genoml-workflow: (\d+) warning\(s\).*behind these results \(.*check_inputs \d+.*\); "
+                     r"full list: results/warnings\.json", console)
+    assert head and int(head.group(1)) == collected["n_warnings"], console[-3000:]
+    assert re.search(r"WARNING check_inputs: " + imputed, console)
 
 
 def test_snakemake_report_and_nothing_left_to_do(report_run):
