@@ -5,6 +5,6 @@ Bump ``__version__`` on any change in behaviour: every rule carries it in its pa
 affected jobs rerun.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["__version__"]

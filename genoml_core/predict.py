@@ -1,9 +1,10 @@
 """Predict on a new cohort: harmonize its data to each fold's recipe and apply the final model.
 
-The final model is the leaderboard's top row (chosen on validation): its best trial's model of
-every fold. Each fold model sees the new cohort harmonized to its own ``recipe.json``
-(:mod:`genoml_core.harmonize`); with k folds the prediction is the mean of the fold scores, as
-for the test set. Nothing about the new cohort's own data is used for scaling or imputation.
+The final model is ``results/final/final_model.json`` (written once by ``select_final`` from
+out-of-fold predictions): one or more members, each with one model per fold, stack weights and a
+calibrator. Each fold model sees the new cohort harmonized to its own ``recipe.json``
+(:mod:`genoml_core.harmonize`); a member's score is the mean of its fold scores, the members are
+combined and calibrated exactly as for the test set. Nothing about the new cohort's own data is used for scaling or imputation.
 
 Order of work, so that mistakes stop before anything expensive:
 
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, harmonize, io, metrics, persist, plots
+from .ensemble import FinalModel
 from .errors import ConfigError, GenomlError, InputError
-from .inputs import read_id_table, read_numeric_table
+from .inputs import read_id_table, read_numeric_table, show_id, whitespace_hint
 from .munge import scale_features
 
 __all__ = [
@@ -157,84 +158,53 @@ class Cohort:
         return cls(**dict(d))
 
 
-@dataclass(frozen=True)
-class FinalModel:
-    """The final model: the leaderboard's top learner and trial, one model file per fold."""
-
-    learner: str
-    trial: int
-    task: str
-    class_names: list[str] | None
-    models: dict[str, Path]  # fold -> model zip
-    recipes: dict[str, Path]  # fold -> recipe.json
-
-    @property
-    def folds(self) -> list[str]:
-        return list(self.models)
-
-
-def _best_row(board: pd.DataFrame, where: str) -> tuple[str, int]:
-    if board.empty or not {"learner", "best_trial"} <= set(board.columns):
-        raise InputError(f"{where}: a leaderboard needs rows with columns learner and best_trial")
-    return str(board.learner.iloc[0]), int(board.best_trial.iloc[0])
-
-
-def _recipe_task(recipes: Mapping[str, Path]) -> tuple[str, list[str] | None]:
-    found = {(r["task"], tuple(r["class_names"] or ())) for r in (io.read_json(p) for p in recipes.values())}
+def _recipe_task(recipes: Sequence[Path]) -> tuple[str, list[str] | None]:
+    found = {(r["task"], tuple(r["class_names"] or ())) for r in (io.read_json(p) for p in recipes)}
     if len(found) != 1:
         raise InputError(f"the fold recipes disagree on task/classes: {sorted(found)}; rerun the workflow")
     task, names = found.pop()
     return str(task), (list(names) or None)
 
 
-def final_model_from_inputs(
-    leaderboard: str | Path,
-    models: Sequence[str | Path],
-    recipes: Sequence[str | Path],
-    folds: Sequence[str],
-    *,
-    task: str,
-    class_names: list[str] | None,
-) -> FinalModel:
-    """The final model from a rule's inputs (the leaderboard, every trial's models, the recipes)."""
-    from .evaluate import leaderboard_model_paths
+def _recipe_paths(model: FinalModel) -> list[Path]:
+    """Every recipe the final model's members read (each once, in member and fold order)."""
+    return list(dict.fromkeys(p for m in model.members for p in m.recipes.values()))
 
-    board = pd.read_csv(leaderboard, sep="\t")
-    learner, trial = _best_row(board, str(leaderboard))
-    paths = leaderboard_model_paths(board.iloc[[0]], [str(m) for m in models], folds)[learner]
-    recipe_of = dict(zip(folds, map(Path, recipes)))
-    r_task, _ = _recipe_task(recipe_of)
-    if r_task != task:
-        raise InputError(f"the recipes were made for task {r_task!r}, the config says {task!r}; rerun the workflow")
-    return FinalModel(learner, trial, task, class_names, {f: Path(paths[f]) for f in folds}, recipe_of)
+
+def _check_files(model: FinalModel) -> None:
+    for m in model.members:
+        for p in [*m.models.values(), *m.recipes.values()]:
+            if not Path(p).exists():
+                raise InputError(f"{p}: not found; the results folder is incomplete (rerun the workflow)")
+
+
+def final_model_from_inputs(final: str | Path, *, task: str, class_names: list[str] | None) -> FinalModel:
+    """The final model a rule reads (``results/final/final_model.json``), checked against the config."""
+    model = FinalModel.load(final)
+    _check_files(model)
+    r_task, _ = _recipe_task(_recipe_paths(model))
+    if r_task != task or model.task != task:
+        raise InputError(f"the final model was made for task {model.task!r}, the config says {task!r}; "
+                         "rerun the workflow")
+    return model
 
 
 def final_model_from_results(results: str | Path) -> FinalModel:
-    """The final model of a finished results folder (what ``genoml-predict --results`` reads).
-
-    The learner and trial are the leaderboard's top row; the folds are those the trial was
-    trained on (its ``metrics.json``); task and class names come from the recipes.
-    """
+    """The final model of a finished results folder (what ``genoml-predict --results`` reads):
+    ``final/final_model.json``, written once by ``select_final``; nothing is re-picked here."""
     results = Path(results)
-    board_path = results / "leaderboard.tsv"
-    if not board_path.exists():
+    path = results / "final" / "final_model.json"
+    if not path.exists():
         raise InputError(
-            f"{board_path}: not found; {results} is not a finished results folder (run the workflow first, "
-            "e.g. snakemake --cores 2 results/leaderboard.tsv)"
+            f"{path}: not found; {results} is not a finished results folder (run the workflow first, "
+            "e.g. snakemake --cores 2 results/final/final_model.json)"
         )
-    learner, trial = _best_row(pd.read_csv(board_path, sep="\t"), str(board_path))
-    trial_dir = results / "train" / learner / f"trial_{trial}"
-    record_path = trial_dir / "metrics.json"
-    if not record_path.exists():
-        raise InputError(f"{record_path}: not found; the leaderboard's best trial has no metrics (rerun the workflow)")
-    folds = sorted(io.read_json(record_path)["folds"], key=lambda f: int(re.sub(r"\D", "", f) or 0))
-    models = {f: trial_dir / f"model_{f}.zip" for f in folds}
-    recipes = {f: results / "munge" / f / "recipe.json" for f in folds}
-    for p in [*models.values(), *recipes.values()]:
-        if not p.exists():
-            raise InputError(f"{p}: not found; the results folder is incomplete (rerun the workflow)")
-    task, class_names = _recipe_task(recipes)
-    return FinalModel(learner, trial, task, class_names, models, recipes)
+    model = FinalModel.load(path, results)
+    _check_files(model)
+    task, _ = _recipe_task(_recipe_paths(model))
+    if task != model.task:
+        raise InputError(f"{path}: made for task {model.task!r} but its recipes say {task!r}; rerun the workflow")
+    return model
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -330,7 +300,7 @@ def check_cohort(cohort: Cohort, model: FinalModel, options: PredictOptions) -> 
     bim = io.read_bim(prefix)
     io.check_bed(prefix, len(fam), len(bim))
     wanted: dict[str, list[str]] = {"covariate": [], "omics": []}
-    for path in model.recipes.values():
+    for path in _recipe_paths(model):
         r = io.read_json(path)
         for f in r["features"][int(r["n_snps"]):]:
             if f["name"] not in wanted.setdefault(f["source"], []):
@@ -345,14 +315,16 @@ def check_cohort(cohort: Cohort, model: FinalModel, options: PredictOptions) -> 
         ph = read_cohort_phenotype(cohort.phenotype, str(cohort.phenotype_column), model.task, model.class_names,
                                    binary_coding=options.binary_coding, missing_values=missing)
         in_fam = pd.MultiIndex.from_frame(ph[["FID", "IID"]]).isin(pd.MultiIndex.from_frame(fam[["FID", "IID"]]))
+        absent = ph.loc[~in_fam, ["FID", "IID"]]
+        example = ", ".join(show_id(r.FID, r.IID) for r in absent.head(3).itertuples())
         if not in_fam.any():
             raise InputError(
-                f"{cohort.phenotype}: none of its {len(ph)} phenotyped samples is in {prefix}.fam; check that FID "
-                "and IID match the .fam exactly"
+                f"{cohort.phenotype}: none of its {len(ph)} phenotyped samples is in {prefix}.fam (e.g. {example})"
+                f"{whitespace_hint(absent)}; check that FID and IID match the .fam exactly"
             )
         if (~in_fam).any():
-            log.warning("%s: %d phenotyped sample(s) are not in %s.fam; they are not evaluated",
-                        cohort.phenotype, int((~in_fam).sum()), prefix)
+            log.warning("%s: %d phenotyped sample(s) are not in %s.fam (e.g. %s)%s; they are not evaluated",
+                        cohort.phenotype, int((~in_fam).sum()), prefix, example, whitespace_hint(absent))
         pheno = ph[in_fam].reset_index(drop=True)
         report = {"file": str(cohort.phenotype), "column": cohort.phenotype_column,
                   "phenotyped_not_in_fam": int((~in_fam).sum()),
@@ -365,12 +337,12 @@ def check_cohort(cohort: Cohort, model: FinalModel, options: PredictOptions) -> 
 # ----------------------------------------------------------------------------- harmonize + score
 @dataclass
 class CohortPlan:
-    """Per fold: the model, its recipe, the SNP plan and the matched covariates/omics; the report."""
+    """Per member and fold the model; per recipe its SNP plan and matched covariates/omics; the report."""
 
-    estimators: dict[str, Any]
-    recipes: dict[str, dict[str, Any]]
-    plans: dict[str, harmonize.VariantPlan]
-    others: dict[str, harmonize.OtherMatch]
+    estimators: dict[tuple[int, str], Any]  # (member index, fold) -> fitted model
+    recipes: dict[Path, dict[str, Any]]
+    plans: dict[Path, harmonize.VariantPlan]
+    others: dict[Path, harmonize.OtherMatch]
     report: dict[str, Any]
 
 
@@ -394,84 +366,105 @@ def _load_checked_model(path: Path, recipe: Mapping[str, Any], fold: str) -> Any
 def plan_cohort(
     model: FinalModel, checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool = True
 ) -> CohortPlan:
-    """Load each fold's model and recipe, harmonize the cohort to it and measure the coverage.
+    """Load every member's fold models and recipes, harmonize the cohort to each recipe and
+    measure the coverage (the smallest over members and folds).
 
     ``swap_alleles=False`` (tests only) uses allele-swapped SNPs' stored counts unswapped.
     """
     table = harmonize.read_importance_table(options.importance) if options.importance else None
-    estimators, recipes, plans, others, folds = {}, {}, {}, {}, {}
-    for fold in model.folds:
-        recipe = io.read_json(model.recipes[fold])
-        est = _load_checked_model(model.models[fold], recipe, fold)
-        plan = harmonize.plan_variants(recipe, checked.bim, ambiguous=options.ambiguous_snps,
-                                       match_by_position=options.match_by_position, swap_alleles=swap_alleles)
-        other = harmonize.match_other_features(recipe, checked.samples, checked.tables)
-        weights, source = harmonize.importance_weights(est, recipe, table=table, fold=fold)
-        present = np.concatenate([plan.present, other.present])
-        cov = harmonize.coverage_fraction(weights, present)
-        top = np.argsort(-weights, kind="stable")[:10]
-        names = [f["name"] for f in recipe["features"]]
-        folds[fold] = {
-            "coverage": round(cov, 6),
-            "importance_source": source,
-            "features": len(names),
-            "features_present": int(present.sum()),
-            "snps": plan.counts(),
-            "other": other.report,
-            "top_features": [{"feature": names[j], "weight": float(weights[j]), "present": bool(present[j])}
-                             for j in top],
-        }
-        estimators[fold], recipes[fold], plans[fold], others[fold] = est, recipe, plan, other
-    sources = sorted({f["importance_source"] for f in folds.values()})
+    recipes = {p: io.read_json(p) for p in _recipe_paths(model)}
+    plans, others = {}, {}
+    for path, recipe in recipes.items():
+        plans[path] = harmonize.plan_variants(recipe, checked.bim, ambiguous=options.ambiguous_snps,
+                                              match_by_position=options.match_by_position, swap_alleles=swap_alleles)
+        others[path] = harmonize.match_other_features(recipe, checked.samples, checked.tables)
+    estimators: dict[tuple[int, str], Any] = {}
+    per_member: dict[str, dict[str, Any]] = {}
+    sources: set[str] = set()
+    for i, member in enumerate(model.members):
+        folds: dict[str, Any] = {}
+        for fold in member.folds:
+            rpath = member.recipes[fold]
+            recipe, plan, other = recipes[rpath], plans[rpath], others[rpath]
+            est = _load_checked_model(member.models[fold], recipe, fold)
+            weights, source = harmonize.importance_weights(est, recipe, table=table, fold=fold)
+            sources.add(source)
+            present = np.concatenate([plan.present, other.present])
+            cov = harmonize.coverage_fraction(weights, present)
+            top = np.argsort(-weights, kind="stable")[:10]
+            names = [f["name"] for f in recipe["features"]]
+            folds[fold] = {
+                "coverage": round(cov, 6),
+                "importance_source": source,
+                "features": len(names),
+                "features_present": int(present.sum()),
+                "snps": plan.counts(),
+                "other": other.report,
+                "top_features": [{"feature": names[j], "weight": float(weights[j]), "present": bool(present[j])}
+                                 for j in top],
+            }
+            estimators[(i, fold)] = est
+        per_member[member.learner] = folds
     notes = []
-    if "uniform" in sources:
-        notes.append(f"{model.learner} has neither coefficients nor feature importances: coverage weighs every "
+    uniform = [m.learner for m in model.members if any(f["importance_source"] == "uniform"
+                                                         for f in per_member[m.learner].values())]
+    if uniform:
+        notes.append(f"{', '.join(uniform)} has neither coefficients nor feature importances: coverage weighs every "
                      "feature the same (give an importance table, e.g. from SHAP, for a weighted coverage)")
     if "table" in sources:
         notes.append(f"coverage weighted by the importance table {options.importance}")
-    coverage = min(f["coverage"] for f in folds.values())
+    coverage = min(f["coverage"] for folds in per_member.values() for f in folds.values())
+    srcs = sorted(sources)
     report = {
         "cohort": checked.cohort.name,
         "genotypes": str(checked.cohort.genotypes),
         "n_samples": int(len(checked.fam)),
         "n_variants": int(len(checked.bim)),
         "learner": model.learner,
-        "best_trial": model.trial,
+        "best_trial": model.main.trial,
+        "members": [{"learner": m.learner, "trial": m.trial, "weight": m.weight} for m in model.members],
         "task": model.task,
         "options": {"ambiguous_snps": options.ambiguous_snps, "match_by_position": options.match_by_position,
                     "min_overlap": options.min_overlap, "swap_alleles": bool(swap_alleles)},
-        "importance_source": sources[0] if len(sources) == 1 else sources,
+        "importance_source": srcs[0] if len(srcs) == 1 else srcs,
         "coverage": coverage,
         "min_overlap": options.min_overlap,
         "passed": bool(coverage >= options.min_overlap),
         "notes": notes,
-        "folds": folds,
+        # the largest-weight member's folds (what the coverage check of one model reads)
+        "folds": per_member[model.main.learner],
+        "member_folds": per_member,
         "genoml_core_version": __version__,
     }
     return CohortPlan(estimators, recipes, plans, others, report)
 
 
 def score_cohort(plan: CohortPlan, checked: CheckedCohort, model: FinalModel, options: PredictOptions) -> np.ndarray:
-    """Scores of every ``.fam`` person, the mean over folds (as :func:`genoml_core.learners.predict_scores`)."""
+    """Final scores of every ``.fam`` person: each member's fold models averaged, the members
+    combined with the stack weights, the calibrator applied (as for the test set)."""
     from .learners import predict_scores
 
-    folds = model.folds
-    genos = harmonize.read_harmonized_genotypes(
-        checked.cohort.genotypes, [plan.plans[f] for f in folds], n_samples=len(checked.fam),
+    paths = list(plan.recipes)
+    genos = dict(zip(paths, harmonize.read_harmonized_genotypes(
+        checked.cohort.genotypes, [plan.plans[p] for p in paths], n_samples=len(checked.fam),
         chunk_variants=options.chunk_variants, engine=options.engine,
-    )
+    )))
     n = len(checked.fam)
     n_classes = len(model.class_names) if model.task == "multiclass" and model.class_names else None
-    fold_scores = []
-    for fold, g in zip(folds, genos):
-        est, recipe, other = plan.estimators[fold], plan.recipes[fold], plan.others[fold].values
-        parts = []
-        for start in range(0, n, options.batch_rows):
-            rows = slice(start, start + options.batch_rows)
-            x = scale_features(recipe, g[rows], other[rows])
-            parts.append(np.asarray(predict_scores(est, x, task=model.task, n_classes=n_classes)))
-        fold_scores.append(np.concatenate(parts, axis=0))
-    return np.mean(fold_scores, axis=0)
+    member_scores = []
+    for i, member in enumerate(model.members):
+        fold_scores = []
+        for fold in member.folds:
+            rpath = member.recipes[fold]
+            est, recipe, other, g = plan.estimators[(i, fold)], plan.recipes[rpath], plan.others[rpath].values, genos[rpath]
+            parts = []
+            for start in range(0, n, options.batch_rows):
+                rows = slice(start, start + options.batch_rows)
+                x = scale_features(recipe, g[rows], other[rows])
+                parts.append(np.asarray(predict_scores(est, x, task=model.task, n_classes=n_classes)))
+            fold_scores.append(np.concatenate(parts, axis=0))
+        member_scores.append(np.mean(fold_scores, axis=0))
+    return model.score(member_scores)
 
 
 def prediction_table(
@@ -481,7 +474,8 @@ def prediction_table(
     """FID, IID, score, predicted (+ prob_<class> for classification, observed with a phenotype).
 
     ``score``: binary P(case); multiclass the probability of the predicted class; continuous the
-    predicted value (also in ``predicted``).
+    predicted value (also in ``predicted``). ``predicted`` is
+    :func:`genoml_core.metrics.predicted_class` (binary: a score >= 0.5, 0.5 included, is a case).
     """
     pred = samples[["FID", "IID"]].copy().reset_index(drop=True)
     s = np.asarray(scores)
@@ -492,7 +486,8 @@ def prediction_table(
         names = list(class_names or [])
         probs = s if s.ndim == 2 else np.column_stack([1 - s, s])
         pred["score"] = s if task == "binary" else probs.max(axis=1)
-        pred["predicted"] = [names[int(k)] for k in probs.argmax(axis=1)]
+        # one definition of the predicted class (binary: score >= 0.5 is a case), as in the metrics
+        pred["predicted"] = [names[int(k)] for k in metrics.predicted_class(task, s)]
         for k, c in enumerate(names):
             pred[f"prob_{c}"] = probs[:, k]
     if phenotype is not None:
@@ -575,9 +570,11 @@ def run_prediction(
     result: dict[str, Any] = {
         "cohort": cohort.name,
         "learner": model.learner,
-        "best_trial": model.trial,
+        "best_trial": model.main.trial,
+        "members": [{"learner": m.learner, "trial": m.trial, "weight": m.weight} for m in model.members],
+        "calibrator": model.calibrator.get("kind", "none"),
         "task": model.task,
-        "folds": model.folds,
+        "folds": model.main.folds,
         "n_predicted": int(len(scores)),
         "coverage": plan.report["coverage"],
         "phenotype": checked.phenotype_report,
@@ -598,9 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="genoml-predict",
         description="Harmonize a new PLINK cohort to a finished run's recipes and apply its final model "
-                    "(the leaderboard's top learner and trial; the mean over folds).",
+                    "(results/final/final_model.json: its members' fold models, stack weights and calibrator).",
     )
-    ap.add_argument("--results", required=True, help="the workflow's results folder (with leaderboard.tsv)")
+    ap.add_argument("--results", required=True, help="the workflow's results folder (with final/final_model.json)")
     ap.add_argument("--bfile", required=True, help="PLINK 1 prefix of the new cohort (.bed/.bim/.fam)")
     ap.add_argument("--covariates", help="tab-separated FID, IID and the training covariate columns")
     ap.add_argument("--omics", help="omics matrix (TSV or .parquet) with FID, IID and the training columns")

@@ -53,6 +53,8 @@ DEGREE_BOUNDS = {"duplicate_or_mz_twin": 0.354, "first_degree": 0.177, "second_d
 MAX_FAMILY_SIZE = 50
 #: Below this many variants KING's estimates are too noisy to trust at the second degree.
 MIN_VARIANTS = 3000
+#: The kinship threshold used instead when fewer variants than :data:`MIN_VARIANTS` remain.
+FEW_VARIANTS_THRESHOLD = 0.177
 
 
 def degree_of(kinship: float) -> str:
@@ -86,12 +88,14 @@ def king_pairs(
 
     Returns:
         ``(pairs, info)``: pairs as :data:`PAIR_COLUMNS` (sorted by kinship, descending) and
-        ``{"n_samples", "n_variants"}`` actually compared.
+        ``{"n_samples", "n_variants", "threshold_used"}``: what was compared, and the threshold
+        applied (:data:`FEW_VARIANTS_THRESHOLD` when fewer than :data:`MIN_VARIANTS` variants remain).
     """
     from .plink import read_keep, run_plink, write_keep
 
     if len(samples) < 2:
-        return pd.DataFrame(columns=PAIR_COLUMNS), {"n_samples": len(samples), "n_variants": 0}
+        return pd.DataFrame(columns=PAIR_COLUMNS), {"n_samples": len(samples), "n_variants": 0,
+                                                    "threshold_used": float(threshold)}
     with tempfile.TemporaryDirectory(prefix="genoml_king_") as tmp:
         keep = Path(tmp) / "in.keep"
         write_keep(samples, keep)
@@ -109,14 +113,19 @@ def king_pairs(
     missing = [c for c in PAIR_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(f"plink2 --make-king-table wrote no {missing} columns; plink2 2.00a3 or newer is needed")
-    if n_variants is not None and n_variants < MIN_VARIANTS:
+    if n_variants is not None and n_variants < MIN_VARIANTS and threshold < FEW_VARIANTS_THRESHOLD:
+        # too few variants to tell second-degree relatives from noise: keep first degree and closer
         log.warning(
-            "relatedness: KING compared %d people on only %d variants (MAF >= 0.01); its kinship "
-            "estimates are noisy below ~%d, so some unrelated pairs may be called related (they are "
-            "then only kept together, which is harmless under policy group)", n_compared, n_variants, MIN_VARIANTS,
+            "relatedness: KING compared %d people on only %d variants (MAF >= 0.01); below ~%d its "
+            "kinship estimates are too noisy for second-degree relatives, so only pairs with kinship >= %.3f "
+            "(first degree, duplicates) are used instead of >= %.4f", n_compared, n_variants, MIN_VARIANTS,
+            FEW_VARIANTS_THRESHOLD, threshold,
         )
+        table = table[table["KINSHIP"] >= FEW_VARIANTS_THRESHOLD]
+        threshold = FEW_VARIANTS_THRESHOLD
     pairs = table[PAIR_COLUMNS].sort_values(["KINSHIP", "FID1", "IID1", "FID2", "IID2"], ascending=[False] + [True] * 4)
-    return pairs.reset_index(drop=True), {"n_samples": n_compared, "n_variants": n_variants}
+    return pairs.reset_index(drop=True), {"n_samples": n_compared, "n_variants": n_variants,
+                                          "threshold_used": float(threshold)}
 
 
 def _count_variants(bfile: str) -> int:

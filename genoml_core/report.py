@@ -394,7 +394,7 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
         limitations.append(f"The test confidence interval of {main} is wide ({_fmt(ci[0])}-{_fmt(ci[1])}): the test "
                            "set is small.")
     if bool(best.get("degenerate", False)):
-        limitations.append("The chosen model's predictions are degenerate (one class or constant).")
+        limitations.append("The chosen model's predictions are degenerate (the same score for everybody).")
     if explain and explain.get("n_folds", 1) > 1:
         limitations.append(f"Explanations describe the model of {explain.get('fold')} only "
                            f"(the test prediction averages {explain.get('n_folds')} fold models).")
@@ -606,6 +606,9 @@ are shown but not compared.</p>
 {% if embed %}
 <section id="embedding">
 <h2>Embeddings (Res-VAE, PCA, t-SNE)</h2>
+<p class="note">t-SNE cannot embed new points, so it is fitted on all rows, including the held-out rows it is scored on
+(without their labels): its held-out Davies-Bouldin index is not an out-of-sample score and is not directly comparable
+with those of the Res-VAE and PCA, which are fitted on the training rows only.</p>
 {% if embed.data.table %}{{ render_table(embed.data.table, "embed-table") }}{% endif %}
 {% if embed.data.pairs %}<dl class="kv">{% for k, v in embed.data.pairs %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>{% endif %}
 {% if embed.plots %}<div class="plots">{% for p in embed.plots %}<figure><img class="plot" src="{{ p.src }}" alt="{{ p.alt }}"><figcaption>{{ p.alt }}</figcaption></figure>{% endfor %}</div>{% endif %}

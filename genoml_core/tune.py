@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from . import __version__, io, learners, metrics, persist, search
 from .memory import check_fit_memory
@@ -50,31 +51,56 @@ def build_estimator(
     )
 
 
+#: Share of a fold's training rows held out for early stopping (nets, XGBoost).
+EARLY_STOPPING_FRACTION = 0.1
+
+
+def early_stopping_rows(labels: np.ndarray, task: str, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into ``labels``) of the rows to fit on and the rows to stop early on.
+
+    Both come from the fold's *training* rows (stratified by class, seeded), so early stopping
+    never looks at the fold's validation rows, whose predictions are the trial's out-of-fold
+    scores: those stay as honest as predictions for people the trial never saw.
+    """
+    rng = np.random.default_rng([random_state, 0xE5])
+    n = len(labels)
+    strata = labels.astype(int) if task != "continuous" else np.zeros(n, dtype=int)
+    stop = []
+    for k in np.unique(strata):
+        members = np.flatnonzero(strata == k)
+        n_k = min(len(members) - 1, int(round(EARLY_STOPPING_FRACTION * len(members))))
+        if n_k > 0:
+            stop.append(rng.permutation(members)[:n_k])
+    es = np.sort(np.concatenate(stop)) if stop else np.empty(0, dtype=np.int64)
+    return np.setdiff1d(np.arange(n), es), es
+
+
 def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str) -> Any:
-    tr, va = store.index("train"), store.index("valid")
+    """Fit on the fold's training rows; the fold's validation rows are never seen (see
+    :func:`early_stopping_rows`)."""
+    tr = store.index("train")
     if name in NET_LEARNERS:
-        # nets stream scaled batches from the int8 store
-        return est.fit(store.view("train"), store.labels(tr), store.view("valid"), store.labels(va))
+        # nets stream scaled batches from the int8 store; without X_valid the estimator holds out
+        # 10% of these training rows (stratified, seeded) for early stopping
+        return est.fit(store.view("train"), store.labels(tr))
     if learners.is_streaming(name):
-        # SGD over batches of the int8 store: memory independent of the number of samples
+        # SGD over batches of the int8 store: memory independent of the number of samples; its
+        # plateau rule watches training rows
         return fit_streaming(
             est, store.view("train"), store.labels(tr), task=task, class_weight=class_weight,
-            X_valid=store.view("valid"), y_valid=store.labels(va), random_state=int(est.random_state),
+            random_state=int(est.random_state),
         )
     # in memory: check the estimate against the job's memory before loading anything
-    n_rows = len(tr) + (len(va) if name == "xgboost" else 0)
-    need = check_fit_memory(name, n_rows, store.n_features, params=est.get_params(deep=False))
+    need = check_fit_memory(name, len(tr), store.n_features, params=est.get_params(deep=False))
     if need is not None:
-        log.info("%s: estimated peak %.2f GiB for %d rows x %d features", name, need / 2**30, n_rows, store.n_features)
-    return learners.fit_learner(
-        est,
-        store.rows(tr),
-        store.labels(tr),
-        task=task,
-        class_weight=class_weight,
-        X_valid=store.rows(va),
-        y_valid=store.labels(va),
-    )
+        log.info("%s: estimated peak %.2f GiB for %d rows x %d features", name, need / 2**30, len(tr), store.n_features)
+    if name == "xgboost":  # early stopping on held-out training rows
+        fit_pos, stop_pos = early_stopping_rows(store.labels(tr), task, int(est.random_state))
+        return learners.fit_learner(
+            est, store.rows(tr[fit_pos]), store.labels(tr[fit_pos]), task=task, class_weight=class_weight,
+            X_valid=store.rows(tr[stop_pos]), y_valid=store.labels(tr[stop_pos]),
+        )
+    return learners.fit_learner(est, store.rows(tr), store.labels(tr), task=task, class_weight=class_weight)
 
 
 #: Rows scored per batch: prediction memory does not grow with the number of samples.
@@ -109,10 +135,14 @@ def run_trial(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 0,
     metrics_path: str | Path | None = None,
+    oof_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one (learner, trial) on every fold; save models; return the metrics record
-    (also written to ``metrics_path`` when given). The models and the metrics appear together
-    when every fold is done (:class:`~genoml_core.io.StagedOutputs`).
+    (also written to ``metrics_path`` when given). The models, the metrics and the out-of-fold
+    predictions (``oof_path``: every fold's validation rows scored by the model that did not
+    train on them, :func:`genoml_core.ensemble.oof_frame`) appear together when every fold is
+    done (:class:`~genoml_core.io.StagedOutputs`). The record's ``valid`` metrics are those of
+    the pooled OOF predictions (every development person once with k folds).
 
     ``architectures`` (learner ``rrfcn``): the search's ``architectures.json``; trial ``t``
     retrains its architecture ``t`` (merged into the params as ``arch_json``).
@@ -133,13 +163,16 @@ def run_trial(
         # the end: a job killed mid-way leaves no file under a final name
         tmp_models = {fold: staged.stage(model_paths[fold]) for fold in stores}
         tmp_metrics = staged.stage(metrics_path) if metrics_path is not None else None
-        record = _run_folds(
+        tmp_oof = staged.stage(oof_path) if oof_path is not None else None
+        record, oof = _run_folds(
             stores, learner=learner, trial=trial, params=params, rs=rs, seed=seed, task=task,
             class_weight=class_weight, threads=threads, model_paths=tmp_models,
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
         )
         if tmp_metrics is not None:
             io.write_json(record, tmp_metrics)
+        if tmp_oof is not None:
+            io.write_tsv(oof, tmp_oof, float_format="%.8g")
     return record
 
 
@@ -157,8 +190,12 @@ def _run_folds(
     model_paths: Mapping[str, Path],
     checkpoint_dir: str | Path | None,
     checkpoint_every: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    from .ensemble import oof_frame
+
     per_fold: dict[str, dict[str, float]] = {}
+    oof_parts: list[pd.DataFrame] = []
+    n_classes = None
     degenerate = False
     t0 = time.perf_counter()
     for fold, directory in stores.items():
@@ -175,6 +212,7 @@ def _run_folds(
         m = metrics.compute_metrics(task, store.labels(va), scores, n_classes=n_classes)
         m["fit_seconds"] = fit_s
         per_fold[fold] = m
+        oof_parts.append(oof_frame(store.samples.iloc[va], fold, store.labels(va), scores, task))
         degenerate = degenerate or metrics.is_degenerate(task, scores)
         persist.save_model(
             est,
@@ -193,8 +231,14 @@ def _run_folds(
                 "class_names": store.recipe["class_names"],
             },
         )
-    keys = sorted(set.intersection(*(set(m) for m in per_fold.values())))
-    mean = {k: float(np.nanmean([per_fold[f][k] for f in per_fold])) for k in keys}
+    oof = pd.concat(oof_parts, ignore_index=True)
+    if oof.duplicated(["FID", "IID"]).any():
+        raise RuntimeError("a person is in the validation part of two folds; the split is broken (rerun split_samples)")
+    oof_scores = oof[[c for c in oof.columns if c == "score" or c.startswith("prob_")]].to_numpy()
+    pooled = metrics.compute_metrics(
+        task, oof["label"].to_numpy(), oof_scores[:, 0] if task != "multiclass" else oof_scores, n_classes=n_classes
+    )
+    pooled["fit_seconds"] = float(np.mean([per_fold[f]["fit_seconds"] for f in per_fold]))
     sel = metrics.SELECTION_METRIC[task]
     return {
         "learner": learner,
@@ -203,12 +247,12 @@ def _run_folds(
         "random_state": rs,
         "seed": seed,
         "selection_metric": sel,
-        "valid": mean,
+        "valid": pooled,  # the pooled out-of-fold predictions
         "folds": per_fold,
         "degenerate": bool(degenerate),
         "seconds": time.perf_counter() - t0,
         "genoml_core_version": __version__,
-    }
+    }, oof
 
 
 def _names_digest(names: Sequence[str]) -> str:
@@ -218,8 +262,10 @@ def _names_digest(names: Sequence[str]) -> str:
 def select_best(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Best trial on the validation selection metric; ties go to the lower trial index.
 
-    Degenerate models (one class for everybody, constant predictions) are passed over when any
-    other trial exists.
+    Degenerate models (constant scores on some fold's validation rows, see
+    :func:`genoml_core.metrics.is_degenerate`) are passed over when any other trial exists. A
+    model whose scores vary is ranked by the metric alone, even when every score lies on one
+    side of 0.5 (e.g. rare cases fitted without class weights).
     """
     if not records:
         raise ValueError("no trial records to select from")

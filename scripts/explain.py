@@ -7,15 +7,17 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.evaluate import leaderboard_model_paths  # noqa: E402
+from genoml_core.ensemble import FinalModel  # noqa: E402
 from genoml_core.explain import ExplainOptions, explain_final_model  # noqa: E402
 
 smk = snakemake  # noqa: F821
-board = pd.read_csv(smk.input.leaderboard, sep="\t")
-stores = {f: Path(r).parent for f, r in zip(smk.params.folds, smk.input.stores)}
+# the final model's largest-weight member (the final model itself when it is one learner)
+main = FinalModel.load(smk.input.final).main
+board = pd.DataFrame([{"learner": main.learner, "best_trial": main.trial}])
+stores = {f: Path(r).parent for f, r in main.recipes.items()}
 outputs = {k: smk.output[k] for k in ("summary", "importance", "top_snps", "values", "beeswarm", "bar", "dependence")}
 summary = explain_final_model(
-    board, leaderboard_model_paths(board, smk.input.models, smk.params.folds), stores,
+    board, {main.learner: main.models}, stores,
     options=ExplainOptions.from_dict(smk.params.options), task=smk.params.task,
     class_names=io.read_json(smk.input.report)["class_names"], seed=smk.params.seed, out=outputs,
     threads=smk.threads, truth=next(iter(smk.input.truth), None), bfile=smk.params.bfile,

@@ -9,8 +9,8 @@ from genoml_core import io  # noqa: E402
 from genoml_core.predict import Cohort, PredictOptions, final_model_from_inputs, run_prediction  # noqa: E402
 
 smk = snakemake  # noqa: F821
-model = final_model_from_inputs(smk.input.leaderboard, smk.input.models, smk.input.stores, smk.params.folds,
-                                task=smk.params.task, class_names=io.read_json(smk.input.report)["class_names"])
+model = final_model_from_inputs(smk.input.final, task=smk.params.task,
+                                class_names=io.read_json(smk.input.report)["class_names"])
 result = run_prediction(model, Cohort.from_dict(smk.params.cohort), PredictOptions.from_dict(smk.params.options),
                         predictions_path=smk.output.predictions, report_path=smk.output.report,
                         metrics_path=smk.output.metrics, plots_dir=Path(smk.output.plots))

@@ -15,6 +15,6 @@ record = run_trial(
     task=smk.params.task, class_weight=smk.params.class_weight, threads=smk.threads,
     model_paths=dict(zip(folds, smk.output.models)), architectures=smk.input.get("arch"),
     checkpoint_dir=smk.params.checkpoint_dir, checkpoint_every=smk.params.checkpoint_every,
-    metrics_path=smk.output.metrics,  # written with the models, all at once
+    metrics_path=smk.output.metrics, oof_path=smk.output.oof,  # written with the models, all at once
 )
 log.info("validation: %s", record["valid"])

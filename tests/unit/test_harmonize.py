@@ -13,6 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from genoml_core import harmonize as hz
 from genoml_core import io
 from genoml_core.config import check_input_paths, load_config, validate_config
+from genoml_core.ensemble import Member
 from genoml_core.errors import ConfigError, InputError
 from genoml_core.munge import FeatureStore, build_feature_store, scale_features
 from genoml_core.predict import (
@@ -300,8 +301,9 @@ def test_scale_features_is_the_feature_store_scaling(tmp_path):
 def _model(tmp_path: Path, recipe: dict) -> FinalModel:
     io.write_json(recipe, tmp_path / "recipe.json")
     # the model file does not exist: input checks must fail before any model is loaded
-    return FinalModel("logistic_l1", 0, "binary", ["control", "case"], {"fold0": tmp_path / "none.zip"},
-                      {"fold0": tmp_path / "recipe.json"})
+    member = Member("logistic_l1", 0, 1.0, "compact", {"fold0": tmp_path / "none.zip"},
+                    {"fold0": tmp_path / "recipe.json"})
+    return FinalModel("binary", ["control", "case"], [member], {"kind": "none"}, "single", {})
 
 
 @pytest.mark.parametrize("case", ["duplicated_ids", "truncated_bed", "wrong_magic", "bad_covariate"])

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from genoml_core import metrics
 from tests.conftest import needs_plink, run_snakemake, write_config
 from tests.workflow.test_workflow import _job_counts
 
@@ -53,7 +54,11 @@ def test_search_runs_once_and_the_top_k_retrain_as_rrfcn_trials(nas_run):
         trial = json.loads((work / f"results/train/rrfcn/trial_{t}/metrics.json").read_text())
         assert json.loads(trial["params"]["arch_json"]) == entry["architecture"]
         assert trial["params"]["max_epochs"] == 4 and trial["params"]["patience"] == 2
-        assert 0.0 <= trial["valid"]["roc_auc"] <= 1.0
+        # the trial's score is that of its pooled out-of-fold predictions, every validation person once
+        oof = pd.read_csv(work / f"results/train/rrfcn/trial_{t}/oof.tsv", sep="\t")
+        assert not oof.duplicated(["FID", "IID"]).any()
+        auc = metrics.compute_metrics("binary", oof.label.to_numpy(), oof.score.to_numpy())["roc_auc"]
+        assert trial["valid"]["roc_auc"] == pytest.approx(auc)
 
     board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t")
     assert sorted(board.learner) == ["logistic_l2", "rrfcn"]

@@ -87,7 +87,10 @@ def test_outputs_report_and_metrics(predict_run, small_cohort):
     assert report["folds"]["fold0"]["other"]["present"] == 2
 
     m = json.loads((work / "results/predict/new/metrics.json").read_text())
-    assert m["learner"] == pd.read_csv(work / "results/leaderboard.tsv", sep="\t").learner[0]
+    # the final model select_final wrote (the same one evaluate scored), not a winner re-picked here
+    assert m["learner"] == json.loads((work / "results/evaluate/metrics.json").read_text())["learner"]
+    final = json.loads((work / "results/final/final_model.json").read_text())
+    assert m["members"] == [{k: mb[k] for k in ("learner", "trial", "weight")} for mb in final["members"]]
     assert 0.5 < m["metrics"]["roc_auc"] <= 1.0 and m["n_evaluated"] == pred.observed.notna().sum()
     for name in ("roc", "pr", "confusion", "calibration", "score_distributions"):
         assert (work / f"results/predict/new/plots/{name}.png").read_bytes()[:4] == b"\x89PNG"
@@ -228,3 +231,17 @@ def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learner, sp
         assert {"prob_subtype_a", "prob_subtype_b", "prob_subtype_c"} <= set(a.columns)
         assert set(a.predicted) <= {"subtype_a", "subtype_b", "subtype_c"}
         assert np.array(m["confusion_matrix"]["matrix"]).sum() == m["n_evaluated"]
+
+
+def test_predicting_the_training_cohort_gives_evaluates_test_scores(predict_run, small_cohort, tmp_path):
+    """One final model, one scoring path: the test people predicted as a "new" cohort (the training
+    .bed itself, harmonized to every fold's recipe) get exactly evaluate's scores."""
+    model = final_model_from_results(predict_run / "results")
+    cohort = Cohort.from_dict({"name": "self", "genotypes": str(small_cohort / "cohort"),
+                               "covariates": str(small_cohort / "covariates.tsv")})
+    run_prediction(model, cohort, PredictOptions(n_bootstrap=0), predictions_path=tmp_path / "p.tsv",
+                   report_path=tmp_path / "r.json", metrics_path=tmp_path / "m.json", plots_dir=tmp_path / "plots")
+    again = pd.read_csv(tmp_path / "p.tsv", sep="\t", dtype=ID).set_index(["FID", "IID"])
+    test = pd.read_csv(predict_run / "results/evaluate/predictions.tsv", sep="\t", dtype=ID).set_index(["FID", "IID"])
+    assert len(test) > 50
+    np.testing.assert_allclose(again.score.loc[test.index].to_numpy(), test.score.to_numpy(), rtol=1e-6, atol=1e-9)

@@ -44,16 +44,24 @@ def test_outputs_and_metrics(binary_run, small_cohort):
     board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t")
     assert sorted(board.learner) == ["logistic_l1", "random_forest"]
     assert list(board["rank"]) == [1, 2]
-    assert board.valid_roc_auc.is_monotonic_decreasing  # ranked on validation
-    assert {"test_roc_auc", "fit_seconds", "params", "best_trial"} <= set(board.columns)
+    assert board.oof_roc_auc.is_monotonic_decreasing  # ranked on out-of-fold predictions
+    assert {"oof_roc_auc", "fit_seconds", "params", "best_trial"} <= set(board.columns)
+    assert not [c for c in board.columns if c.startswith("test")]  # the test set is scored once, below
 
+    final = json.loads((work / "results/final/final_model.json").read_text())
     result = json.loads((work / "results/evaluate/metrics.json").read_text())
-    assert result["learner"] == board.learner[0]  # the validation winner is the one evaluated
+    # the final model (chosen on OOF predictions) is the one evaluated: the best learner, or a stack
+    assert [(m["learner"], m["trial"]) for m in result["members"]] == [
+        (m["learner"], m["trial"]) for m in final["members"]]
+    assert final["combiner"] == "stack" or final["members"][0]["learner"] == board.learner[0]
+    assert result["calibrator"] == final["calibrator"]["kind"] in ("none", "platt", "isotonic")
+    assert final["evidence"]["n_oof"] == len(pd.read_csv(work / "results/final/oof_predictions.tsv", sep="\t"))
     test = result["test"]
     for key in ("roc_auc", "pr_auc", "balanced_accuracy", "accuracy", "sensitivity", "specificity", "f1",
                 "brier", "log_loss"):
         assert key in test
-    assert 0.0 <= test["roc_auc"] <= 1.0
+    assert test["roc_auc"] > 0.55  # the simulated trait is heritable: better than chance
+    assert "calibration_slope" in test and "calibration_intercept" in test
     lo, hi = result["test_ci95"]["roc_auc"]
     assert lo <= test["roc_auc"] <= hi
 
@@ -102,8 +110,8 @@ def test_editing_one_space_reruns_only_that_learner(binary_run):
     (binary_run / "config.yaml").write_text(yaml.safe_dump(cfg))
     out = run_snakemake(binary_run, "-n")
     counts = _job_counts(out.stdout)
-    assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "evaluate": 1, "explain": 1,
-                      "report": 1, "all": 1}, out.stdout
+    assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "select_final": 1, "evaluate": 1,
+                      "explain": 1, "collect_warnings": 1, "report": 1, "all": 1}, out.stdout
     outputs = [line for line in out.stdout.splitlines() if line.strip().startswith("output:")]
     assert any("results/train/random_forest/trial_0/metrics.json" in line for line in outputs)
     assert not any("results/train/logistic_l1/" in line for line in outputs)
@@ -122,11 +130,15 @@ def test_noise_phenotype_gives_chance_auc(tmp_path):
         data={"phenotype_column": "noise"},
         split={"valid_fraction": 0.1, "test_fraction": 0.25},
         assoc_filter={"top_k": 200},
-        train={"learners": ["logistic_l1", "logistic_l2"], "n_trials": 2},
+        # knn with k=1 memorizes its training rows: its OOF predictions must still be at chance
+        train={"learners": ["logistic_l1", "knn"], "n_trials": 2,
+               "search_spaces": {"knn": {"n_neighbors": {"type": "categorical", "values": [1], "default": 1}}}},
     )
     run_snakemake(work)
     result = json.loads((work / "results/evaluate/metrics.json").read_text())
     assert 0.4 <= result["test"]["roc_auc"] <= 0.6, result["test"]
+    board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t").set_index("learner")
+    assert 0.4 <= board.oof_roc_auc["knn"] <= 0.6, board.oof_roc_auc
 
 
 @pytest.mark.parametrize(
@@ -151,14 +163,55 @@ def test_other_tasks_share_the_code_path(small_cohort, tmp_path, task, column, l
 
 
 def test_kfold(small_cohort, tmp_path):
+    """k folds: each fold's filters and scaling fitted on its own training rows; every development
+    person predicted once per trial by the fold model that did not train on them (OOF); the test
+    prediction is the calibrated mean of the fold models."""
+    from genoml_core import learners, persist
+    from genoml_core.ensemble import FinalModel, read_oof
+    from genoml_core.munge import FeatureStore
+    from genoml_core.plink import read_keep
+
     write_config(tmp_path, small_cohort, split={"method": "kfold", "n_folds": 3},
-                 train={"learners": ["logistic_l2"], "n_trials": 1})
+                 train={"learners": ["logistic_l2", "knn"], "n_trials": 1})
     run_snakemake(tmp_path)
-    trial = json.loads((tmp_path / "results/train/logistic_l2/trial_0/metrics.json").read_text())
-    assert sorted(trial["folds"]) == ["fold0", "fold1", "fold2"]
-    recipes = [json.loads((tmp_path / f"results/munge/fold{i}/recipe.json").read_text()) for i in range(3)]
-    assert len({r["n_train"] for r in recipes}) >= 1 and recipes[0]["features"] != recipes[1]["features"]
-    assert (tmp_path / "results/evaluate/metrics.json").exists()
+    res = tmp_path / "results"
+    split = pd.read_csv(res / "split/split.tsv", sep="\t", dtype=str)
+    dev = split[split.set == "dev"].set_index("IID")
+    for i in range(3):
+        train = read_keep(res / f"split/fold{i}/train.keep")
+        assert set(train.IID) == set(dev.index[dev.part != str(i)])  # the other folds' people, nobody else
+        recipe = json.loads((res / f"munge/fold{i}/recipe.json").read_text())
+        assert recipe["n_train"] == len(train)
+        for step in ("qc_variants", "ld_prune"):
+            assert f"results/split/fold{i}/train.keep" in (tmp_path / f"logs/{step}/fold{i}.log").read_text()
+    recipes = [json.loads((res / f"munge/fold{i}/recipe.json").read_text()) for i in range(3)]
+    assert recipes[0]["features"] != recipes[1]["features"]  # fold-specific filters and training means
+
+    for learner in ("logistic_l2", "knn"):
+        oof = read_oof(res / f"train/{learner}/trial_0/oof.tsv").set_index("IID")
+        assert not oof.index.duplicated().any() and set(oof.index) == set(dev.index)
+        assert (oof.fold == "fold" + dev.part.loc[oof.index]).all()  # predicted by the fold that held them out
+    board = pd.read_csv(res / "leaderboard.tsv", sep="\t")
+    assert not [c for c in board.columns if c.startswith("test")]
+    assert (board.oof_n == len(dev)).all()
+
+    final = FinalModel.load(res / "final/final_model.json")
+    assert all(m.folds == ["fold0", "fold1", "fold2"] for m in final.members)
+    assert not set(split[split.set == "test"].IID) & set(
+        pd.read_csv(res / "final/oof_predictions.tsv", sep="\t", dtype=str).IID)  # the stack never saw test rows
+    member_scores = []
+    for m in final.members:
+        per_fold = []
+        for fold in m.folds:
+            store = FeatureStore(res / f"munge/{fold}")
+            te = store.index("test")
+            est, _ = persist.load_model(m.models[fold])
+            per_fold.append(learners.predict_scores(est, store.rows(te), task="binary"))
+            ids = store.samples.iloc[te].IID.to_numpy()
+        member_scores.append(np.mean(per_fold, axis=0))
+    expected = pd.Series(final.score(member_scores), index=ids)
+    pred = pd.read_csv(res / "evaluate/predictions.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
+    np.testing.assert_allclose(pred.score.loc[expected.index], expected, rtol=1e-6)
 
 
 # ----------------------------------------------------------------------------- bad inputs
@@ -198,7 +251,7 @@ def _corrupt(case: str, d: Path) -> None:
 
 
 BAD_INPUTS = {
-    "id_not_in_fam": r"phenotype\.tsv: 1 sample\(s\) are not in .*cohort\.fam, e\.g\. \S+ NOBODY",
+    "id_not_in_fam": r"phenotype\.tsv: 1 sample\(s\) are not in .*cohort\.fam, e\.g\. FID='\S+' IID='NOBODY'",
     "duplicated_ids": r"phenotype\.tsv, line \d+: sample FID=\S+ IID=\S+ appears 2 times",
     "wrong_coding": r"phenotype case_control = '2', but data\.binary_coding is '01'",
     "single_class": r"single class \(case\)",
@@ -225,6 +278,25 @@ def test_bad_input_stops_early_with_a_clear_message(small_cohort, tmp_path, case
     results = work / "results"
     leftovers = [p for p in results.rglob("*") if p.is_file()] if results.exists() else []
     assert leftovers == []
+
+
+def test_cohort_below_the_floor_stops_at_the_split_unless_allowed(small_cohort, tmp_path):
+    """~390 analysis samples against a floor of 1000: stopped before anything is fitted, with the
+    count, the floor and the opt-in key; with the opt-in the split runs and warns."""
+    write_config(tmp_path, small_cohort, split={"min_samples": 1000})
+    out = run_snakemake(tmp_path, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and "Error in rule split_samples" in text
+    assert re.search(r"split: \d{3} analysis samples after QC, fewer than split\.min_samples = 1000.*"
+                     r"set split\.allow_small: true", text), text[-3000:]
+    assert not (tmp_path / "results/split/split.tsv").exists() and not (tmp_path / "results/munge").exists()
+    assert "genoml-workflow: the run failed." in text  # the console summary, on failure too
+    write_config(tmp_path, small_cohort, split={"min_samples": 1000, "allow_small": True})
+    out = run_snakemake(tmp_path, "results/split/summary.json")
+    sidecar = json.loads((tmp_path / "logs/warnings/split_samples.json").read_text())
+    assert sidecar["status"] == "ok" and any(
+        "running anyway because split.allow_small is true" in w["message"] for w in sidecar["warnings"])
+    assert "TOO SMALL TO JUDGE" in out.stdout + out.stderr
 
 
 def test_config_typo_stops_before_any_job(small_cohort, tmp_path):

@@ -100,6 +100,12 @@ def all_trial_metrics():
     ]
 
 
+def all_trial_oofs():
+    return [
+        f"results/train/{name}/trial_{t}/oof.tsv" for name in LEARNERS for t in trial_ids(name)
+    ]
+
+
 def all_trial_models():
     return [
         f"results/train/{name}/trial_{t}/model_{fold}.zip"
@@ -110,6 +116,8 @@ def all_trial_models():
 
 
 STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
+# which feature store each learner's models read: "compact" (pruned + filtered SNPs + covariates)
+FEATURE_SETS = {name: "compact" for name in LEARNERS}
 
 
 # ---------------------------------------------------------------------------------------------

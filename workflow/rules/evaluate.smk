@@ -1,38 +1,61 @@
-# The leaderboard (validation decides; test shown for information) and the single held-out
-# evaluation of the overall best model.
+# The leaderboard (pooled out-of-fold metrics, no test columns), the final model chosen on OOF
+# predictions, and the single held-out evaluation of that final model.
 
 
 rule leaderboard:
     input:
         selections=expand("results/select/{learner}.json", learner=LEARNERS),
-        models=all_trial_models(),
-        stores=STORES,
-        report="results/inputs/report.json",
     output:
         "results/leaderboard.tsv",
     log:
         "logs/leaderboard.log",
-    benchmark:
-        "benchmarks/leaderboard.tsv"
+    localrule: True
     conda:
         MODEL_ENV
     resources:
-        mem_mb=mem_models,
-        runtime=runtime_min(30),
+        mem_mb=500,
+        runtime=5,
     params:
-        task=TASK,
-        folds=FOLDS,
         code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/leaderboard.py"
 
 
+# The final model, chosen once from out-of-fold predictions (never the test set): the best
+# learner, or a stack of learners when that beats it cross-fitted, and a calibrator.
+rule select_final:
+    input:
+        selections=expand("results/select/{learner}.json", learner=LEARNERS),
+        oof=all_trial_oofs(),
+        report="results/inputs/report.json",
+    output:
+        model="results/final/final_model.json",
+        oof="results/final/oof_predictions.tsv",
+    log:
+        "logs/select_final.log",
+    conda:
+        "../../envs/classical.yaml"
+    resources:
+        mem_mb=mem_tables,
+        runtime=runtime_min(10),
+    params:
+        final=lookup(dpath="final", within=config),
+        feature_sets=FEATURE_SETS,
+        task=TASK,
+        folds=FOLDS,
+        seed=lookup(dpath="seed", within=config),
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/select_final.py"
+
+
 rule evaluate:
     input:
-        leaderboard="results/leaderboard.tsv",
+        final="results/final/final_model.json",
         models=all_trial_models(),
         stores=STORES,
         report="results/inputs/report.json",
+        split="results/split/summary.json",
     output:
         metrics="results/evaluate/metrics.json",
         predictions="results/evaluate/predictions.tsv",

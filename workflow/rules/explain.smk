@@ -48,7 +48,7 @@ def report_optional_inputs(wildcards):
 
 rule explain:
     input:
-        leaderboard="results/leaderboard.tsv",
+        final="results/final/final_model.json",
         models=all_trial_models(),
         stores=STORES,
         report="results/inputs/report.json",
@@ -148,6 +148,7 @@ rule report:
         explain_summary="results/explain/summary.json",
         explain_importance="results/explain/importance.tsv",
         explain_plots=EXPLAIN_PLOTS,
+        warnings="results/warnings.json",
     output:
         report(
             "results/report.html",

@@ -52,7 +52,7 @@ def cohort_spec(wildcards):
 rule predict:
     input:
         unpack(cohort_inputs),
-        leaderboard="results/leaderboard.tsv",
+        final="results/final/final_model.json",
         models=all_trial_models(),
         stores=STORES,
         report="results/inputs/report.json",

@@ -1,5 +1,6 @@
 # One job per (learner, trial): hyperparameters drawn from (seed, learner, trial); trained on
-# each fold's training rows, scored on its validation rows. Then the best trial per learner.
+# each fold's training rows, scored on its validation rows: the out-of-fold (OOF) predictions,
+# every development person once with k folds. Then the best trial per learner, on pooled OOF.
 
 
 rule train_classical:
@@ -10,6 +11,7 @@ rule train_classical:
             "results/train/{{learner}}/trial_{{trial}}/model_{fold}.zip", fold=FOLDS
         ),
         metrics="results/train/{learner}/trial_{trial}/metrics.json",
+        oof="results/train/{learner}/trial_{trial}/oof.tsv",
     log:
         "logs/train/{learner}/trial_{trial}.log",
     benchmark:

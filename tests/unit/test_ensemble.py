@@ -1,0 +1,167 @@
+"""The final model from out-of-fold predictions: ensemble selection, the stack-or-single choice,
+calibration, and the document evaluate / explain / predict read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoml_core import metrics
+from genoml_core.ensemble import (
+    FinalModel,
+    apply_calibrator,
+    caruana_weights,
+    combine,
+    final_model_document,
+    fit_calibrator,
+    select_final,
+)
+
+
+def _oof(y: np.ndarray, scores: np.ndarray, task: str = "binary") -> pd.DataFrame:
+    n = len(y)
+    df = pd.DataFrame({"FID": [f"F{i:04d}" for i in range(n)], "IID": [f"I{i:04d}" for i in range(n)],
+                       "fold": [f"fold{i % 5}" for i in range(n)], "label": y})
+    if task == "multiclass":
+        for k in range(scores.shape[1]):
+            df[f"prob_{k}"] = scores[:, k]
+    else:
+        df["score"] = scores
+    return df
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _two_views(n=3000, seed=0, prevalence=0.15):
+    """Cases driven by two independent signals; learner A sees one, learner B the other."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.random(n) < _sigmoid(np.log(prevalence / (1 - prevalence)) + a + b)).astype(int)
+    # balanced-class-weight-like scores: centred near 0.5 whatever the prevalence (uncalibrated)
+    sa = _sigmoid(a + 0.3 * rng.normal(size=n))
+    sb = _sigmoid(b + 0.3 * rng.normal(size=n))
+    noise = _sigmoid(rng.normal(size=n))
+    return y, {"learner_a": sa, "learner_b": sb, "noise": noise}
+
+
+def test_caruana_never_worse_than_best_member_and_skips_noise():
+    y, s = _two_views()
+    names = ["learner_a", "learner_b", "noise"]
+    w = caruana_weights([s[n] for n in names], y, "binary", n_classes=None)
+    assert w[0] > 0 and w[1] > 0 and w[2] == 0
+    auc = metrics.compute_metrics("binary", y, combine([s[n] for n in names], w))["roc_auc"]
+    best = max(metrics.compute_metrics("binary", y, s[n])["roc_auc"] for n in names)
+    assert auc > best + 0.03
+
+
+def test_stack_is_used_when_it_helps_and_single_when_it_does_not():
+    y, s = _two_views()
+    oofs = {n: _oof(y, v) for n, v in s.items()}
+    spec, oof = select_final(oofs, {n: 0 for n in oofs}, task="binary", n_classes=2, seed=1)
+    assert spec["combiner"] == "stack"
+    assert {m["learner"] for m in spec["members"]} == {"learner_a", "learner_b"}
+    assert abs(sum(m["weight"] for m in spec["members"]) - 1) < 1e-9
+    ev = spec["evidence"]["crossfit_roc_auc"]
+    assert ev["stack"] > ev["best_single"]
+    assert len(oof) == len(y) and set(oof.columns) >= {"FID", "IID", "label", "score"}
+    # one informative learner and pure noise: the best learner alone
+    spec, _ = select_final({k: oofs[k] for k in ("learner_a", "noise")}, {"learner_a": 3, "noise": 0},
+                           task="binary", n_classes=2, seed=1)
+    assert spec["combiner"] == "single" and spec["members"] == [
+        {"learner": "learner_a", "trial": 3, "weight": 1.0, "oof_roc_auc": pytest.approx(spec["evidence"][
+            "oof_single"]["learner_a"])}]
+
+
+def test_calibration_lowers_held_out_log_loss_on_an_imbalanced_cohort():
+    """Scores from a balanced-weight model overstate the risk at 15% prevalence; the calibrator
+    fitted on OOF predictions brings new people's probabilities back to the observed rate."""
+    y, s = _two_views(seed=2)
+    spec, _ = select_final({"a": _oof(y, s["learner_a"])}, {"a": 0}, task="binary", n_classes=2, seed=1)
+    assert spec["calibrator"]["kind"] in ("platt", "isotonic")
+    y_new, s_new = _two_views(seed=3)
+    raw = s_new["learner_a"]
+    cal = apply_calibrator(spec["calibrator"], raw, "binary")
+    before = metrics.compute_metrics("binary", y_new, raw)
+    after = metrics.compute_metrics("binary", y_new, cal)
+    assert after["log_loss"] < before["log_loss"] - 0.05
+    assert abs(cal.mean() - y_new.mean()) < 0.02 < abs(raw.mean() - y_new.mean())
+    # monotone: calibration leaves the ranking (AUC) alone
+    assert after["roc_auc"] == pytest.approx(before["roc_auc"], abs=1e-3)
+
+
+def test_calibrator_kinds_per_task():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 500)
+    p = rng.dirichlet(np.ones(3), 500)
+    p[np.arange(500), y] += 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    cal = fit_calibrator("platt", p, y, "multiclass")
+    out = apply_calibrator(cal, p, "multiclass")
+    assert out.shape == p.shape and np.allclose(out.sum(axis=1), 1)
+    x = rng.normal(size=300)
+    yc = 2 + 0.5 * x + rng.normal(scale=0.1, size=300)
+    lin = fit_calibrator("linear", x, yc, "continuous")
+    assert lin["a"] == pytest.approx(2, abs=0.05) and lin["b"] == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="isotonic"):
+        fit_calibrator("isotonic", x, yc, "continuous")
+
+
+@pytest.mark.parametrize("task", ["multiclass", "continuous"])
+def test_other_tasks_select_and_stack(task):
+    rng = np.random.default_rng(4)
+    n = 1500
+    if task == "continuous":
+        a, b = rng.normal(size=n), rng.normal(size=n)
+        y = a + b + rng.normal(scale=0.5, size=n)
+        oofs = {"x": _oof(y, a + 0.2 * rng.normal(size=n), task), "z": _oof(y, b + 0.2 * rng.normal(size=n), task)}
+    else:
+        y = rng.integers(0, 3, n)
+        def view(strength):
+            logits = rng.normal(size=(n, 3))
+            logits[np.arange(n), y] += strength
+            e = np.exp(logits)
+            return e / e.sum(axis=1, keepdims=True)
+        oofs = {"x": _oof(y, view(1.5), task), "z": _oof(y, view(1.5), task)}
+    spec, oof = select_final(oofs, {"x": 0, "z": 1}, task=task, n_classes=3 if task == "multiclass" else None, seed=0)
+    assert spec["combiner"] == "stack" and len(spec["members"]) == 2
+    assert spec["calibrator"]["kind"] in {"multiclass": ("none", "platt"), "continuous": ("none", "linear")}[task]
+    assert len(oof) == n
+
+
+def test_oof_tables_must_cover_the_same_people():
+    y, s = _two_views(n=200)
+    a, b = _oof(y, s["learner_a"]), _oof(y, s["learner_b"]).iloc[1:]
+    with pytest.raises(Exception, match="other people"):
+        select_final({"a": a, "b": b}, {"a": 0, "b": 0}, task="binary", n_classes=2, seed=0)
+
+
+def test_final_model_document_round_trip(tmp_path):
+    """The document names each member's fold models and recipes; FinalModel reads it back and
+    scores exactly as combine + calibrator."""
+    y, s = _two_views(n=1000)
+    selections, oof_paths = [], []
+    for name in ("learner_a", "learner_b"):
+        d = tmp_path / "train" / name / "trial_2"
+        d.mkdir(parents=True)
+        _oof(y, s[name]).to_csv(d / "oof.tsv", sep="\t", index=False)
+        oof_paths.append(d / "oof.tsv")
+        selections.append({"learner": name, "best_trial": 2})
+    spec, _ = final_model_document(selections, oof_paths, folds=["fold0", "fold1"], task="binary",
+                                   class_names=["control", "case"], seed=3, options={},
+                                   feature_sets={"learner_b": "genome"})
+    (tmp_path / "final").mkdir()
+    (tmp_path / "final" / "final_model.json").write_text(json.dumps(spec))
+    final = FinalModel.load(tmp_path / "final" / "final_model.json")
+    assert final.class_names == ["control", "case"] and final.combiner == "stack"
+    b = next(m for m in final.members if m.learner == "learner_b")
+    assert b.models["fold1"] == tmp_path / "train/learner_b/trial_2/model_fold1.zip"
+    assert b.recipes["fold0"] == tmp_path / "munge_genome/fold0/recipe.json" and b.feature_set == "genome"
+    member_scores = [s[m.learner] for m in final.members]
+    expected = apply_calibrator(spec["calibrator"], combine(member_scores, [m.weight for m in final.members]),
+                                "binary")
+    np.testing.assert_allclose(final.score(member_scores), expected)
