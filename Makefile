@@ -38,13 +38,14 @@ example: setup resources/example/cohort.bed
 	@echo
 	@echo "Done. Results:"
 	@echo "  leaderboard:        results/leaderboard.tsv"
-	@echo "  test evaluation:    results/evaluate/metrics.json (predictions: results/evaluate/predictions.tsv)"
+	@echo "  test evaluation:    results/evaluate/metrics.json"
 	@echo "  plots:              results/evaluate/*.png"
 	@echo "  report (HTML):      results/report.html"
 	@echo "  SHAP explanations:  results/explain/ (importance.tsv, top_features.snplist, plots)"
-	@echo "  new-cohort scores:  results/predict/example_new/predictions.tsv"
+	@echo "  new-cohort scores:  results/predict/example_new/ (metrics, harmonize report)"
 	@echo "  QC summary:         results/qc/summary.json"
 	@echo "  truth of the example cohort: resources/example/truth.json"
+	@echo "  per-person data (predictions, SHAP values, OOF scores; NOT for sharing): results/individual/"
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -31,7 +31,7 @@ rule all:
         "results/qc/summary.json",
         "results/leaderboard.tsv",
         "results/evaluate/metrics.json",
-        "results/evaluate/predictions.tsv",
+        "results/individual/evaluate/predictions.tsv",
         EVALUATION_PLOTS,
         PREDICT_OUTPUTS,
         EMBED_OUTPUTS,

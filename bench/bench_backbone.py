@@ -143,7 +143,7 @@ def main() -> None:
 
     # --- the workflow's best model and the oracle on the same test people
     result = json.loads((res / "evaluate/metrics.json").read_text())
-    pred = pd.read_csv(res / "evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    pred = pd.read_csv(res / "individual/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
     oracle = pd.read_csv(cohort / "oracle.tsv", sep="\t", dtype={"FID": str, "IID": str})
     both = pred.merge(oracle, on=["FID", "IID"])
     y = (both.observed == "case").astype(int).to_numpy()

@@ -160,17 +160,22 @@ def compare_embeddings(
     seed: int,
     tsne_perplexity: float,
     threads: int = 1,
+    individual_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Latent matrices, reconstructions, Davies-Bouldin scores and scatter plots for every method.
 
-    Writes ``{method}_latent.tsv`` (FID IID role z1..zk), ``{method}_reconstruction.npy`` (res_vae
-    and pca: float32, rows as the latent file), ``{method}_scatter.png`` and returns the summary.
+    Writes ``{method}_scatter.png`` to ``out_dir`` and the per-person files to ``individual_dir``
+    (``out_dir`` when not given; the workflow's is ``results/individual/embed/``, not for sharing):
+    ``{method}_latent.tsv`` (FID IID role z1..zk) and ``{method}_reconstruction.npy`` (res_vae and
+    pca: float32, rows as the latent file). Returns the summary (aggregates only, no sample ids).
     """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    person = Path(individual_dir) if individual_dir is not None else out
+    person.mkdir(parents=True, exist_ok=True)
     store = FeatureStore(store_dir)
     rows = np.arange(len(store.samples))
     tr = store.index("train")
@@ -213,10 +218,10 @@ def compare_embeddings(
         entry["davies_bouldin_heldout"] = _davies_bouldin(z[held], labels[held])
         if method in recon:
             entry["recon_mse_heldout"] = float(np.mean((recon[method][held] - X[held]) ** 2))
-            with io.atomic_path(out / f"{method}_reconstruction.npy") as tmp, open(tmp, "wb") as fh:
+            with io.atomic_path(person / f"{method}_reconstruction.npy") as tmp, open(tmp, "wb") as fh:
                 np.save(fh, recon[method].astype(np.float32))
         table = pd.concat([ids, pd.DataFrame(z, columns=[f"z{k + 1}" for k in range(z.shape[1])])], axis=1)
-        io.write_tsv(table, out / f"{method}_latent.tsv", float_format="%.6g")
+        io.write_tsv(table, person / f"{method}_latent.tsv", float_format="%.6g")
         scored = "held-out rows, in the fit" if in_fit[method] else "held-out"
         title = f"{method}: Davies-Bouldin ({scored}) {entry['davies_bouldin_heldout']:.2f}"
         _scatter(_two_d(z, seed), labels, names, title, out / f"{method}_scatter.png")

@@ -499,7 +499,8 @@ def final_model_document(
 
     Args:
         selections: One ``select_learner`` record per learner (its best trial).
-        oof_paths: Every trial's ``oof.tsv`` (``.../train/<learner>/trial_<t>/oof.tsv``); only the
+        oof_paths: Every trial's ``oof.tsv`` (``.../individual/train/<learner>/trial_<t>/oof.tsv``:
+            the learner and trial are read from its parent folders); only the
             best trials' are read.
         folds: The fold names (each member has one model per fold).
         task, class_names, seed: As in the config.

@@ -81,7 +81,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 METHODS = ("auto", "gradient", "deep", "tree", "linear", "permutation")
-#: Output key -> file name under results/explain/, as written by :func:`explain_final_model`.
+#: Output key -> file name, as written by :func:`explain_final_model`: under results/explain/, but
+#: ``values`` (per person: results/individual/explain/, individual-level data).
 EXPLAIN_FILES = {
     "values": "shap_values.tsv.gz",
     "importance": "importance.tsv",

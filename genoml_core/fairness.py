@@ -1,9 +1,9 @@
 """Per-group held-out performance: does the final model work worse for some people?
 
 A groups file (tab-separated: FID, IID and categorical columns such as ancestry, sex or site)
-splits the test set's predictions (``results/evaluate/predictions.tsv``) into groups. For each
-group: its size, the task's selection metric (ROC AUC, macro one-vs-rest AUC, or r2) with a
-stratified bootstrap confidence interval, secondary metrics and calibration. For each column:
+splits the test set's predictions (``results/individual/evaluate/predictions.tsv``) into groups.
+For each group: its size, the task's selection metric (ROC AUC, macro one-vs-rest AUC, or r2) with
+a stratified bootstrap confidence interval, secondary metrics and calibration. For each column:
 the largest gap between groups large enough to judge (``min_n``).
 
 Nothing is hidden: a gap above ``max_gap``, a group whose whole confidence interval lies below the
@@ -235,7 +235,7 @@ def subgroup_metrics(
     """Per-group metrics of held-out predictions, and the gaps between groups.
 
     Args:
-        predictions: ``results/evaluate/predictions.tsv`` (FID, IID, observed, scores).
+        predictions: ``results/individual/evaluate/predictions.tsv`` (FID, IID, observed, scores).
         groups: from :func:`read_groups`.
         task: the task.
         class_names: class names (classification).

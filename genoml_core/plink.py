@@ -84,9 +84,20 @@ def _count_lines(path: Path) -> int:
 
 
 def qc_samples(
-    bfile: str, samples: pd.DataFrame, *, mind: float | None, out_keep: str | Path, threads: int = 1
+    bfile: str,
+    samples: pd.DataFrame,
+    *,
+    mind: float | None,
+    out_keep: str | Path,
+    out_removed: str | Path | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """Sample QC (``--mind``) on the analysis samples. Writes the kept samples; returns counts."""
+    """Sample QC (``--mind``) on the analysis samples.
+
+    Writes the kept samples (``out_keep``) and, when ``out_removed`` is given, the removed ones
+    (``FID IID reason``: individual-level data, ``results/individual/qc/removed_samples.tsv`` in
+    the workflow). Returns counts only: the summary never lists sample ids.
+    """
     with tempfile.TemporaryDirectory(prefix="genoml_qc_") as tmp:
         keep = Path(tmp) / "in.keep"
         write_keep(samples, keep)
@@ -98,10 +109,13 @@ def qc_samples(
         mindrem = Path(tmp) / "mind.mindrem.id"
         removed = read_keep(mindrem) if mindrem.exists() and mindrem.stat().st_size else kept.iloc[:0]
     write_keep(kept, out_keep)
+    if out_removed is not None:
+        from .io import write_tsv
+
+        write_tsv(removed[["FID", "IID"]].assign(reason="mind"), out_removed)
     return {
         "analysis_samples": len(samples),
         "removed_mind": len(samples) - len(kept),
-        "removed_mind_ids": [f"{r.FID} {r.IID}" for r in removed.itertuples()][:100],
         "samples_after_qc": len(kept),
     }
 

@@ -617,8 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-bootstrap", type=int, default=d.n_bootstrap)
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--name", help="cohort name for the reports (default: the --bfile file name)")
-    ap.add_argument("--out", required=True, help="output folder: predictions.tsv, harmonize_report.json, "
-                                                 "metrics.json, plots/")
+    ap.add_argument("--out", required=True, help="output folder: predictions.tsv (per person: individual-level "
+                                                 "data, not for sharing), harmonize_report.json, metrics.json, plots/")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     args = ap.parse_args(argv)
     if args.phenotype and not args.phenotype_column:

@@ -13,7 +13,8 @@ split and the test metrics) and the warnings the jobs raised (input key ``warnin
 libraries' folded away; each message cut at :data:`MAX_WARNING_CHARS`).
 
 Privacy: the page holds aggregates only. It never lists sample ids, genotypes, per-person
-predictions or per-person SHAP values (those stay in ``results/``); plots of per-sample points
+predictions or per-person SHAP values (those stay in ``results/individual/``, individual-level
+data not for sharing); plots of per-sample points
 (the SHAP beeswarm) carry no ids, and the SHAP dependence plots are per-genotype box plots.
 
 Optional sections, included when their files are among the inputs (the ``report`` rule lists

@@ -12,7 +12,8 @@ smk = snakemake  # noqa: F821
 best = select_vae([io.read_json(p) for p in smk.input.metrics])
 summary = compare_embeddings(Path(smk.input.store).parent, smk.input.models[int(best["trial"])],
                              Path(smk.output.summary).parent, seed=smk.params.seed,
-                             tsne_perplexity=smk.params.tsne_perplexity, threads=smk.threads)
+                             tsne_perplexity=smk.params.tsne_perplexity, threads=smk.threads,
+                             individual_dir=Path(smk.output.individual[0]).parent)  # latents: per person
 summary["res_vae_selection"] = best
 log.info("embeddings: %s", summary["methods"])
 io.write_json(summary, smk.output.summary)

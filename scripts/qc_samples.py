@@ -9,6 +9,6 @@ from genoml_core import io, plink  # noqa: E402
 smk = snakemake  # noqa: F821
 samples = pd.read_csv(smk.input.samples, sep="\t", dtype={"FID": str, "IID": str})
 summary = plink.qc_samples(smk.params.bfile, samples, mind=smk.params.mind, out_keep=smk.output.keep,
-                           threads=smk.threads)
-log.info("sample QC: %s", {k: v for k, v in summary.items() if not k.endswith("_ids")})
+                           out_removed=smk.output.removed, threads=smk.threads)
+log.info("sample QC: %s", summary)
 io.write_json(summary, smk.output.summary)

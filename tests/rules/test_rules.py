@@ -60,6 +60,9 @@ def test_qc_samples_alone(munged):
     keep = read_keep(munged / "results/qc/samples.keep")
     summary = json.loads((munged / "results/qc/samples.json").read_text())
     assert len(keep) == summary["samples_after_qc"] == summary["analysis_samples"] - summary["removed_mind"]
+    # who was removed is individual-level data: its own file, never the summary
+    removed = pd.read_csv(munged / "results/individual/qc/removed_samples.tsv", sep="\t", dtype=str)
+    assert len(removed) == summary["removed_mind"] and not [k for k in summary if k.endswith("_ids")]
     log = (munged / "logs/qc_samples.log").read_text()
     assert "PLINK v2" in log and "--mind" in log  # PLINK's own log is kept
     _set(munged, "qc", mind=None)
@@ -77,9 +80,9 @@ def test_relatedness_alone_threshold_matters(munged):
     assert qc["policy"] == "group" and qc["n_related_pairs"] == before["n_related_pairs"]
     assert "--make-king-table" in (munged / "logs/relatedness.log").read_text()
     _set(munged, "relatedness", king_threshold=0.3)
-    _rerun(munged, "relatedness", "results/qc/related_pairs.tsv")
+    _rerun(munged, "relatedness", "results/individual/qc/related_pairs.tsv")
     after = json.loads((munged / "results/qc/relatedness.json").read_text())
-    pairs = pd.read_csv(munged / "results/qc/related_pairs.tsv", sep="\t")
+    pairs = pd.read_csv(munged / "results/individual/qc/related_pairs.tsv", sep="\t")
     assert after["threshold_used"] == 0.3 and after["n_related_pairs"] == len(pairs)
     assert (pairs.KINSHIP >= 0.3).all()
     assert "--king-table-filter 0.3" in (munged / "logs/relatedness.log").read_text()

@@ -80,8 +80,13 @@ def test_tsne_heldout_score_is_marked_as_in_the_fit(tmp_path: Path) -> None:
     store = _omics_store(tmp_path)
     model = tmp_path / "vae" / "model.zip"
     embed.run_vae_trial(store, trial=0, space=_tiny_vae_space(), seed=1, threads=1, model_path=model)
-    summary = embed.compare_embeddings(store, model, tmp_path / "out", seed=1, tsne_perplexity=5.0)
+    summary = embed.compare_embeddings(store, model, tmp_path / "out", seed=1, tsne_perplexity=5.0,
+                                       individual_dir=tmp_path / "individual")
     methods = summary["methods"]
+    # issue 12.6: the per-person latents and reconstructions apart from the plots and the summary
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{m}_scatter.png" for m in sorted(methods)]
+    assert {p.name for p in (tmp_path / "individual").iterdir()} == {
+        *(f"{m}_latent.tsv" for m in methods), "res_vae_reconstruction.npy", "pca_reconstruction.npy"}
     assert methods["tsne"]["heldout_rows_in_fit"] is True
     assert methods["res_vae"]["heldout_rows_in_fit"] is False and methods["pca"]["heldout_rows_in_fit"] is False
     assert "not an out-of-sample" in summary["davies_bouldin_note"]

@@ -65,10 +65,10 @@ def test_pbmc68k_cell_types_and_embeddings(tmp_path):
     for method in ("res_vae", "pca", "tsne"):
         entry = summary["methods"][method]
         assert np.isfinite(entry["davies_bouldin_heldout"]) and entry["davies_bouldin_heldout"] > 0
-        latent = pd.read_csv(res / f"embed/{method}_latent.tsv", sep="\t")
+        latent = pd.read_csv(res / f"individual/embed/{method}_latent.tsv", sep="\t")
         assert len(latent) == 700 and latent.shape[1] == 3 + entry["d_latent"]
         assert (res / f"embed/{method}_scatter.png").read_bytes()[:4] == b"\x89PNG"
-    recon = np.load(res / "embed/res_vae_reconstruction.npy")
+    recon = np.load(res / "individual/embed/res_vae_reconstruction.npy")
     assert recon.shape == (700, 765)
     # the Res-VAE reconstructs held-out cells better than predicting the training mean (MSE 1)
     assert summary["methods"]["res_vae"]["recon_mse_heldout"] < 1.0

@@ -55,7 +55,7 @@ def test_search_runs_once_and_the_top_k_retrain_as_rrfcn_trials(nas_run):
         assert json.loads(trial["params"]["arch_json"]) == entry["architecture"]
         assert trial["params"]["max_epochs"] == 4 and trial["params"]["patience"] == 2
         # the trial's score is that of its pooled out-of-fold predictions, every validation person once
-        oof = pd.read_csv(work / f"results/train/rrfcn/trial_{t}/oof.tsv", sep="\t")
+        oof = pd.read_csv(work / f"results/individual/train/rrfcn/trial_{t}/oof.tsv", sep="\t")
         assert not oof.duplicated(["FID", "IID"]).any()
         auc = metrics.compute_metrics("binary", oof.label.to_numpy(), oof.score.to_numpy())["roc_auc"]
         assert trial["valid"]["roc_auc"] == pytest.approx(auc)

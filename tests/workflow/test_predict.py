@@ -60,7 +60,7 @@ def predict_run(small_cohort, tmp_path_factory):
 
 
 def _predictions(work: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(work / f"results/predict/{name}/predictions.tsv", sep="\t", dtype=ID)
+    return pd.read_csv(work / f"results/individual/predict/{name}/predictions.tsv", sep="\t", dtype=ID)
 
 
 def test_outputs_report_and_metrics(predict_run, small_cohort):
@@ -162,12 +162,12 @@ def test_too_little_overlap_stops_with_the_message(predict_run, small_cohort):
     work = predict_run
     low = _subset(small_cohort, work / "data" / "low", 150)  # ~5% of the SNPs
     _add_cohort(work, "low", {"genotypes": str(low)})
-    out = run_snakemake(work, "results/predict/low/predictions.tsv", check=False)
+    out = run_snakemake(work, "results/individual/predict/low/predictions.tsv", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0
     assert "Error in rule predict" in text
     assert "of the model's importance" in text and "below the minimum overlap 50%" in text, text[-3000:]
-    assert not (work / "results/predict/low/predictions.tsv").exists()
+    assert not (work / "results/individual/predict/low/predictions.tsv").exists()
     # a dry run shows nothing else would rerun: adding a cohort touches only its own job
     dry = run_snakemake(work, "-n", check=False)
     assert "predict" in dry.stdout and "train_classical" not in dry.stdout
@@ -192,7 +192,7 @@ def test_bad_cohort_stops_before_any_work(predict_run, small_cohort, case):
         (d / "bad.bed").write_bytes(data[: len(data) - 100])
         expected = "bad.bed: size"
     _add_cohort(work, name, {"genotypes": str(prefix)})
-    out = run_snakemake(work, f"results/predict/{name}/predictions.tsv", check=False)
+    out = run_snakemake(work, f"results/individual/predict/{name}/predictions.tsv", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0 and expected in text, text[-3000:]
     log = (work / f"logs/predict/{name}.log").read_text()
@@ -239,9 +239,10 @@ def test_predicting_the_training_cohort_gives_evaluates_test_scores(predict_run,
     model = final_model_from_results(predict_run / "results")
     cohort = Cohort.from_dict({"name": "self", "genotypes": str(small_cohort / "cohort"),
                                "covariates": str(small_cohort / "covariates.tsv")})
-    run_prediction(model, cohort, PredictOptions(n_bootstrap=0), predictions_path=tmp_path / "p.tsv",
+    # the training .bed's strand-ambiguous SNPs are the training ones: keep them (drop would impute them)
+    run_prediction(model, cohort, PredictOptions(n_bootstrap=0, ambiguous_snps="keep"), predictions_path=tmp_path / "p.tsv",
                    report_path=tmp_path / "r.json", metrics_path=tmp_path / "m.json", plots_dir=tmp_path / "plots")
     again = pd.read_csv(tmp_path / "p.tsv", sep="\t", dtype=ID).set_index(["FID", "IID"])
-    test = pd.read_csv(predict_run / "results/evaluate/predictions.tsv", sep="\t", dtype=ID).set_index(["FID", "IID"])
+    test = pd.read_csv(predict_run / "results/individual/evaluate/predictions.tsv", sep="\t", dtype=ID).set_index(["FID", "IID"])
     assert len(test) > 50
     np.testing.assert_allclose(again.score.loc[test.index].to_numpy(), test.score.to_numpy(), rtol=1e-6, atol=1e-9)

@@ -85,7 +85,7 @@ def test_explain_outputs(report_run, small_cohort):
     assert summary["explain_set"] == "test" and summary["n_background"] == 100
     # explained: the test people, scored with training statistics only
     split = pd.read_csv(work / "results/split/split.tsv", sep="\t", dtype=ID)
-    with gzip.open(work / "results/explain/shap_values.tsv.gz", "rt") as fh:
+    with gzip.open(work / "results/individual/explain/shap_values.tsv.gz", "rt") as fh:
         values = pd.read_csv(fh, sep="\t", dtype=ID)
     assert set(values.IID) == set(split[split.part == "test"].IID)
     recipe = io.read_json(work / "results/munge/fold0/recipe.json")
@@ -130,8 +130,7 @@ def test_report_is_complete_and_private(report_run):
     assert "<script" not in page
     # no individual-level data: no sample id of anyone in the analysis, or removed by QC
     split = pd.read_csv(report_run / "results/split/split.tsv", sep="\t", dtype=ID)
-    qc = json.loads((report_run / "results/qc/summary.json").read_text())
-    removed = [s.split()[-1] for s in qc["sample_qc"].get("removed_mind_ids", [])]
+    removed = list(pd.read_csv(report_run / "results/individual/qc/removed_samples.tsv", sep="\t", dtype=ID).IID)
     assert [i for i in list(split.IID) + removed if re.search(rf"\b{re.escape(i)}\b", page)] == []
 
 

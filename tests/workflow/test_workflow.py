@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import gzip
 import json
 import re
 import shutil
@@ -12,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from genoml_core.io import read_fam
 from genoml_core.simulate import simulate_cohort
 from tests.conftest import needs_plink, run_snakemake, write_config
 
@@ -55,7 +58,7 @@ def test_outputs_and_metrics(binary_run, small_cohort):
         (m["learner"], m["trial"]) for m in final["members"]]
     assert final["combiner"] == "stack" or final["members"][0]["learner"] == board.learner[0]
     assert result["calibrator"] == final["calibrator"]["kind"] in ("none", "platt", "isotonic")
-    assert final["evidence"]["n_oof"] == len(pd.read_csv(work / "results/final/oof_predictions.tsv", sep="\t"))
+    assert final["evidence"]["n_oof"] == len(pd.read_csv(work / "results/individual/final/oof_predictions.tsv", sep="\t"))
     test = result["test"]
     for key in ("roc_auc", "pr_auc", "balanced_accuracy", "accuracy", "sensitivity", "specificity", "f1",
                 "brier", "log_loss"):
@@ -66,7 +69,7 @@ def test_outputs_and_metrics(binary_run, small_cohort):
     assert lo <= test["roc_auc"] <= hi
 
     split = pd.read_csv(work / "results/split/split.tsv", sep="\t", dtype=str)
-    pred = pd.read_csv(work / "results/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    pred = pd.read_csv(work / "results/individual/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
     assert set(pred.IID) == set(split[split.part == "test"].IID)
     assert {"prob_case", "score", "predicted", "observed"} <= set(pred.columns)
     for name in ("roc", "pr", "confusion", "calibration", "score_distributions"):
@@ -83,6 +86,56 @@ def test_outputs_and_metrics(binary_run, small_cohort):
     recipe = json.loads((work / "results/munge/fold0/recipe.json").read_text())
     names = [f["name"] for f in recipe["features"]]
     assert names[-2:] == ["sex", "age"] and len(names) == 302
+
+
+# Per-person outputs live in results/individual/ (README, "Individual-level data"); elsewhere in
+# results/ only these working files, read by the jobs and never shared, are keyed by sample id.
+WORKING_FILES = ("inputs/samples.tsv", "split/split.tsv", "*.keep", "munge*/*/samples.tsv")
+BINARY_SUFFIXES = (".png", ".npy", ".zip")  # plots, int8 stores and reconstructions, model files
+
+
+def _ids_in(path: Path, pattern: re.Pattern) -> set[str]:
+    """The sample ids that ``pattern`` finds in a text file (a .gz one decompressed)."""
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8", errors="replace")
+    return set(pattern.findall(text))
+
+
+def test_no_individual_level_data_outside_results_individual(binary_run, small_cohort):
+    """Issue 12.6: every summary file, the report included, holds no sample id of the cohort;
+    the per-person files are under results/individual/, with their stage's sub-folders."""
+    res = binary_run / "results"
+    iids = sorted(set(read_fam(small_cohort / "cohort").IID), key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, iids)) + r")(?![\w.-])")
+    assert _ids_in(res / "split/split.tsv", pattern)  # the scan finds ids where they are (a working file)
+    scanned, leaks = [], {}
+    for path in sorted(p for p in res.rglob("*") if p.is_file()):
+        rel = path.relative_to(res).as_posix()
+        if rel.startswith("individual/") or path.suffix in BINARY_SUFFIXES:
+            continue
+        if any(fnmatch.fnmatch(rel, w) for w in WORKING_FILES):
+            continue
+        scanned.append(rel)
+        found = _ids_in(path, pattern)
+        if found:
+            leaks[rel] = sorted(found)[:3]
+    assert leaks == {}, f"sample ids outside results/individual/: {leaks}"
+    assert {"report.html", "qc/summary.json", "qc/samples.json", "inputs/report.json", "split/summary.json",
+            "explain/summary.json", "final/final_model.json", "warnings.json"} <= set(scanned)
+
+    individual = {
+        "evaluate/predictions.tsv", "explain/shap_values.tsv.gz", "final/oof_predictions.tsv",
+        "qc/related_pairs.tsv", "qc/removed_samples.tsv",
+        *(f"train/{learner}/trial_{t}/oof.tsv" for learner in ("logistic_l1", "random_forest") for t in (0, 1)),
+    }
+    made = {p.relative_to(res / "individual").as_posix() for p in (res / "individual").rglob("*") if p.is_file()}
+    assert individual <= made
+    for rel in ("evaluate/predictions.tsv", "explain/shap_values.tsv.gz", "final/oof_predictions.tsv",
+                "train/logistic_l1/trial_0/oof.tsv"):
+        assert _ids_in(res / "individual" / rel, pattern), rel  # the per-person rows are here instead
+    removed = pd.read_csv(res / "individual/qc/removed_samples.tsv", sep="\t", dtype=str)
+    summary = json.loads((res / "qc/samples.json").read_text())
+    assert len(removed) == summary["removed_mind"] > 0 and set(removed.IID) <= set(iids)
 
 
 def test_second_dry_run_has_nothing_to_do(binary_run):
@@ -188,7 +241,7 @@ def test_kfold(small_cohort, tmp_path):
     assert recipes[0]["features"] != recipes[1]["features"]  # fold-specific filters and training means
 
     for learner in ("logistic_l2", "knn"):
-        oof = read_oof(res / f"train/{learner}/trial_0/oof.tsv").set_index("IID")
+        oof = read_oof(res / f"individual/train/{learner}/trial_0/oof.tsv").set_index("IID")
         assert not oof.index.duplicated().any() and set(oof.index) == set(dev.index)
         assert (oof.fold == "fold" + dev.part.loc[oof.index]).all()  # predicted by the fold that held them out
     board = pd.read_csv(res / "leaderboard.tsv", sep="\t")
@@ -198,7 +251,7 @@ def test_kfold(small_cohort, tmp_path):
     final = FinalModel.load(res / "final/final_model.json")
     assert all(m.folds == ["fold0", "fold1", "fold2"] for m in final.members)
     assert not set(split[split.set == "test"].IID) & set(
-        pd.read_csv(res / "final/oof_predictions.tsv", sep="\t", dtype=str).IID)  # the stack never saw test rows
+        pd.read_csv(res / "individual/final/oof_predictions.tsv", sep="\t", dtype=str).IID)  # the stack never saw test rows
     member_scores = []
     for m in final.members:
         per_fold = []
@@ -210,7 +263,7 @@ def test_kfold(small_cohort, tmp_path):
             ids = store.samples.iloc[te].IID.to_numpy()
         member_scores.append(np.mean(per_fold, axis=0))
     expected = pd.Series(final.score(member_scores), index=ids)
-    pred = pd.read_csv(res / "evaluate/predictions.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
+    pred = pd.read_csv(res / "individual/evaluate/predictions.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
     np.testing.assert_allclose(pred.score.loc[expected.index], expected, rtol=1e-6)
 
 

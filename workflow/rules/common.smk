@@ -52,7 +52,7 @@ def qc_keep_file():
 
 def related_pairs_file():
     """KING pairs above the threshold; a matrix-only run has none (FID families still group)."""
-    return "results/qc/related_pairs.tsv" if BFILE else []
+    return "results/individual/qc/related_pairs.tsv" if BFILE else []
 
 
 def selected_snps(wildcards):
@@ -102,7 +102,9 @@ def all_trial_metrics():
 
 def all_trial_oofs():
     return [
-        f"results/train/{name}/trial_{t}/oof.tsv" for name in LEARNERS for t in trial_ids(name)
+        f"results/individual/train/{name}/trial_{t}/oof.tsv"
+        for name in LEARNERS
+        for t in trial_ids(name)
     ]
 
 

@@ -2,14 +2,17 @@
 # against PCA and t-SNE, on fold0's feature store.
 
 EMBED_TRIALS = [str(t) for t in range(config["embed"]["n_trials"])]
+EMBED_PLOTS = expand(
+    "results/embed/{method}_scatter.png", method=["res_vae", "pca", "tsne"]
+)
+# one row per person (latents, reconstructions): individual-level data, not for sharing
+EMBED_INDIVIDUAL = expand(
+    "results/individual/embed/{method}_latent.tsv", method=["res_vae", "pca", "tsne"]
+) + expand(
+    "results/individual/embed/{method}_reconstruction.npy", method=["res_vae", "pca"]
+)
 EMBED_OUTPUTS = (
-    ["results/embed/summary.json"]
-    + expand(
-        "results/embed/{method}_{kind}",
-        method=["res_vae", "pca", "tsne"],
-        kind=["latent.tsv", "scatter.png"],
-    )
-    + expand("results/embed/{method}_reconstruction.npy", method=["res_vae", "pca"])
+    ["results/embed/summary.json"] + EMBED_PLOTS + EMBED_INDIVIDUAL
     if config["embed"]["enabled"]
     else []
 )
@@ -55,7 +58,8 @@ rule embed:
         ),
     output:
         summary="results/embed/summary.json",
-        files=[f for f in EMBED_OUTPUTS if f != "results/embed/summary.json"],
+        plots=EMBED_PLOTS,
+        individual=EMBED_INDIVIDUAL,
     log:
         "logs/embed.log",
     benchmark:

@@ -30,7 +30,7 @@ rule select_final:
         report="results/inputs/report.json",
     output:
         model="results/final/final_model.json",
-        oof="results/final/oof_predictions.tsv",
+        oof="results/individual/final/oof_predictions.tsv",
     log:
         "logs/select_final.log",
     conda:
@@ -58,7 +58,7 @@ rule evaluate:
         split="results/split/summary.json",
     output:
         metrics="results/evaluate/metrics.json",
-        predictions="results/evaluate/predictions.tsv",
+        predictions="results/individual/evaluate/predictions.tsv",
         plots=report(EVALUATION_PLOTS, category="Evaluation (held-out test set)"),
     log:
         "logs/evaluate.log",

@@ -7,7 +7,7 @@ EXPLAIN_OUTPUTS = [
     "results/explain/summary.json",
     "results/explain/importance.tsv",
     "results/explain/top_features.snplist",
-    "results/explain/shap_values.tsv.gz",
+    "results/individual/explain/shap_values.tsv.gz",
 ]
 EXPLAIN_PLOTS = [
     "results/explain/beeswarm.png",
@@ -62,7 +62,7 @@ rule explain:
             labels={"result": "feature importance (mean |SHAP|)"},
         ),
         top_snps="results/explain/top_features.snplist",
-        values="results/explain/shap_values.tsv.gz",
+        values="results/individual/explain/shap_values.tsv.gz",
         beeswarm=report(
             "results/explain/beeswarm.png",
             category="Explanations",
@@ -104,7 +104,7 @@ rule explain:
 
 rule subgroups:
     input:
-        predictions="results/evaluate/predictions.tsv",
+        predictions="results/individual/evaluate/predictions.tsv",
         groups=optional_table("groups"),
         report="results/inputs/report.json",
     output:

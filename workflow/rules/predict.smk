@@ -4,10 +4,15 @@
 import re
 
 COHORTS = config["predict"]["cohorts"] or {}
+# the per-person scores are individual-level data: results/individual/, never shared
 PREDICT_OUTPUTS = [
-    f"results/predict/{name}/{out}"
+    path
     for name in COHORTS
-    for out in ("predictions.tsv", "harmonize_report.json", "metrics.json")
+    for path in (
+        f"results/individual/predict/{name}/predictions.tsv",
+        f"results/predict/{name}/harmonize_report.json",
+        f"results/predict/{name}/metrics.json",
+    )
 ]
 # plain dict of the options genoml_core.predict.PredictOptions takes
 PREDICT_OPTIONS = {
@@ -57,7 +62,7 @@ rule predict:
         stores=STORES,
         report="results/inputs/report.json",
     output:
-        predictions="results/predict/{cohort}/predictions.tsv",
+        predictions="results/individual/predict/{cohort}/predictions.tsv",
         report="results/predict/{cohort}/harmonize_report.json",
         metrics="results/predict/{cohort}/metrics.json",
         plots=directory("results/predict/{cohort}/plots"),

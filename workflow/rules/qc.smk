@@ -33,6 +33,7 @@ rule qc_samples:
         samples="results/inputs/samples.tsv",
     output:
         keep="results/qc/samples.keep",
+        removed="results/individual/qc/removed_samples.tsv",
         summary="results/qc/samples.json",
     log:
         "logs/qc_samples.log",
@@ -57,7 +58,7 @@ rule relatedness:
         genotypes=genotype_files(),
         keep="results/qc/samples.keep",
     output:
-        pairs="results/qc/related_pairs.tsv",
+        pairs="results/individual/qc/related_pairs.tsv",
         summary="results/qc/relatedness.json",
     log:
         "logs/relatedness.log",

@@ -11,7 +11,7 @@ rule train_classical:
             "results/train/{{learner}}/trial_{{trial}}/model_{fold}.zip", fold=FOLDS
         ),
         metrics="results/train/{learner}/trial_{trial}/metrics.json",
-        oof="results/train/{learner}/trial_{trial}/oof.tsv",
+        oof="results/individual/train/{learner}/trial_{trial}/oof.tsv",
     log:
         "logs/train/{learner}/trial_{trial}.log",
     benchmark:
