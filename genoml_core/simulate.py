@@ -40,6 +40,25 @@ Traits (all three on both cohorts, from true genotypes before missingness)
       pop_b shift and noise, cut at the training 45% and 80% quantiles into ``subtype_a``,
       ``subtype_b``, ``subtype_c``.
 
+Genetic architecture (``architecture``; the same for all three traits)
+    * ``additive`` (the default): ``n_causal`` (40) causal SNPs, standardized effects N(0, 1).
+    * ``sparse``: a few large effects: ``n_causal`` defaults to 10, standardized effects +-1 (random
+      signs), so each causal SNP carries about ``h2 / n_causal`` of the liability variance.
+    * ``epistatic``: the additive model plus ``n_pairs`` (default ``min(10, n_causal // 2)``)
+      pairwise interactions between distinct causal SNPs of the trait. An interaction is
+      ``effect * z_a * z_b`` with ``z`` a genotype standardized by its training mean and SD (so it
+      has no marginal additive effect); the interactions carry ``interaction_share`` (0.4) of the
+      genetic variance on the training cohort and the additive part the rest
+      (var(interactions) / (var(additive) + var(interactions)) = ``interaction_share``).
+      The noise-free liabilities (the oracle scores) include the interactions.
+
+    With ``architecture`` left unset (``None``) the model is ``additive`` and every file is
+    byte-identical to earlier releases. Naming an architecture (``additive`` included) adds an
+    ``architecture`` section to ``truth.json``, per trait its architecture (the interaction table
+    and variance parts for ``epistatic``), ``three_class.oracle_macro_auc`` (the one-vs-rest macro
+    AUC of the class probabilities given the noise-free liability, :func:`three_class_probabilities`)
+    and a ``three_class_liability`` column to ``oracle.tsv`` / ``new_cohort_oracle.tsv``.
+
 New cohort
     ``n_new`` other people (``NFAM0001``/``NEW0001``) from the same model. Its ``.bim`` lists the
     SNPs in a random order (the ``.bed`` follows it): the chromosomes in a random order, and the
@@ -59,6 +78,7 @@ depend on ``chunk_snps``) and written in chunks of about ``chunk_snps`` SNPs thr
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import tempfile
@@ -69,22 +89,34 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
 from . import __version__
 from .errors import ConfigError
 from .io import BIM_COLUMNS, FAM_COLUMNS, BedWriter, iter_genotype_chunks, write_json, write_tsv
 
-__all__ = ["simulate_cohort", "main", "POPULATIONS", "THREE_CLASS_LABELS"]
+__all__ = [
+    "simulate_cohort",
+    "three_class_probabilities",
+    "main",
+    "ARCHITECTURES",
+    "POPULATIONS",
+    "THREE_CLASS_LABELS",
+]
 
 log = logging.getLogger(__name__)
 
 POPULATIONS = ("pop_a", "pop_b")
 THREE_CLASS_LABELS = ("subtype_a", "subtype_b", "subtype_c")
+#: Genetic architectures of :func:`simulate_cohort` (its ``architecture`` argument).
+ARCHITECTURES = ("additive", "sparse", "epistatic")
 
 # independent random sub-streams: np.random.default_rng([seed, STREAM, ...])
 _S_SNPS, _S_PEOPLE, _S_EFFECTS, _S_PHENO, _S_NEW, _S_BLOCK = 1, 2, 3, 4, 5, 6
+# the architecture's own draws (interaction pairs and effects): a separate stream, so the additive
+# model's draws (and files) do not depend on it
+_S_ARCH = 7
 
 _BLOCK_SIZE = (5, 50)
 _RHO = (0.80, 0.98)
@@ -103,6 +135,10 @@ _Q_SEX_EFFECT, _Q_AGE_EFFECT, _Q_GROUP_SHIFT = 0.30, 0.015, 0.30
 _T_GROUP_SHIFT = 0.30
 _THREE_CLASS_QUANTILES = (0.45, 0.80)
 _Q_OFFSET, _Q_SCALE = 100.0, 15.0
+_N_CAUSAL_DEFAULT = {"additive": 40, "sparse": 10, "epistatic": 40}
+_SPARSE_MAX_CAUSAL = 50
+_INTERACTION_SHARE_DEFAULT = 0.4
+_N_PAIRS_DEFAULT = 10
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -289,6 +325,88 @@ def _genetic_value(
     return g @ effect - centre, effect, centre
 
 
+def _interaction_value(
+    ga: np.ndarray, gb: np.ndarray, gamma: np.ndarray, variance: float, train: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Pairwise interactions ``sum_k effect_k * z_a,k * z_b,k`` with variance ``variance`` on the training rows.
+
+    ``ga`` and ``gb`` are the true genotypes (n_people, n_pairs) of the pairs' first and second
+    SNPs; ``z`` standardizes each by its training mean and SD. Returns (values for all people,
+    {"effect", "centre_a", "scale_a", "centre_b", "scale_b"} per pair).
+    """
+
+    def standardize(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        centre = g[train].mean(axis=0)
+        scale = g[train].std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        return (g - centre) / scale, centre, scale
+
+    za, ca, sa = standardize(ga)
+    zb, cb, sb = standardize(gb)
+    prod = za * zb
+    raw = prod @ gamma
+    v = float(raw[train].var())
+    effect = gamma * (np.sqrt(variance / v) if v > 0 else 0.0)
+    return prod @ effect, {"effect": effect, "centre_a": ca, "scale_a": sa, "centre_b": cb, "scale_b": sb}
+
+
+def _interaction_table(bim: pd.DataFrame, pairs: np.ndarray, parts: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """truth.json rows of the interactions: value = effect * (g_a - centre_a) / scale_a * (g_b - centre_b) / scale_b,
+    g the count of each SNP's training .bim A1 allele."""
+    rows = []
+    for k, (a, b) in enumerate(pairs):
+        ra, rb = bim.iloc[int(a)], bim.iloc[int(b)]
+        rows.append(
+            {
+                "snp_a": str(ra.SNP),
+                "snp_b": str(rb.SNP),
+                "effect_allele_a": str(ra.A1),
+                "effect_allele_b": str(rb.A1),
+                "centre_a": round(float(parts["centre_a"][k]), 6),
+                "scale_a": round(float(parts["scale_a"][k]), 6),
+                "centre_b": round(float(parts["centre_b"][k]), 6),
+                "scale_b": round(float(parts["scale_b"][k]), 6),
+                "effect": round(float(parts["effect"][k]), 6),
+            }
+        )
+    return rows
+
+
+def three_class_probabilities(liability: Any, thresholds: Sequence[float], noise_sd: float) -> np.ndarray:
+    """Class probabilities of ``three_class`` given its noise-free liability (the oracle's scores).
+
+    The observed liability is ``liability + noise_sd * N(0, 1)``, cut at ``thresholds`` (the two
+    training quantiles in ``truth.json``'s ``three_class.thresholds``), so
+    P(class 0) = Phi((t0 - l) / sd), P(class 1) = Phi((t1 - l) / sd) - P(class 0), P(class 2) = the rest.
+
+    Args:
+        liability: noise-free liabilities (n,), e.g. ``oracle.tsv``'s ``three_class_liability``.
+        thresholds: the two cut points, increasing.
+        noise_sd: SD of the noise (``three_class.noise_sd``), > 0.
+
+    Returns:
+        (n, 3) probabilities in the order of :data:`THREE_CLASS_LABELS`; rows sum to 1.
+
+    Example:
+        >>> p = three_class_probabilities([-3.0, 0.0, 3.0], [-0.5, 0.5], 1.0)
+        >>> p.shape, bool(p[0, 0] > 0.9), bool(p[2, 2] > 0.9)
+        ((3, 3), True, True)
+    """
+    lo, hi = (float(t) for t in thresholds)
+    if not lo <= hi or not noise_sd > 0:
+        raise ValueError(f"{thresholds=} must be increasing and {noise_sd=} > 0")
+    x = np.asarray(liability, dtype=np.float64)
+    c0 = ndtr((lo - x) / noise_sd)
+    c1 = ndtr((hi - x) / noise_sd)
+    return np.stack([c0, np.clip(c1 - c0, 0.0, 1.0), 1.0 - c1], axis=1)
+
+
+def _macro_auc(prob: np.ndarray, label: np.ndarray) -> float:
+    """One-vs-rest macro ROC AUC over the classes present in ``label`` (0..K-1)."""
+    present = [k for k in range(prob.shape[1]) if 0 < int((label == k).sum()) < label.size]
+    return float(np.mean([_roc_auc(prob[:, k], label == k) for k in present])) if present else float("nan")
+
+
 def _add_noise(noise_free: np.ndarray, z: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
     """Add noise ``sd * z`` so that the training rows have total variance ~1."""
     v = float(noise_free[train].var())
@@ -323,7 +441,10 @@ def simulate_cohort(
     n_snps: int = 20000,
     n_chromosomes: int = 4,
     n_new: int = 500,
-    n_causal: int = 40,
+    n_causal: int | None = None,
+    architecture: str | None = None,
+    interaction_share: float | None = None,
+    n_pairs: int | None = None,
     seed: int = 42,
     fst: float = 0.05,
     frac_pop_b: float = 0.25,
@@ -355,15 +476,25 @@ def simulate_cohort(
         n_snps: number of SNPs (>= 500).
         n_chromosomes: chromosomes 1..n_chromosomes (1-22).
         n_new: new-cohort size (0 for none).
-        n_causal: causal SNPs of case_control; quantitative and three_class each share half.
+        n_causal: causal SNPs of case_control; quantitative and three_class each share half
+            and have as many of their own. None: 40, or 10 for ``sparse`` (at most 50 there).
+        architecture: ``"additive"``, ``"sparse"`` or ``"epistatic"`` (see the module
+            docstring), for all three traits. None: additive, with every file byte-identical to
+            earlier releases; naming one adds the architecture fields to ``truth.json`` and the
+            ``three_class_liability`` oracle column.
+        interaction_share: ``epistatic`` only: share of each trait's genetic variance (on the
+            training cohort) carried by the pairwise interactions, in (0, 1). None: 0.4.
+        n_pairs: ``epistatic`` only: interacting SNP pairs per trait (distinct causal SNPs,
+            ``1 <= n_pairs <= n_causal // 2``). None: ``min(10, n_causal // 2)``.
         seed: non-negative integer seed; the same arguments give byte-identical files.
         fst: Balding-Nichols F of each population relative to the ancestral frequencies.
-        frac_pop_b: expected fraction of pop_b.
+        frac_pop_b: expected fraction of pop_b (0.5 for an even two-ancestry mix).
         missing_rate: fraction of genotype calls missing at random.
         n_bad_samples: training samples with 10-30% missing calls.
         n_bad_snps: SNPs in each bad-SNP category (high missingness, low MAF, Hardy-Weinberg).
         prevalence: case fraction of case_control on the training cohort.
-        h2: variance of the genetic liability of case_control (total liability variance 1).
+        h2: variance of the genetic liability of case_control (total liability variance 1),
+            interactions included.
         h2_quantitative: same for the quantitative trait.
         h2_three_class: same for the three-class trait.
         group_shift: case_control liability shift of pop_b.
@@ -383,6 +514,29 @@ def simulate_cohort(
     t0 = time.perf_counter()
     # chunk_snps is left out: the files do not depend on it
     params = {k: v for k, v in locals().items() if k not in {"out_dir", "t0", "chunk_snps"}}
+    extended = architecture is not None
+    _check(
+        architecture is None or architecture in ARCHITECTURES, f"{architecture=} must be one of {ARCHITECTURES}"
+    )
+    arch = architecture or "additive"
+    epistatic = arch == "epistatic"
+    for name, v in [("interaction_share", interaction_share), ("n_pairs", n_pairs)]:
+        _check(v is None or epistatic, f"{name}={v} applies to architecture='epistatic' only (got {arch!r})")
+    n_causal = _N_CAUSAL_DEFAULT[arch] if n_causal is None else int(n_causal)
+    params["n_causal"] = n_causal
+    if epistatic:
+        interaction_share = _INTERACTION_SHARE_DEFAULT if interaction_share is None else float(interaction_share)
+        n_pairs = min(_N_PAIRS_DEFAULT, n_causal // 2) if n_pairs is None else int(n_pairs)
+        _check(0 < interaction_share < 1, f"{interaction_share=} must be in (0, 1)")
+        _check(1 <= n_pairs <= n_causal // 2, f"{n_pairs=} must be in [1, n_causal // 2 = {n_causal // 2}]")
+        params.update(interaction_share=interaction_share, n_pairs=n_pairs)
+    if arch == "sparse":
+        _check(n_causal <= _SPARSE_MAX_CAUSAL, f"{n_causal=} must be <= {_SPARSE_MAX_CAUSAL} for a sparse architecture")
+    if extended:
+        params["architecture"] = arch
+    else:  # the parameters of earlier releases, so that truth.json stays byte-identical
+        for name in ("architecture", "interaction_share", "n_pairs"):
+            params.pop(name)
     _check(isinstance(seed, (int, np.integer)) and seed >= 0, f"{seed=} must be a non-negative integer")
     _check(n_samples >= 100, f"{n_samples=} must be >= 100")
     _check(n_snps >= 500, f"{n_snps=} must be >= 500")
@@ -437,6 +591,8 @@ def simulate_cohort(
     beta_q = beta_q_raw.copy()
     beta_q[shared_q] = 0.6 * beta_cc[np.searchsorted(causal_cc, causal_q[shared_q])] + 0.8 * beta_q_raw[shared_q]
     beta_t = rng.standard_normal(len(causal_t))
+    if arch == "sparse":  # a few large effects of equal size: +-1 standardized, the signs of the draws
+        beta_cc, beta_q, beta_t = np.sign(beta_cc), np.sign(beta_q), np.sign(beta_t)
 
     # bad SNPs: never causal; high-missing ones common so that only --geno catches them
     free = np.flatnonzero(~is_causal)
@@ -553,10 +709,38 @@ def simulate_cohort(
     trng = np.random.default_rng([seed, _S_PHENO])
     noise = trng.standard_normal((3, n_total))
 
-    def gv(idx: np.ndarray, beta: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray, float]:
-        return _genetic_value(xg[:, [col[int(j)] for j in idx]], p_anc[idx], beta, h, train)
+    arng = np.random.default_rng([seed, _S_ARCH])
 
-    g_cc, eff_cc, centre_cc = gv(causal_cc, beta_cc, h2)
+    def gv(idx: np.ndarray, beta: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
+        """Genetic value of one trait (variance ``h`` on training), its additive effects, centre and
+        architecture record for truth.json."""
+        cols = [col[int(j)] for j in idx]
+        info: dict[str, Any] = {"name": arch, "n_causal": int(len(idx))}
+        if not epistatic:
+            return *_genetic_value(xg[:, cols], p_anc[idx], beta, h, train), info
+        assert interaction_share is not None and n_pairs is not None
+        g_add, eff, centre = _genetic_value(xg[:, cols], p_anc[idx], beta, (1 - interaction_share) * h, train)
+        pairs = np.sort(arng.choice(idx, size=(n_pairs, 2), replace=False), axis=1)
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+        gamma = arng.standard_normal(n_pairs)
+        ga = xg[:, [col[int(j)] for j in pairs[:, 0]]]
+        gb = xg[:, [col[int(j)] for j in pairs[:, 1]]]
+        g_int, parts = _interaction_value(ga, gb, gamma, interaction_share * h, train)
+        v_add, v_int = float(g_add[train].var()), float(g_int[train].var())
+        info.update(
+            {
+                "model": "genetic = additive (causal table) + sum over pairs of effect * z_a * z_b",
+                "n_pairs": int(n_pairs),
+                "interaction_share_requested": interaction_share,
+                "variance_additive_training": round(v_add, 6),
+                "variance_interaction_training": round(v_int, 6),
+                "interaction_share_training": round(v_int / (v_add + v_int), 6),
+                "interactions": _interaction_table(bim, pairs, parts),
+            }
+        )
+        return g_add + g_int, eff, centre, info
+
+    g_cc, eff_cc, centre_cc, arch_cc = gv(causal_cc, beta_cc, h2)
     fixed_cc = group_shift * pop + _CC_SEX_EFFECT * female + _CC_AGE_EFFECT * (age - _AGE_MEAN)
     nf_cc = g_cc + fixed_cc
     liab_cc, sd_cc = _add_noise(nf_cc, noise[0], train)
@@ -564,12 +748,12 @@ def simulate_cohort(
     case = (liab_cc > threshold).astype(np.int64)
     case_na = trng.random(n_total) < case_missing_rate
 
-    g_q, eff_q, centre_q = gv(causal_q, beta_q, h2_quantitative)
+    g_q, eff_q, centre_q, arch_q = gv(causal_q, beta_q, h2_quantitative)
     nf_q = g_q + _Q_GROUP_SHIFT * pop + _Q_SEX_EFFECT * female + _Q_AGE_EFFECT * (age - _AGE_MEAN)
     liab_q, sd_q = _add_noise(nf_q, noise[1], train)
     quant = np.round(_Q_OFFSET + _Q_SCALE * liab_q, 4)
 
-    g_t, eff_t, centre_t = gv(causal_t, beta_t, h2_three_class)
+    g_t, eff_t, centre_t, arch_t = gv(causal_t, beta_t, h2_three_class)
     nf_t = g_t + _T_GROUP_SHIFT * pop
     liab_t, sd_t = _add_noise(nf_t, noise[2], train)
     cuts = np.quantile(liab_t[train], _THREE_CLASS_QUANTILES)
@@ -604,6 +788,8 @@ def simulate_cohort(
         oracle = pheno.iloc[sl][["FID", "IID"]].assign(
             case_control_liability=np.round(nf_cc[sl], 6), quantitative_noise_free=np.round(nf_q[sl], 6)
         )
+        if extended:
+            oracle["three_class_liability"] = np.round(nf_t[sl], 6)
         write_tsv(oracle, out / f"{name}oracle.tsv")
 
     # ---- truth
@@ -733,6 +919,27 @@ def simulate_cohort(
         },
         "new_cohort": new_info,
     }
+    if extended:  # (left out by default, so that default cohorts stay byte-identical to earlier releases)
+        truth["architecture"] = {
+            "name": arch,
+            "n_causal": n_causal,
+            "interaction_share": interaction_share,
+            "n_pairs": n_pairs,
+            "notes": {
+                "additive": "n_causal causal SNPs, standardized effects N(0, 1)",
+                "sparse": "n_causal (default 10) causal SNPs, standardized effects +-1 (equal large effects)",
+                "epistatic": (
+                    "additive + n_pairs pairwise interactions of causal SNPs carrying interaction_share of "
+                    "the genetic variance (training cohort); the oracle liabilities include them"
+                ),
+            }[arch],
+        }
+        truth["case_control"]["architecture"] = arch_cc
+        truth["quantitative"]["architecture"] = arch_q
+        truth["three_class"]["architecture"] = arch_t
+        label_t = np.searchsorted(cuts, liab_t)
+        prob_t = three_class_probabilities(nf_t, cuts, sd_t)
+        truth["three_class"]["oracle_macro_auc"] = per_cohort(lambda mk: _macro_auc(prob_t[mk], label_t[mk]))
     write_json(truth, out / "truth.json")
     auc = truth["case_control"]["oracle_auc"]
     log.info(
@@ -746,21 +953,74 @@ def simulate_cohort(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``genoml-simulate --out DIR [--n-samples N] [--n-snps M] [--n-new K] [--seed S]``."""
+    """Command line: ``genoml-simulate --out DIR [--n-samples N] [--n-snps M] [--architecture A] [...]``.
+
+    Options left out take :func:`simulate_cohort`'s defaults, so ``genoml-simulate --out DIR``
+    writes the same files as ``simulate_cohort(DIR)``.
+    """
+    default = {k: v.default for k, v in inspect.signature(simulate_cohort).parameters.items()}
+
+    def d(name: str) -> str:
+        return f"(default: {default[name]})"
+
     ap = argparse.ArgumentParser(prog="genoml-simulate", description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--n-samples", type=int, default=2000)
-    ap.add_argument("--n-snps", type=int, default=20000)
-    ap.add_argument("--n-chromosomes", type=int, default=4)
-    ap.add_argument("--n-new", type=int, default=500)
-    ap.add_argument("--n-causal", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--chunk-snps", type=int, default=4096, help="SNPs per written chunk (bounds memory)")
+    ap.add_argument("--out", required=True, help="output folder (created)")
+    ap.add_argument(
+        "--n-samples", type=int, default=default["n_samples"], help=f"training cohort size {d('n_samples')}"
+    )
+    ap.add_argument("--n-snps", type=int, default=default["n_snps"], help=f"number of SNPs {d('n_snps')}")
+    ap.add_argument("--n-chromosomes", type=int, default=default["n_chromosomes"],
+                    help=f"SNPs spread over chromosomes 1..N {d('n_chromosomes')}")
+    ap.add_argument("--n-new", type=int, default=default["n_new"],
+                    help=f"size of the independent new cohort; 0 for none {d('n_new')}")
+    ap.add_argument("--seed", type=int, default=default["seed"], help=f"random seed {d('seed')}")
+    arch = ap.add_argument_group("genetic architecture (the same for case_control, quantitative and three_class)")
+    arch.add_argument("--architecture", choices=ARCHITECTURES, default=None,
+                      help="additive: n-causal SNPs with N(0,1) standardized effects; sparse: a few large equal "
+                           "effects (n-causal defaults to 10); epistatic: additive plus pairwise interactions "
+                           "carrying --interaction-share of the genetic variance. Unset: additive, with files "
+                           "byte-identical to earlier releases (naming it adds the architecture to truth.json "
+                           "and the three_class_liability oracle column)")
+    arch.add_argument("--n-causal", type=int, default=None,
+                      help="causal SNPs of case_control (quantitative and three_class share half and have as many "
+                           "of their own) (default: 40; 10 for sparse)")
+    arch.add_argument("--interaction-share", type=float, default=None,
+                      help="epistatic only: share of the genetic variance from pairwise interactions, in (0, 1) "
+                           f"(default: {_INTERACTION_SHARE_DEFAULT})")
+    arch.add_argument("--n-pairs", type=int, default=None,
+                      help=f"epistatic only: interacting pairs of causal SNPs per trait (default: "
+                           f"min({_N_PAIRS_DEFAULT}, n-causal // 2))")
+    arch.add_argument("--h2", type=float, default=None,
+                      help=f"variance of the case_control genetic liability; total liability variance 1 {d('h2')}")
+    arch.add_argument("--h2-quantitative", type=float, default=None,
+                      help=f"the same for the quantitative trait {d('h2_quantitative')}")
+    arch.add_argument("--h2-three-class", type=float, default=None,
+                      help=f"the same for the three-class trait {d('h2_three_class')}")
+    arch.add_argument("--prevalence", type=float, default=None,
+                      help=f"case fraction of case_control on the training cohort {d('prevalence')}")
+    pops = ap.add_argument_group("ancestry (two populations, pop_a and pop_b)")
+    pops.add_argument("--frac-pop-b", type=float, default=None,
+                      help=f"expected fraction of pop_b; 0.5 for an even two-ancestry mix {d('frac_pop_b')}")
+    pops.add_argument("--fst", type=float, default=None,
+                      help="Balding-Nichols F of each population relative to the ancestral allele frequencies; "
+                           f"larger = more different populations {d('fst')}")
+    pops.add_argument("--group-shift", type=float, default=None,
+                      help=f"case_control liability shift of pop_b {d('group_shift')}")
+    new = ap.add_argument_group("new cohort")
+    new.add_argument("--frac-swapped", type=float, default=None,
+                     help=f"fraction of SNPs with A1/A2 swapped in the new cohort {d('frac_swapped')}")
+    new.add_argument("--frac-absent", type=float, default=None,
+                     help=f"fraction of (non-causal) SNPs absent from the new cohort {d('frac_absent')}")
+    ap.add_argument("--chunk-snps", type=int, default=default["chunk_snps"],
+                    help=f"SNPs per written chunk (bounds memory; the files do not depend on it) {d('chunk_snps')}")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    optional = ("n_causal", "architecture", "interaction_share", "n_pairs", "h2", "h2_quantitative",
+                "h2_three_class", "prevalence", "frac_pop_b", "fst", "group_shift", "frac_swapped", "frac_absent")
+    given = {k: getattr(args, k) for k in optional if getattr(args, k) is not None}
     try:
         truth = simulate_cohort(
             args.out,
@@ -768,9 +1028,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_snps=args.n_snps,
             n_chromosomes=args.n_chromosomes,
             n_new=args.n_new,
-            n_causal=args.n_causal,
             seed=args.seed,
             chunk_snps=args.chunk_snps,
+            **given,
         )
     except ConfigError as err:
         ap.error(str(err))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from genoml_core import io
 from genoml_core.errors import ConfigError
-from genoml_core.simulate import THREE_CLASS_LABELS, main, simulate_cohort
+from genoml_core.simulate import THREE_CLASS_LABELS, main, simulate_cohort, three_class_probabilities
 
 SMALL = dict(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=150, n_causal=20, seed=7)
 PLINK2 = shutil.which("plink2")
@@ -370,7 +371,21 @@ def test_cli_and_no_new_cohort(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "kw", [{"n_samples": 50}, {"n_snps": 100}, {"n_chromosomes": 23}, {"seed": -1}, {"fst": 0.0}, {"n_new": -1}]
+    "kw",
+    [
+        {"n_samples": 50},
+        {"n_snps": 100},
+        {"n_chromosomes": 23},
+        {"seed": -1},
+        {"fst": 0.0},
+        {"n_new": -1},
+        {"architecture": "dominant"},
+        {"interaction_share": 0.4},  # epistatic only
+        {"architecture": "additive", "n_pairs": 3},
+        {"architecture": "epistatic", "interaction_share": 1.0},
+        {"architecture": "epistatic", "n_pairs": 11},  # > n_causal // 2
+        {"architecture": "sparse", "n_causal": 60},
+    ],
 )
 def test_invalid_parameters_raise(kw: dict, tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
@@ -409,3 +424,186 @@ def test_bedwriter_matches_write_bed_and_is_atomic(tmp_path: Path) -> None:
     with pytest.raises(ValueError), io.BedWriter(tmp_path / "failed", 13) as w:
         w.write_block(np.full((13, 2), 3, np.int8))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.bed", "whole.bed", "whole.bim", "whole.fam"]
+
+
+# ----------------------------------------------------------------------------- genetic architectures
+# sha256 of every file of the SMALL cohort as genoml_core 0.2.0 wrote it (before the architecture
+# options existed; truth.json without its genoml_core_version, canonical JSON). Checked stable across
+# OpenBLAS thread counts and kernels (OPENBLAS_CORETYPE Prescott / Sandybridge / Haswell). numpy does
+# not promise identical random streams across releases, so other versions skip the comparison.
+_LEGACY_NUMPY_SCIPY = ("2.4", "1.17")
+_LEGACY_SMALL_SHA256 = {
+    "cohort.bed": "ff0c7e4dafb6d1aa6bbffedc4de8ed044fdc1b02688d529f171cf3271ff24416",
+    "cohort.bim": "64fefef1370a2e8b38838b5a59c737a6d61375b85beb0558084c0a9041ffb842",
+    "cohort.fam": "b69bc8202b370a1933394f562a9746d323ddcfdfb83b708ad0ba435c685fd0d6",
+    "covariates.tsv": "ba1e1e12358a9a49edf906627288b9997ccd54959fa39d205b5950f1f7c3cc9f",
+    "groups.tsv": "3c7c5b97f00ebb3dab07d5b09f6e742e94e4b0f63adbaa9a7e2fee7203f808c3",
+    "new_cohort.bed": "5633e997c2402b1aee1c1accfd29a1bf9c2eb48cf47003bc404c938663728a20",
+    "new_cohort.bim": "921f3243439d28c2e9c44d48d582815f45e1b2ad431fb2b358c3d5f1ee5f786b",
+    "new_cohort.fam": "bb2e347075c3698d32d0122df9d74f8f656aedb80bc5e63c415a8eabd7a76e09",
+    "new_cohort_covariates.tsv": "55eda380e22748f86875fd566885e9e858fcb165aa657fffd6c09c6d745098f4",
+    "new_cohort_groups.tsv": "505199bc29fa3f35e8cd6d6c69693ef3e65370ff1fb698263e7a9719f2b979ab",
+    "new_cohort_oracle.tsv": "b914e32f1c15769571d84b33bbc78fd97c693251ca52a0da3be28e4b69699334",
+    "new_cohort_phenotype.tsv": "a7e9a206dc0ddcf3784ea73e61cb1d10c8e30b07912c4bb79c71150086440690",
+    "oracle.tsv": "ba56cf8977429d971f8f3ac0b999ef7b47401c237fe181e4d9fe8a90c283542d",
+    "phenotype.tsv": "e9b341d609dbf2fca404d50bc47f33c023619393016b262d32b9aa29480fd6b4",
+    "truth.json": "be9b70201a8d22c1d69c743b8dc7b28f4552751b621676d412ac54096a39ce4a",
+}
+
+
+def _legacy_digests(folder: Path) -> dict[str, str]:
+    out = _digests(folder)
+    truth = json.loads((folder / "truth.json").read_text())
+    truth.pop("genoml_core_version")  # bumped by every release; not part of the simulation
+    out["truth.json"] = hashlib.sha256(json.dumps(truth, sort_keys=True).encode()).hexdigest()
+    return out
+
+
+def test_defaults_byte_identical_to_before_the_architecture_options(sim: tuple[Path, dict]) -> None:
+    import scipy
+
+    versions = (".".join(np.__version__.split(".")[:2]), ".".join(scipy.__version__.split(".")[:2]))
+    if versions != _LEGACY_NUMPY_SCIPY:
+        pytest.skip(f"reference hashes made with numpy/scipy {_LEGACY_NUMPY_SCIPY}, running {versions}")
+    out, truth = sim
+    assert _legacy_digests(out) == _LEGACY_SMALL_SHA256
+    assert "architecture" not in truth and "architecture" not in truth["parameters"]
+
+
+def test_naming_additive_changes_no_data_only_adds_fields(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    out, legacy = sim
+    truth = simulate_cohort(tmp_path, **SMALL, architecture="additive")
+    d_legacy, d_new = _digests(out), _digests(tmp_path)
+    assert d_legacy.keys() == d_new.keys()
+    assert {k for k in d_new if d_new[k] != d_legacy[k]} == {"truth.json", "oracle.tsv", "new_cohort_oracle.tsv"}
+    for name in ("oracle.tsv", "new_cohort_oracle.tsv"):
+        old = pd.read_csv(out / name, sep="\t", dtype={"FID": str, "IID": str})
+        new = pd.read_csv(tmp_path / name, sep="\t", dtype={"FID": str, "IID": str})
+        pd.testing.assert_frame_equal(new[old.columns], old)
+        assert list(new.columns) == [*old.columns, "three_class_liability"]
+    assert truth["architecture"]["name"] == "additive" and truth["parameters"]["architecture"] == "additive"
+    for key in ("case_control", "quantitative", "three_class"):
+        assert truth[key]["causal"] == legacy[key]["causal"]
+        assert truth[key]["architecture"] == {"name": "additive", "n_causal": SMALL["n_causal"]}
+    assert truth["case_control"]["oracle_auc"] == legacy["case_control"]["oracle_auc"]
+
+
+def test_sparse_has_exactly_ten_large_causal_snps(tmp_path: Path) -> None:
+    kw = {k: v for k, v in SMALL.items() if k != "n_causal"}
+    truth = simulate_cohort(tmp_path, **kw, architecture="sparse")
+    assert truth["parameters"]["n_causal"] == 10 and truth["architecture"]["n_causal"] == 10
+    for key in ("case_control", "quantitative", "three_class"):
+        causal = truth[key]["causal"]
+        assert len(causal) == 10 and len({r["snp"] for r in causal}) == 10
+        size = np.abs([r["effect_std"] for r in causal])
+        assert np.allclose(size, size[0], rtol=1e-4)  # equal large effects ...
+        assert size[0] > 0.15  # ... each ~ sqrt(h2 / 10) = 0.2 SD of liability per SD of genotype
+    cc = {r["snp"] for r in truth["case_control"]["causal"]}
+    assert len(cc & {r["snp"] for r in truth["quantitative"]["causal"]}) == 5
+    assert set(truth["causal_snps"]) >= cc
+    assert truth["case_control"]["oracle_auc"]["new"] > 0.75
+
+
+def _training_dosages(out: Path, snps: list[str], expected_a1: list[str]) -> np.ndarray:
+    """Training genotypes (float, NaN missing) of ``snps``, as counts of ``expected_a1``."""
+    bim = io.read_bim(out / "cohort")
+    where = {s: k for k, s in enumerate(bim.SNP)}
+    idx = [where[s] for s in snps]
+    assert bim.A1.to_numpy()[idx].tolist() == expected_a1
+    g = io.read_genotypes(out / "cohort", variant_idx=idx).astype(float)
+    g[g < 0] = np.nan
+    return g
+
+
+@pytest.mark.parametrize("share", [0.4, 0.3])
+def test_epistatic_interaction_share_of_genetic_variance(tmp_path: Path, share: float) -> None:
+    kw = {**SMALL, "n_causal": 30}
+    truth = simulate_cohort(tmp_path, **kw, architecture="epistatic", interaction_share=share)
+    for key, h in (("case_control", 0.4), ("quantitative", 0.4), ("three_class", 0.4)):
+        arch = truth[key]["architecture"]
+        pairs = arch["interactions"]
+        assert arch["n_pairs"] == len(pairs) == 10 and arch["interaction_share_requested"] == share
+        causal = {r["snp"] for r in truth[key]["causal"]}
+        members = [s for r in pairs for s in (r["snp_a"], r["snp_b"])]
+        assert len(set(members)) == 20 and set(members) <= causal  # distinct causal SNPs
+        # rebuild both parts from the written training genotypes and the truth alone
+        cc = truth[key]["causal"]
+        g = _training_dosages(tmp_path, [r["snp"] for r in cc], [r["effect_allele"] for r in cc])
+        g = np.where(np.isnan(g), np.nanmean(g, axis=0), g)
+        additive = g @ np.array([r["effect"] for r in cc]) - truth[key]["genetic_centre"]
+        ga = _training_dosages(tmp_path, [r["snp_a"] for r in pairs], [r["effect_allele_a"] for r in pairs])
+        gb = _training_dosages(tmp_path, [r["snp_b"] for r in pairs], [r["effect_allele_b"] for r in pairs])
+        za = (ga - [r["centre_a"] for r in pairs]) / np.array([r["scale_a"] for r in pairs])
+        zb = (gb - [r["centre_b"] for r in pairs]) / np.array([r["scale_b"] for r in pairs])
+        inter = np.nan_to_num(za * zb) @ np.array([r["effect"] for r in pairs])
+        v_add, v_int = additive.var(), inter.var()
+        assert abs(v_int / (v_add + v_int) - share) < 0.02, (key, v_int / (v_add + v_int))
+        assert abs(v_add + v_int - h) < 0.03
+        assert abs(arch["interaction_share_training"] - share) < 1e-6
+        # interactions carry (almost) no marginal additive signal: the additive part does not explain them
+        assert np.corrcoef(additive, inter)[0, 1] ** 2 < 0.05
+
+
+def test_epistatic_oracle_uses_the_full_liability(tmp_path: Path) -> None:
+    truth = simulate_cohort(tmp_path, **{**SMALL, "n_causal": 30}, architecture="epistatic", interaction_share=0.5)
+    cc = truth["case_control"]
+    oracle = pd.read_csv(tmp_path / "oracle.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    pheno = pd.read_csv(tmp_path / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    ok = pheno.case_control.notna().to_numpy()
+    y = pheno.case_control.to_numpy()[ok].astype(int)
+    full = oracle.case_control_liability.to_numpy()[ok]
+    assert abs(_auc(full, y) - cc["oracle_auc"]["training"]) < 1e-3
+    # the additive part alone (rebuilt from the causal table) ranks people worse than the oracle
+    g = _training_dosages(tmp_path, [r["snp"] for r in cc["causal"]], [r["effect_allele"] for r in cc["causal"]])
+    g = np.where(np.isnan(g), np.nanmean(g, axis=0), g)
+    additive = (g @ np.array([r["effect"] for r in cc["causal"]]))[ok]
+    assert _auc(full, y) > _auc(additive, y) + 0.03
+    # quantitative: the noise-free value includes the interactions too
+    assert truth["quantitative"]["oracle_r2"]["training"] > 0.3
+
+
+def test_oracle_higher_for_higher_h2(tmp_path: Path) -> None:
+    res = {}
+    for h in (0.1, 0.6):
+        res[h] = simulate_cohort(
+            tmp_path / str(h), **SMALL, architecture="additive", h2=h, h2_quantitative=h, h2_three_class=h
+        )
+    for cohort in ("training", "new"):
+        lo, hi = res[0.1], res[0.6]
+        assert hi["case_control"]["oracle_auc"][cohort] > lo["case_control"]["oracle_auc"][cohort] + 0.05
+        assert hi["quantitative"]["oracle_r2"][cohort] > lo["quantitative"]["oracle_r2"][cohort] + 0.2
+        assert hi["three_class"]["oracle_macro_auc"][cohort] > lo["three_class"]["oracle_macro_auc"][cohort] + 0.05
+
+
+def test_three_class_oracle_from_files(tmp_path: Path) -> None:
+    truth = simulate_cohort(tmp_path, **SMALL, architecture="additive")
+    t = truth["three_class"]
+    for prefix, cohort in (("", "training"), ("new_cohort_", "new")):
+        oracle = pd.read_csv(tmp_path / f"{prefix}oracle.tsv", sep="\t")
+        pheno = pd.read_csv(tmp_path / f"{prefix}phenotype.tsv", sep="\t")
+        prob = three_class_probabilities(oracle.three_class_liability, t["thresholds"], t["noise_sd"])
+        assert prob.shape == (len(oracle), 3) and np.allclose(prob.sum(axis=1), 1.0) and (prob >= 0).all()
+        label = pheno.three_class.map({c: k for k, c in enumerate(THREE_CLASS_LABELS)}).to_numpy()
+        macro = np.mean([_auc(prob[:, k], (label == k).astype(int)) for k in range(3)])
+        assert abs(macro - t["oracle_macro_auc"][cohort]) < 1e-3
+        # the most probable class is right far more often than chance
+        assert (prob.argmax(axis=1) == label).mean() > 0.5
+    with pytest.raises(ValueError):
+        three_class_probabilities([0.0], [1.0, -1.0], 1.0)
+
+
+def test_cli_architecture_and_ancestry_options(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    argv = ["--out", str(out), "--n-samples", "300", "--n-snps", "2000", "--n-chromosomes", "2", "--n-new", "60",
+            "--seed", "5", "--architecture", "epistatic", "--n-causal", "12", "--interaction-share", "0.35",
+            "--n-pairs", "4", "--h2", "0.5", "--frac-pop-b", "0.5", "--fst", "0.15", "-q"]
+    assert main(argv) == 0
+    truth = io.read_json(out / "truth.json")
+    p = truth["parameters"]
+    assert (p["architecture"], p["n_causal"], p["interaction_share"], p["n_pairs"]) == ("epistatic", 12, 0.35, 4)
+    assert p["h2"] == 0.5 and p["fst"] == 0.15 and p["frac_pop_b"] == 0.5
+    assert truth["case_control"]["architecture"]["n_pairs"] == 4
+    counts = truth["populations"]["counts_training"]
+    assert 0.4 < counts["pop_b"] / 300 < 0.6
+    with pytest.raises(SystemExit):  # interaction share without the epistatic architecture
+        main(["--out", str(tmp_path / "bad"), "--interaction-share", "0.3"])
