@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test,slurm]'
+	# adelie (the genome-wide penalized GLM's solver) declares numpy<2 in its metadata but works
+	# with numpy 2 (tested): installed on its own, without its declared dependencies
+	$(BIN)/pip install -q --no-deps 'adelie>=1.1.52,<1.2'
 	touch $(STAMP)
 
 setup: plink2 $(STAMP)

@@ -227,6 +227,8 @@ NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet", "rrfcn")
 #: Classical learners fitted out of core (genoml_core.outofcore); named here so the Snakefile
 #: can size their jobs without importing scikit-learn (a test checks it against the registry).
 STREAMING_LEARNERS = ("logistic_l1_sgd", "logistic_l2_sgd", "linear_sgd")
+#: Learners tuned by their own inner cross-validation (one trial each).
+SELF_TUNING_LEARNERS = ("penalized_glm",)
 
 
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
@@ -273,6 +275,8 @@ def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
 def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
     if name == "rrfcn":  # trial t retrains architecture t of the search
         return int(cfg["nas"]["top_k"])
+    if name in SELF_TUNING_LEARNERS:  # its own inner cross-validation tunes it: one trial
+        return 1
     return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
 
 

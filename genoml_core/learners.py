@@ -60,6 +60,7 @@ __all__ = [
     "TASKS",
     "CLASS_WEIGHTS",
     "LearnerSpec",
+    "feature_set",
     "LEARNERS",
     "available_learners",
     "supports",
@@ -103,6 +104,9 @@ class LearnerSpec:
             batch from the int8 store (memory independent of the number of samples).
         default: Trained when the config's ``train.learners`` is null (the out-of-core
             learners are for cohorts too large for the others and are trained when listed).
+        feature_set: ``compact`` (the fold's LD-pruned, association-filtered SNPs + covariates)
+            or ``genome`` (every SNP that passed the fold's variant QC + covariates, read as
+            int8 by the learner itself: :mod:`genoml_core.genome_learner`).
     """
 
     name: str
@@ -113,6 +117,7 @@ class LearnerSpec:
     description: str = ""
     streaming: bool = False
     default: bool = True
+    feature_set: str = "compact"
 
 
 # ----------------------------------------------------------------------------- factories
@@ -228,6 +233,12 @@ def _svr_linear(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimato
                      max_iter=5000, random_state=rs)
 
 
+def _penalized_glm(task: str, rs: int, n_jobs: int, cw: str | None) -> BaseEstimator:
+    from .penalized import GenomeWideGLM
+
+    return GenomeWideGLM(task, n_threads=n_jobs, random_state=rs)
+
+
 def _standardize_target(base: BaseEstimator, task: str, rs: int, n_jobs: int) -> BaseEstimator:
     return TransformedTargetRegressor(regressor=base, transformer=StandardScaler())
 
@@ -269,6 +280,9 @@ LEARNERS: dict[str, LearnerSpec] = {
         LearnerSpec("logistic_l2_sgd", _CLF, _logistic_l2_sgd, fixed=frozenset({"loss", "penalty"}),
                     streaming=True, default=False,
                     description="L2 logistic regression by SGD, out of core (batches from the int8 store)"),
+        LearnerSpec("penalized_glm", _CLF | _REG, _penalized_glm, fixed=frozenset({"task", "n_threads"}),
+                    default=False, feature_set="genome",
+                    description="genome-wide elastic-net GLM on every QC'd SNP (adelie; inner CV, CMSA)"),
         LearnerSpec("linear_sgd", _REG, _linear_sgd, fixed=frozenset({"loss", "penalty"}),
                     streaming=True, default=False,
                     description="elastic-net linear regression by SGD, out of core (standardized target)"),
@@ -282,6 +296,12 @@ def available_learners(task: str, *, defaults_only: bool = False) -> list[str]:
     trained when the config lists none)."""
     check_task(task)
     return [name for name, spec in LEARNERS.items() if task in spec.tasks and (spec.default or not defaults_only)]
+
+
+def feature_set(name: str) -> str:
+    """The feature store learner ``name`` trains on: ``compact`` or ``genome``."""
+    spec = LEARNERS.get(name)
+    return spec.feature_set if spec is not None else "compact"
 
 
 def is_streaming(name: str) -> bool:

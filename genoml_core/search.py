@@ -133,6 +133,11 @@ DEFAULT_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "l1_ratio": _f(0.0, 1.0, default=0.5),
         "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
     },
+    # tuned by its own inner CV (alpha grid x lambda path, CMSA): one trial with these settings
+    "penalized_glm": {
+        "n_inner_folds": _c([5], default=5),
+        "lambda_choice": _c(["fold", "common"], default="fold"),
+    },
 }
 
 

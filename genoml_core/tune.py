@@ -79,6 +79,15 @@ def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str)
     """Fit on the fold's training rows; the fold's validation rows are never seen (see
     :func:`early_stopping_rows`)."""
     tr = store.index("train")
+    if learners.feature_set(name) == "genome":
+        # int8 genotypes of every QC'd SNP, read by the GLM itself (inner CV on these rows only);
+        # returned as a linear model on the recipe's scaled features
+        from .genome_learner import fit_genome_glm
+
+        params = {k: v for k, v in est.get_params(deep=False).items()
+                  if k not in ("task", "n_threads", "random_state")}
+        return fit_genome_glm(store, task=task, params=params, random_state=int(est.random_state),
+                              threads=int(est.n_threads), class_weight=class_weight)
     if name in NET_LEARNERS:
         # nets stream scaled batches from the int8 store; without X_valid the estimator holds out
         # 10% of these training rows (stratified, seeded) for early stopping

@@ -56,8 +56,8 @@ def _kill_when_ready(script: str, ready: Path, timeout: float = 60.0) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def _munge(tmp_path: Path, split: pd.DataFrame, out: Path) -> dict:
-    return build_feature_store(str(tmp_path / "g"), tmp_path / "snps", split, out, fold="fold0", method="holdout",
+def _munge(tmp_path: Path, split: pd.DataFrame, out: Path, fold: str = "fold0", method: str = "holdout") -> dict:
+    return build_feature_store(str(tmp_path / "g"), tmp_path / "snps", split, out, fold=fold, method=method,
                                task="binary", class_names=["control", "case"], chunk_variants=32,
                                summary_path=out / "summary.json")
 
@@ -100,9 +100,11 @@ def test_killed_munge_leaves_no_output_and_rerun_matches(tmp_path):
 
 def test_killed_training_leaves_no_output_and_rerun_matches(tmp_path):
     split = _cohort(tmp_path)
+    dev = split.set == "dev"
+    split.loc[dev, "part"] = (np.arange(len(split))[dev] % 2).astype(str)  # two k-fold parts
     stores = {}
     for fold in ("fold0", "fold1"):
-        _munge(tmp_path, split, tmp_path / "munge" / fold)
+        _munge(tmp_path, split, tmp_path / "munge" / fold, fold=fold, method="kfold")
         stores[fold] = tmp_path / "munge" / fold
     name = "logistic_l2_sgd"
     space = search.DEFAULT_SPACES[name]

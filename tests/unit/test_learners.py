@@ -13,7 +13,8 @@ from genoml_core import learners as L
 from genoml_core.errors import ConfigError, InputError
 from genoml_core.search import DEFAULT_SPACES, sample_params
 
-PAIRS = [(name, task) for task in L.TASKS for name in L.available_learners(task)]
+# learners fitted on dense feature rows (penalized_glm reads int8 genotypes: test_genome_learner.py)
+PAIRS = [(name, task) for task in L.TASKS for name in L.available_learners(task) if L.feature_set(name) == "compact"]
 CLASSIFIER_PAIRS = [(n, t) for n, t in PAIRS if t != "continuous"]
 
 # small, fast versions of the slow learners (the defaults are exercised in test_defaults_fit...)
@@ -58,9 +59,10 @@ def test_registry_matches_the_task_lists() -> None:
     }
     # the out-of-core learners are trained when listed, not by default
     assert set(L.available_learners("binary")) - set(L.available_learners("binary", defaults_only=True)) == {
-        "logistic_l1_sgd", "logistic_l2_sgd"}
+        "logistic_l1_sgd", "logistic_l2_sgd", "penalized_glm"}
     assert set(L.available_learners("continuous")) - set(L.available_learners("continuous", defaults_only=True)) == {
-        "linear_sgd"}
+        "linear_sgd", "penalized_glm"}
+    assert {n for n, spec in L.LEARNERS.items() if spec.feature_set == "genome"} == {"penalized_glm"}
     from genoml_core.config import STREAMING_LEARNERS
 
     assert {n for n, spec in L.LEARNERS.items() if spec.streaming} == set(STREAMING_LEARNERS)
@@ -158,7 +160,7 @@ def imbalanced(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-@pytest.mark.parametrize("name", L.available_learners("binary"))
+@pytest.mark.parametrize("name", [n for n in L.available_learners("binary") if L.feature_set(n) == "compact"])
 def test_class_weight_changes_the_model(name: str) -> None:
     X, y = imbalanced(400)
     # leaves of >= 5 samples so that tree leaf probabilities reflect the weights
@@ -183,7 +185,7 @@ def test_multiclass_class_weight_for_xgboost_uses_sample_weights() -> None:
 
 
 # ----------------------------------------------------------------------------- score layout
-@pytest.mark.parametrize("name", L.available_learners("multiclass"))
+@pytest.mark.parametrize("name", [n for n in L.available_learners("multiclass") if L.feature_set(n) == "compact"])
 def test_multiclass_columns_follow_labels_with_a_class_absent(name: str) -> None:
     X, y = make_data("multiclass", n=300)
     keep = y != 1  # class 1 never seen in training

@@ -16,6 +16,7 @@ from genoml_core.config import (
     validate_config,
 )
 from genoml_core.plots import PLOT_FILES
+from genoml_core.learners import feature_set as learner_feature_set
 from genoml_core.split import fold_names
 
 # Validate before any job: unknown keys, wrong types, impossible values, missing files.
@@ -119,7 +120,23 @@ def all_trial_models():
 
 STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
 # which feature store each learner's models read: "compact" (pruned + filtered SNPs + covariates)
-FEATURE_SETS = {name: "compact" for name in LEARNERS}
+# or "genome" (every SNP that passed the fold's variant QC + covariates: penalized_glm). Without
+# genotypes there is no SNP filter, so every learner reads the one (compact) store.
+FEATURE_SETS = {
+    name: (learner_feature_set(name) if BFILE else "compact") for name in LEARNERS
+}
+GENOME_STORES = (
+    expand("results/munge_genome/{fold}/recipe.json", fold=FOLDS)
+    if "genome" in FEATURE_SETS.values()
+    else []
+)
+# every store a model of the final model may read (evaluate, explain, predict)
+ALL_STORES = STORES + GENOME_STORES
+
+
+def stores_of(wildcards):
+    """The fold stores a learner's trial trains on (its feature set)."""
+    return GENOME_STORES if FEATURE_SETS.get(wildcards.learner) == "genome" else STORES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +259,10 @@ def mem_munge(wildcards, input, attempt):
 
 def mem_train(wildcards, input, attempt):
     learner = wildcards.get("learner")
+    if FEATURE_SETS.get(learner) == "genome":
+        # penalized_glm: the int8 store (page cache, not copied) + adelie's sparse copy of it
+        # (~0.7 bytes per call) + the K fold models' paths of coefficients
+        return _request(800 + 1.5 * _store_mb(input), attempt)
     if learner in NET_LEARNERS or learner in STREAMING_LEARNERS:
         # streamed batches from the int8 store (pread, not held): the model and a few batches
         return _request(800 + 0.1 * _store_mb(input) + 0.02 * _store_width(input), attempt)

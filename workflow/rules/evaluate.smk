@@ -53,7 +53,7 @@ rule evaluate:
     input:
         final="results/final/final_model.json",
         models=all_trial_models(),
-        stores=STORES,
+        stores=ALL_STORES,
         report="results/inputs/report.json",
         split="results/split/summary.json",
     output:

@@ -50,7 +50,7 @@ rule explain:
     input:
         final="results/final/final_model.json",
         models=all_trial_models(),
-        stores=STORES,
+        stores=ALL_STORES,
         report="results/inputs/report.json",
         genotypes=explain_genotypes(),
         truth=explain_truth(),

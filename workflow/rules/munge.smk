@@ -35,3 +35,26 @@ rule munge:
         code_version=GENOML_CORE_VERSION,
     script:
         "../../scripts/munge.py"
+
+
+# The genome-wide store: every SNP that passed the fold's variant QC (no LD pruning, no association
+# filter) + covariates, for learners that read all of them (penalized_glm). Made only when such a
+# learner is trained.
+use rule munge as munge_genome with:
+    input:
+        genotypes=genotype_files(),
+        split="results/split/split.tsv",
+        report="results/inputs/report.json",
+        snplist="results/qc/{fold}/variants.snplist",
+        covariates=optional_table("covariates"),
+        omics=optional_table("omics"),
+    output:
+        genotypes="results/munge_genome/{fold}/genotypes.npy",
+        other="results/munge_genome/{fold}/other.npy",
+        samples="results/munge_genome/{fold}/samples.tsv",
+        recipe="results/munge_genome/{fold}/recipe.json",
+        summary="results/munge_genome/{fold}/summary.json",
+    log:
+        "logs/munge_genome/{fold}.log",
+    benchmark:
+        "benchmarks/munge_genome/{fold}.tsv"

@@ -59,7 +59,7 @@ rule predict:
         unpack(cohort_inputs),
         final="results/final/final_model.json",
         models=all_trial_models(),
-        stores=STORES,
+        stores=ALL_STORES,
         report="results/inputs/report.json",
     output:
         predictions="results/individual/predict/{cohort}/predictions.tsv",

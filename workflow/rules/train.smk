@@ -5,7 +5,7 @@
 
 rule train_classical:
     input:
-        stores=STORES,
+        stores=stores_of,
     output:
         models=expand(
             "results/train/{{learner}}/trial_{{trial}}/model_{fold}.zip", fold=FOLDS
