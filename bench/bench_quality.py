@@ -142,6 +142,12 @@ OLD_DEFAULT: dict[str, Any] = {
 ARMS: dict[str, dict[str, Any]] = {
     "old_default": {"base": "frozen", "overrides": {}},
     "new_default": {"base": "repo", "overrides": {}},
+    # candidates for the default: the genome-wide GLM beside compact-set learners, stacked
+    "glm_holdout": {"base": "repo", "overrides": {
+        "train": {"learners": ["penalized_glm", "xgboost", "logistic_l2", "random_forest"]}}},
+    "glm_kfold5": {"base": "repo", "overrides": {
+        "split": {"method": "kfold", "n_folds": 5},
+        "train": {"learners": ["penalized_glm", "xgboost", "logistic_l2", "random_forest"]}}},
 }
 
 

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 import torch
 
-from genoml_core import nas, persist, runtime
+from genoml_core import metrics, nas, persist, runtime
 from genoml_core.config import learner_n_trials, learner_space, resolve_learners, validate_config
 from genoml_core.errors import ConfigError, InputError
 from genoml_core.estimators import make_net
+from genoml_core.munge import FeatureStore
 from genoml_core.nas import Controller, NASConfig, UniformSampler, run_search
 from genoml_core.nn.rrfcn import Architecture
 from genoml_core.tune import run_trial
@@ -144,7 +145,12 @@ def _retrain(arch: Architecture, X, y, Xv, yv):
     return make_net("rrfcn", params, task="binary", random_state=0, n_threads=1).fit(X, y, Xv, yv)
 
 
-def test_controller_finds_the_skip_wiring_and_its_retrained_winner_beats_the_chain():
+def test_search_protocol_finds_the_skip_wiring_and_its_retrained_winner_beats_the_chain():
+    """The protocol (supernet, rescoring every sampled wiring, retraining the top-k) finds the
+    wiring that matters. It does so with the random sampler too, so this is not a test of the
+    controller: with this budget the controller's late rewards were no better than the random
+    sampler's (0.77 vs 0.80 over steps 11-20, seed 0). That REINFORCE teaches the controller is
+    test_reinforce_teaches_the_controller_a_rewarded_skip."""
     X, y, Xv, yv, Xt, yt = _skip_task()
     result = run_search(X, y, X_valid=Xv, y_valid=yv, task="binary", config=NASConfig(**SKIP_TASK), seed=0,
                         device=CPU)  # fmt: skip
@@ -275,6 +281,10 @@ def test_search_store_and_run_trial_retrain_architecture_t(tmp_path):
     )  # fmt: skip
     expected = Architecture.from_dict(result.top[1]["architecture"]).to_json()
     assert record["params"]["arch_json"] == expected and record["params"]["max_epochs"] == 2
-    assert 0.0 <= record["valid"]["roc_auc"] <= 1.0
     model, meta = persist.load_model(tmp_path / "model.zip")
+    # the record's score is the retrained model's AUC on the fold's validation rows
+    st = FeatureStore(store)
+    va = st.index("valid")
+    auc = metrics.compute_metrics("binary", st.labels(va), model.predict_proba(st.rows(va))[:, 1])["roc_auc"]
+    assert record["valid"]["roc_auc"] == pytest.approx(auc, abs=1e-6)
     assert model.arch == "rrfcn" and meta["params"]["arch_json"] == expected
