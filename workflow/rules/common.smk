@@ -265,7 +265,9 @@ def mem_train(wildcards, input, attempt):
         return _request(800 + 1.5 * _store_mb(input), attempt)
     if learner in NET_LEARNERS or learner in STREAMING_LEARNERS:
         # streamed batches from the int8 store (pread, not held): the model and a few batches
-        return _request(800 + 0.1 * _store_mb(input) + 0.02 * _store_width(input), attempt)
+        return _request(
+            800 + 0.1 * _store_mb(input) + 0.02 * _store_width(input), attempt
+        )
     mb = 500 + 20 * _store_mb(input)
     if learner == "lda":
         mb += 24e-6 * _store_width(input) ** 2
