@@ -240,8 +240,18 @@ def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
 
     task = cfg["task"]
     chosen = cfg["train"]["learners"]
+    genotypes = bool(cfg["data"].get("genotypes"))
     if chosen is None:
-        return list(learners.available_learners(task, defaults_only=True))
+        # the genome-wide learners read int8 genotypes: not in a matrix-only (expression) run
+        return [n for n in learners.available_learners(task, defaults_only=True)
+                if genotypes or learners.feature_set(n) != "genome"]
+    if not genotypes:
+        for name in chosen:
+            if learners.feature_set(name) == "genome":
+                raise ConfigError(
+                    f"config key train.learners: {name!r} reads genotypes, and data.genotypes is null (a "
+                    "matrix-only run); remove it, or use logistic_elasticnet / elastic_net on the omics matrix"
+                )
     ok = set(learners.available_learners(task)) | set(NET_LEARNERS)
     for name in chosen:
         if name not in ok:

@@ -102,8 +102,11 @@ class LearnerSpec:
         description: One line for listings.
         streaming: Fitted out of core by :func:`genoml_core.outofcore.fit_streaming`, batch by
             batch from the int8 store (memory independent of the number of samples).
-        default: Trained when the config's ``train.learners`` is null (the out-of-core
-            learners are for cohorts too large for the others and are trained when listed).
+        default: Trained when the config's ``train.learners`` is null. The default set was
+            chosen by measurement (``bench/bench_quality.py``, BENCHMARKS.md): penalized_glm
+            beside logistic_l2 / ridge, random_forest and xgboost beat a cross-validated lasso
+            on all SNPs and the former all-learner default, in a fifth of its time; the others
+            (and the out-of-core learners, for cohorts too large for the rest) train when listed.
         feature_set: ``compact`` (the fold's LD-pruned, association-filtered SNPs + covariates)
             or ``genome`` (every SNP that passed the fold's variant QC + covariates, read as
             int8 by the learner itself: :mod:`genoml_core.genome_learner`).
@@ -251,29 +254,29 @@ LEARNERS: dict[str, LearnerSpec] = {
     s.name: s
     for s in [
         LearnerSpec("logistic_l1", _CLF, _logistic_l1, fixed=frozenset({"penalty", "l1_ratio"}),
-                    description="L1-penalized logistic regression (liblinear binary, saga multiclass)"),
+                    default=False, description="L1-penalized logistic regression (liblinear binary, saga multiclass)"),
         LearnerSpec("logistic_l2", _CLF, _logistic_l2, fixed=frozenset({"penalty", "l1_ratio"}),
                     description="L2-penalized logistic regression (lbfgs)"),
         LearnerSpec("logistic_elasticnet", _CLF, _logistic_elasticnet, fixed=frozenset({"penalty"}),
-                    description="elastic-net logistic regression (saga)"),
+                    default=False, description="elastic-net logistic regression (saga)"),
         LearnerSpec("random_forest", _CLF | _REG, _random_forest, description="random forest"),
-        LearnerSpec("extra_trees", _CLF, _extra_trees, description="extremely randomized trees"),
+        LearnerSpec("extra_trees", _CLF, _extra_trees, default=False, description="extremely randomized trees"),
         LearnerSpec("xgboost", _CLF | _REG, _xgboost, description="gradient-boosted trees (XGBoost, hist)"),
         LearnerSpec("svm_linear", _CLF, _svm_linear, wrap=_calibrate,
-                    description="linear SVM (liblinear) with Platt-scaled probabilities"),
+                    default=False, description="linear SVM (liblinear) with Platt-scaled probabilities"),
         LearnerSpec("svm_rbf", _CLF, _svm_rbf, wrap=_calibrate, fixed=frozenset({"kernel", "probability"}),
-                    description="RBF-kernel SVM with Platt-scaled probabilities"),
-        LearnerSpec("knn", _CLF, _knn, description="k-nearest neighbours (no class weighting possible)"),
+                    default=False, description="RBF-kernel SVM with Platt-scaled probabilities"),
+        LearnerSpec("knn", _CLF, _knn, default=False, description="k-nearest neighbours (no class weighting possible)"),
         LearnerSpec("lda", _CLF, _lda, fixed=frozenset({"priors"}),
-                    description="shrinkage linear discriminant analysis (lsqr)"),
+                    default=False, description="shrinkage linear discriminant analysis (lsqr)"),
         LearnerSpec("ridge", _REG, _ridge, wrap=_standardize_target, description="ridge regression"),
-        LearnerSpec("lasso", _REG, _lasso, wrap=_standardize_target, description="lasso regression"),
+        LearnerSpec("lasso", _REG, _lasso, wrap=_standardize_target, default=False, description="lasso regression"),
         LearnerSpec("elastic_net", _REG, _elastic_net, wrap=_standardize_target,
-                    description="elastic-net regression"),
+                    default=False, description="elastic-net regression"),
         LearnerSpec("svr", _REG, _svr, wrap=_standardize_target, fixed=frozenset({"kernel"}),
-                    description="RBF-kernel support vector regression"),
+                    default=False, description="RBF-kernel support vector regression"),
         LearnerSpec("svr_linear", _REG, _svr_linear, wrap=_standardize_target,
-                    description="linear support vector regression (liblinear)"),
+                    default=False, description="linear support vector regression (liblinear)"),
         LearnerSpec("logistic_l1_sgd", _CLF, _logistic_l1_sgd, fixed=frozenset({"loss", "penalty"}),
                     streaming=True, default=False,
                     description="L1 logistic regression by SGD, out of core (batches from the int8 store)"),
@@ -281,7 +284,7 @@ LEARNERS: dict[str, LearnerSpec] = {
                     streaming=True, default=False,
                     description="L2 logistic regression by SGD, out of core (batches from the int8 store)"),
         LearnerSpec("penalized_glm", _CLF | _REG, _penalized_glm, fixed=frozenset({"task", "n_threads"}),
-                    default=False, feature_set="genome",
+                    feature_set="genome",
                     description="genome-wide elastic-net GLM on every QC'd SNP (adelie; inner CV, CMSA)"),
         LearnerSpec("linear_sgd", _REG, _linear_sgd, fixed=frozenset({"loss", "penalty"}),
                     streaming=True, default=False,

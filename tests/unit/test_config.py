@@ -53,6 +53,12 @@ def test_learner_must_fit_the_task():
         validate_config({**MINIMAL, "train": {"learners": ["ridge"]}})
     cfg = validate_config({**MINIMAL, "task": "continuous"})
     assert "ridge" in resolve_learners(cfg) and "logistic_l1" not in resolve_learners(cfg)
+    # the genome-wide GLM reads genotypes: a default with them, left out / refused in a matrix-only run
+    assert "penalized_glm" in resolve_learners(cfg)
+    matrix = {**MINIMAL, "data": {**MINIMAL["data"], "genotypes": None, "omics": "x.tsv"}}
+    assert "penalized_glm" not in resolve_learners(validate_config(matrix))
+    with pytest.raises(ConfigError, match="reads genotypes"):
+        resolve_learners(validate_config({**matrix, "train": {"learners": ["penalized_glm", "xgboost"]}}))
 
 
 def test_search_space_override_and_validation():

@@ -23,7 +23,10 @@ def test_make_example_runs_the_workflow_and_says_where_results_are():
     assert "leaderboard:        results/leaderboard.tsv" in proc.stdout
 
     board = pd.read_csv(REPO / "results/leaderboard.tsv", sep="\t")
-    assert len(board) == 10  # every classical learner for a binary task
+    # the default learners: penalized_glm, logistic_l2, random_forest, xgboost (bench_quality.py)
+    assert set(board.learner) == {"penalized_glm", "logistic_l2", "random_forest", "xgboost"}
+    final = json.loads((REPO / "results/final/final_model.json").read_text())
+    assert final["members"] and final["calibrator"]["kind"] in ("none", "platt", "isotonic")
     result = json.loads((REPO / "results/evaluate/metrics.json").read_text())
     truth = json.loads((REPO / "resources/example/truth.json").read_text())
     # the example cohort carries real signal: the chosen model finds a good part of it, and
