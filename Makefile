@@ -27,7 +27,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test,slurm]'
 	# adelie (the genome-wide penalized GLM's solver) declares numpy<2 in its metadata but works
-	# with numpy 2 (tested): installed on its own, without its declared dependencies
+	# with numpy 2 (tested): installed on its own, without its declared dependencies; it imports
+	# IPython (adelie.diagnostic), which is installed first
+	$(BIN)/pip install -q 'ipython>=8.17,<9'
 	$(BIN)/pip install -q --no-deps 'adelie>=1.1.52,<1.2'
 	touch $(STAMP)
 

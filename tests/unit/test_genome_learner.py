@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("adelie")
+import adelie  # noqa: E402,F401  (a default learner needs it: make setup installs it; fail, never skip)
 
 from genoml_core import io, learners, persist, search, tune  # noqa: E402
 from genoml_core.genome_learner import fit_genome_glm  # noqa: E402
