@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from . import registry
 from .errors import ConfigError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "coerce_text_values",
     "NET_LEARNERS",
     "STREAMING_LEARNERS",
+    "SELF_TUNING_LEARNERS",
     "resolve_learners",
     "learner_space",
     "learner_n_trials",
@@ -223,36 +225,37 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             )
 
 
-NET_LEARNERS = ("mlp", "rfcn_resnet", "rfcn_densenet", "rrfcn")
-#: Classical learners fitted out of core (genoml_core.outofcore); named here so the Snakefile
-#: can size their jobs without importing scikit-learn (a test checks it against the registry).
-STREAMING_LEARNERS = ("logistic_l1_sgd", "logistic_l2_sgd", "linear_sgd")
+# Views of genoml_core.registry (where every learner is declared), kept for callers; the code here
+# and the Snakefile ask the registry, which is plain data (no scikit-learn or torch at parse time).
+#: The PyTorch networks (rrfcn included).
+NET_LEARNERS = registry.names(kinds=registry.NET_KINDS)
+#: Classical learners fitted out of core (genoml_core.outofcore).
+STREAMING_LEARNERS = registry.names(kinds="streaming")
 #: Learners tuned by their own inner cross-validation (one trial each).
-SELF_TUNING_LEARNERS = ("penalized_glm",)
+SELF_TUNING_LEARNERS = tuple(name for name, spec in registry.REGISTRY.items() if spec.self_tuning)
 
 
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
-    """The learners to train: the configured list (checked against the task), or every classical
-    learner that fits the task but the out-of-core ones (logistic_l1_sgd, logistic_l2_sgd,
-    linear_sgd), which are trained when listed. The PyTorch nets (mlp, rfcn_resnet, rfcn_densenet; rrfcn, whose
-    architectures come from the nas_search job) serve every task and are trained when listed."""
-    from . import learners
-
+    """The learners to train: the configured list (checked against the task), or the registry's
+    default set for the task (:data:`genoml_core.registry.REGISTRY`, ``default=True``); the others
+    (the out-of-core learners, the PyTorch nets, rrfcn, whose architectures come from the nas_search
+    job) are trained when listed. Learners reading genotypes (feature set ``genome``) are left out,
+    or refused, in a matrix-only run."""
     task = cfg["task"]
     chosen = cfg["train"]["learners"]
     genotypes = bool(cfg["data"].get("genotypes"))
     if chosen is None:
         # the genome-wide learners read int8 genotypes: not in a matrix-only (expression) run
-        return [n for n in learners.available_learners(task, defaults_only=True)
-                if genotypes or learners.feature_set(n) != "genome"]
+        return [n for n in registry.available(task, defaults_only=True)
+                if genotypes or registry.feature_set(n) != "genome"]
     if not genotypes:
         for name in chosen:
-            if learners.feature_set(name) == "genome":
+            if registry.feature_set(name) == "genome":
                 raise ConfigError(
                     f"config key train.learners: {name!r} reads genotypes, and data.genotypes is null (a "
                     "matrix-only run); remove it, or use logistic_elasticnet / elastic_net on the omics matrix"
                 )
-    ok = set(learners.available_learners(task)) | set(NET_LEARNERS)
+    ok = set(registry.available(task))
     for name in chosen:
         if name not in ok:
             raise ConfigError(
@@ -263,30 +266,22 @@ def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
 
 
 def learner_space(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The search space of one learner: the config's if given, else the built-in default."""
-    from . import search
-
+    """The search space of one learner: the config's if given, else the registry's default (computed
+    from the config for rrfcn: its ``nas.retrain`` settings)."""
     spaces = cfg["train"]["search_spaces"]
     if name in spaces:
         return copy.deepcopy(spaces[name])
-    if name == "rrfcn":
-        # the architecture comes from results/nas/architectures.json; the space fixes the retrain settings
-        retrain = cfg["nas"]["retrain"]
-        return {k: {"type": "categorical", "values": [v], "default": v} for k, v in sorted(retrain.items())}
-    if name in NET_LEARNERS:
-        from .net_spaces import space_for
-
-        return space_for(name)
-    if name not in search.DEFAULT_SPACES:
+    if registry.get(name) is None:
         raise ConfigError(f"config key train.search_spaces: no space for {name!r}; add one")
-    return copy.deepcopy(search.DEFAULT_SPACES[name])
+    return registry.default_space(name, cfg)
 
 
 def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
-    if name == "rrfcn":  # trial t retrains architecture t of the search
-        return int(cfg["nas"]["top_k"])
-    if name in SELF_TUNING_LEARNERS:  # its own inner cross-validation tunes it: one trial
-        return 1
+    """Trials of one learner: fixed by the registry (rrfcn: ``nas.top_k``; a self-tuning learner: 1),
+    else ``train.n_trials_per_learner.<name>`` or ``train.n_trials``."""
+    fixed = registry.fixed_trials(name, cfg)
+    if fixed is not None:
+        return fixed
     return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
 
 

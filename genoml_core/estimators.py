@@ -52,7 +52,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from . import __version__
+from . import __version__, registry
 from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
 from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
@@ -89,11 +89,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Supervised networks :func:`make_net` can build.
-NET_ARCHS = ("mlp", "rfcn_resnet", "rfcn_densenet")
+#: Supervised networks :func:`make_net` can build (the registry's learners of kind ``net``).
+NET_ARCHS = registry.names(kinds="net")
 #: Networks whose wiring comes from an architecture search (genoml_core.nas), not a search space:
-#: ``params["arch_json"]`` is the architecture (``Architecture.to_json()``).
-SEARCHED_ARCHS = ("rrfcn",)
+#: ``params["arch_json"]`` is the architecture (``Architecture.to_json()``); kind ``searched_net``.
+SEARCHED_ARCHS = registry.names(kinds="searched_net")
 #: Embedding networks (see :class:`ResVAEEmbedder`).
 EMBED_ARCHS = ("res_vae",)
 #: Share of the training rows held out for early stopping when no validation set is given.

@@ -25,12 +25,15 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils.class_weight import compute_sample_weight
 
+from . import registry
+
 __all__ = ["GENOME_LEARNERS", "fit_genome_glm", "to_linear_model"]
 
 log = logging.getLogger(__name__)
 
-#: Learners that train on the genome-wide store (``munge_genome``) instead of the compact one.
-GENOME_LEARNERS = ("penalized_glm",)
+#: Learners that train on the genome-wide store (``munge_genome``) instead of the compact one (those
+#: declaring ``feature_set="genome"`` in :data:`genoml_core.registry.REGISTRY`).
+GENOME_LEARNERS = tuple(name for name, spec in registry.REGISTRY.items() if spec.feature_set == "genome")
 
 
 def fit_genome_glm(

@@ -1,4 +1,8 @@
-"""One registry of classical learners, parametrized by task.
+"""The classical learners' builders and their common fit / predict / weights flow, by task.
+
+Each learner is declared once, in :mod:`genoml_core.registry` (tasks, kind, feature set, builder,
+search space, memory estimate, explainer); :data:`LEARNERS` is the registry's classical learners
+with their builders imported from here.
 
 Tasks are ``"binary"`` (y int 0/1), ``"multiclass"`` (y int 0..K-1) and ``"continuous"``
 (y float). Features are a float ndarray (n, p), already imputed and scaled.
@@ -29,6 +33,7 @@ Notes for callers:
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -48,6 +53,7 @@ from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier, XGBModel, XGBRegressor
 
+from . import registry
 from .errors import ConfigError, InputError
 from .metrics import TASKS, check_task
 
@@ -89,7 +95,8 @@ WrapFn = Callable[[BaseEstimator, str, int, int], BaseEstimator]
 
 @dataclass(frozen=True)
 class LearnerSpec:
-    """How to build one learner.
+    """How to build one classical learner: its :class:`genoml_core.registry.Learner` declaration
+    with the builder and wrapper imported.
 
     Attributes:
         name: Registry name.
@@ -246,51 +253,23 @@ def _standardize_target(base: BaseEstimator, task: str, rs: int, n_jobs: int) ->
     return TransformedTargetRegressor(regressor=base, transformer=StandardScaler())
 
 
-_CLF = frozenset({"binary", "multiclass"})
-_REG = frozenset({"continuous"})
+def _spec(learner: registry.Learner) -> LearnerSpec | None:
+    return _resolved(learner) if learner.kind in registry.CLASSICAL_KINDS else None
 
-#: name -> :class:`LearnerSpec`.
-LEARNERS: dict[str, LearnerSpec] = {
-    s.name: s
-    for s in [
-        LearnerSpec("logistic_l1", _CLF, _logistic_l1, fixed=frozenset({"penalty", "l1_ratio"}),
-                    default=False, description="L1-penalized logistic regression (liblinear binary, saga multiclass)"),
-        LearnerSpec("logistic_l2", _CLF, _logistic_l2, fixed=frozenset({"penalty", "l1_ratio"}),
-                    description="L2-penalized logistic regression (lbfgs)"),
-        LearnerSpec("logistic_elasticnet", _CLF, _logistic_elasticnet, fixed=frozenset({"penalty"}),
-                    default=False, description="elastic-net logistic regression (saga)"),
-        LearnerSpec("random_forest", _CLF | _REG, _random_forest, description="random forest"),
-        LearnerSpec("extra_trees", _CLF, _extra_trees, default=False, description="extremely randomized trees"),
-        LearnerSpec("xgboost", _CLF | _REG, _xgboost, description="gradient-boosted trees (XGBoost, hist)"),
-        LearnerSpec("svm_linear", _CLF, _svm_linear, wrap=_calibrate,
-                    default=False, description="linear SVM (liblinear) with Platt-scaled probabilities"),
-        LearnerSpec("svm_rbf", _CLF, _svm_rbf, wrap=_calibrate, fixed=frozenset({"kernel", "probability"}),
-                    default=False, description="RBF-kernel SVM with Platt-scaled probabilities"),
-        LearnerSpec("knn", _CLF, _knn, default=False, description="k-nearest neighbours (no class weighting possible)"),
-        LearnerSpec("lda", _CLF, _lda, fixed=frozenset({"priors"}),
-                    default=False, description="shrinkage linear discriminant analysis (lsqr)"),
-        LearnerSpec("ridge", _REG, _ridge, wrap=_standardize_target, description="ridge regression"),
-        LearnerSpec("lasso", _REG, _lasso, wrap=_standardize_target, default=False, description="lasso regression"),
-        LearnerSpec("elastic_net", _REG, _elastic_net, wrap=_standardize_target,
-                    default=False, description="elastic-net regression"),
-        LearnerSpec("svr", _REG, _svr, wrap=_standardize_target, fixed=frozenset({"kernel"}),
-                    default=False, description="RBF-kernel support vector regression"),
-        LearnerSpec("svr_linear", _REG, _svr_linear, wrap=_standardize_target,
-                    default=False, description="linear support vector regression (liblinear)"),
-        LearnerSpec("logistic_l1_sgd", _CLF, _logistic_l1_sgd, fixed=frozenset({"loss", "penalty"}),
-                    streaming=True, default=False,
-                    description="L1 logistic regression by SGD, out of core (batches from the int8 store)"),
-        LearnerSpec("logistic_l2_sgd", _CLF, _logistic_l2_sgd, fixed=frozenset({"loss", "penalty"}),
-                    streaming=True, default=False,
-                    description="L2 logistic regression by SGD, out of core (batches from the int8 store)"),
-        LearnerSpec("penalized_glm", _CLF | _REG, _penalized_glm, fixed=frozenset({"task", "n_threads"}),
-                    feature_set="genome",
-                    description="genome-wide elastic-net GLM on every QC'd SNP (adelie; inner CV, CMSA)"),
-        LearnerSpec("linear_sgd", _REG, _linear_sgd, fixed=frozenset({"loss", "penalty"}),
-                    streaming=True, default=False,
-                    description="elastic-net linear regression by SGD, out of core (standardized target)"),
-    ]
-}
+
+@functools.lru_cache(maxsize=None)
+def _resolved(learner: registry.Learner) -> LearnerSpec:  # declarations hash by identity
+    return LearnerSpec(
+        learner.name, learner.tasks, registry.resolve(learner.builder),
+        wrap=None if learner.wrap is None else registry.resolve(learner.wrap), fixed=learner.fixed,
+        description=learner.description, streaming=learner.kind == "streaming", default=learner.default,
+        feature_set=learner.feature_set,
+    )
+
+
+#: name -> :class:`LearnerSpec` of every classical learner: a live view of
+#: :data:`genoml_core.registry.REGISTRY` (declare learners there).
+LEARNERS: Mapping[str, LearnerSpec] = registry.RegistryView(_spec, "genoml_core.learners.LEARNERS")
 
 
 # ----------------------------------------------------------------------------- registry API
@@ -298,19 +277,17 @@ def available_learners(task: str, *, defaults_only: bool = False) -> list[str]:
     """Names of the learners supporting ``task``, in registry order (``defaults_only``: those
     trained when the config lists none)."""
     check_task(task)
-    return [name for name, spec in LEARNERS.items() if task in spec.tasks and (spec.default or not defaults_only)]
+    return registry.available(task, defaults_only=defaults_only, kinds=registry.CLASSICAL_KINDS)
 
 
 def feature_set(name: str) -> str:
     """The feature store learner ``name`` trains on: ``compact`` or ``genome``."""
-    spec = LEARNERS.get(name)
-    return spec.feature_set if spec is not None else "compact"
+    return registry.feature_set(name)
 
 
 def is_streaming(name: str) -> bool:
     """Whether learner ``name`` is fitted out of core, batch by batch."""
-    spec = LEARNERS.get(name)
-    return spec is not None and spec.streaming
+    return registry.is_streaming(name)
 
 
 def supports(name: str, task: str) -> bool:

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from . import registry
 from .errors import GenomlError
 
 __all__ = [
@@ -37,27 +38,12 @@ _MB = 2**20
 BASE_BYTES = 600 * _MB
 
 #: Peak bytes per training value (rows x features) during ``fit``, on top of the base: the
-#: float32 rows from the store (4) plus each learner's own copies. Measured, rounded up.
-FIT_BYTES_PER_VALUE: dict[str, float] = {
-    # measured slope (bench/bench_fit_memory.py, BENCHMARKS.md) -> rounded up with ~2-4 B margin
-    "logistic_l1": 40.0,  # 36.0 measured: liblinear (binary) float64 copy + 16-byte feature nodes
-    "logistic_l2": 8.0,  # 5.2: lbfgs takes the float32 rows as they are
-    "logistic_elasticnet": 8.0,  # 5.2: saga, float32 as is
-    "random_forest": 8.0,  # 5.3 (tree nodes added separately)
-    "extra_trees": 8.0,  # 5.2
-    "xgboost": 42.0,  # 38.8: the sklearn wrapper's DMatrix copies, quantile bins, validation rows
-    "svm_linear": 36.0,  # 29.3: liblinear inside 3-fold calibration
-    "svm_rbf": 26.0,  # 22.4 (kernel cache added separately)
-    "knn": 8.0,  # 5.3: the model keeps the float32 rows
-    "lda": 16.0,  # (p x p covariance added separately; 148 B/value at 2,000 x 8,000 is that term)
-    "ridge": 12.0,  # 7.7
-    "lasso": 20.0,  # float64 Fortran-ordered copy + centred copy
-    "elastic_net": 20.0,
-    "svr": 26.0,
-    "svr_linear": 36.0,
-}
-
-_OUT_OF_CORE = "logistic_l1_sgd / logistic_l2_sgd (binary, multiclass) or linear_sgd (continuous)"
+#: float32 rows from the store (4) plus each learner's own copies. Measured, rounded up; declared
+#: per learner in :data:`genoml_core.registry.REGISTRY` (``fit_bytes_per_value``), of which this
+#: is a live view: in-memory learners only (the out-of-core learners and nets stream).
+FIT_BYTES_PER_VALUE: Mapping[str, float] = registry.RegistryView(
+    lambda spec: spec.fit_bytes_per_value, "genoml_core.memory.FIT_BYTES_PER_VALUE"
+)
 
 
 class MemoryBudgetError(GenomlError, MemoryError):
@@ -147,15 +133,9 @@ def estimate_fit_bytes(
     per_value = FIT_BYTES_PER_VALUE.get(learner)
     if per_value is None:
         return None
-    params = params or {}
     total = BASE_BYTES + per_value * n_rows * n_features
-    if learner == "lda":
-        total += 3 * 8 * n_features * n_features  # covariance, its shrunk copy, the solve
-    if learner in ("svm_rbf", "svr"):
-        total += 500 * _MB  # kernel cache_size
-    if learner in ("random_forest", "extra_trees"):
-        trees = int(params.get("n_estimators", 300))  # type: ignore[call-overload]
-        total += trees * n_rows * 2 * 80  # at most ~2 nodes per row per tree, ~80 bytes a node
+    # the learner's own term (its registry memory_extra): LDA's covariance, the SVM kernel cache, tree nodes
+    total += registry.memory_extra_bytes(learner, n_rows, n_features, params)
     return int(total)
 
 
@@ -186,7 +166,7 @@ def check_fit_memory(
         f"learner {learner!r} would need about {need / 2**30:.2f} GiB to fit {n_rows:,} training samples x "
         f"{n_features:,} features in memory (~{per_value:g} bytes per value), but this job has "
         f"{limit / 2**30:.2f} GiB ({source}). Fix one of: lower assoc_filter.top_k to at most {k_fit:,} "
-        f"(features kept after the association filter); or use the out-of-core learners {_OUT_OF_CORE} "
+        f"(features kept after the association filter); or use the out-of-core learners {registry.out_of_core_hint()} "
         f"in train.learners instead of {learner!r}; or give the job more memory (more RAM, or on SLURM a "
         f"larger mem_mb through set-resources in profiles/slurm). Stopped before loading the data."
     )

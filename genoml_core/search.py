@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from . import registry
 from .errors import ConfigError
 
 __all__ = [
@@ -43,102 +44,16 @@ _CATEGORICAL_KEYS = frozenset({"type", "values", "default"})
 _SCALAR_TYPES = (str, int, float, bool, type(None))
 
 
-def _f(low: float, high: float, *, log: bool = False, default: float | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"type": "float", "low": low, "high": high, "log": log}
-    if default is not None:
-        spec["default"] = default
-    return spec
-
-
-def _i(low: int, high: int, *, log: bool = False, default: int | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"type": "int", "low": low, "high": high, "log": log}
-    if default is not None:
-        spec["default"] = default
-    return spec
-
-
-def _c(values: list[Any], *, default: Any = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"type": "categorical", "values": values}
-    if default is not None:
-        spec["default"] = default
-    return spec
-
-
-_FOREST = {
-    "n_estimators": _i(200, 600, default=300),
-    "max_features": _c(["sqrt", 0.05, 0.2], default="sqrt"),
-    "min_samples_leaf": _i(1, 10, default=1),
-}
-
-#: A default search space for every learner in :mod:`genoml_core.learners`. Trial 0
-#: (the defaults) fits 1600 samples x 2000 features in a few seconds on 2 CPU cores;
-#: regression penalties (``alpha``) assume the standardized target that
-#: :func:`genoml_core.learners.make_learner` fits on.
-DEFAULT_SPACES: dict[str, dict[str, dict[str, Any]]] = {
-    # --- classifiers ---------------------------------------------------------------------
-    "logistic_l1": {"C": _f(1e-3, 10.0, log=True, default=0.1)},
-    "logistic_l2": {"C": _f(1e-3, 10.0, log=True, default=0.01)},
-    "logistic_elasticnet": {
-        "C": _f(1e-3, 10.0, log=True, default=0.1),
-        "l1_ratio": _f(0.1, 0.9, default=0.5),
-    },
-    "random_forest": dict(_FOREST),
-    "extra_trees": dict(_FOREST),
-    "xgboost": {
-        "n_estimators": _i(100, 600, default=300),
-        "max_depth": _i(2, 6, default=3),
-        "learning_rate": _f(0.01, 0.3, log=True, default=0.05),
-        "subsample": _f(0.6, 1.0, default=0.8),
-        "colsample_bytree": _f(0.3, 1.0, default=0.5),
-        "min_child_weight": _i(1, 10, default=1),
-        "reg_lambda": _f(0.1, 10.0, log=True, default=1.0),
-    },
-    "svm_linear": {"C": _f(1e-4, 1.0, log=True, default=1e-2)},
-    "svm_rbf": {
-        "C": _f(1e-2, 100.0, log=True, default=1.0),
-        "gamma": _c(["scale", 1e-4, 1e-3, 1e-2], default="scale"),
-    },
-    "knn": {
-        "n_neighbors": _i(5, 101, log=True, default=15),
-        "weights": _c(["uniform", "distance"], default="uniform"),
-    },
-    "lda": {"shrinkage": _c(["auto", 0.01, 0.1, 0.3, 0.6, 0.9], default="auto")},
-    # --- regressors (random_forest and xgboost above serve both) ---------------------------
-    "ridge": {"alpha": _f(1e-2, 1e5, log=True, default=100.0)},
-    "lasso": {"alpha": _f(1e-4, 1.0, log=True, default=1e-2)},
-    "elastic_net": {
-        "alpha": _f(1e-4, 1.0, log=True, default=1e-2),
-        "l1_ratio": _f(0.1, 0.9, default=0.5),
-    },
-    "svr": {
-        "C": _f(1e-2, 100.0, log=True, default=1.0),
-        "epsilon": _f(1e-2, 1.0, log=True, default=0.1),
-        "gamma": _c(["scale", 1e-4, 1e-3, 1e-2], default="scale"),
-    },
-    "svr_linear": {
-        "C": _f(1e-4, 1.0, log=True, default=1e-2),
-        "epsilon": _f(1e-3, 1.0, log=True, default=0.1),
-    },
-    # --- out of core (SGD over batches of the int8 store; eta0 is per 1,000 features) ---------
-    "logistic_l1_sgd": {
-        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
-        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
-    },
-    "logistic_l2_sgd": {
-        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
-        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
-    },
-    "linear_sgd": {
-        "alpha": _f(1e-5, 1e-1, log=True, default=1e-3),
-        "l1_ratio": _f(0.0, 1.0, default=0.5),
-        "eta0": _f(1e-5, 1e-3, log=True, default=1e-4),
-    },
-    # tuned by its own inner CV (alpha grid x lambda path, CMSA): one trial with these settings
-    "penalized_glm": {
-        "n_inner_folds": _c([5], default=5),
-        "lambda_choice": _c(["fold", "common"], default="fold"),
-    },
-}
+#: The default search space of every classical learner (:mod:`genoml_core.learners`): a live
+#: view of the spaces declared in :data:`genoml_core.registry.REGISTRY`. Trial 0 (the defaults)
+#: fits 1600 samples x 2000 features in a few seconds on 2 CPU cores; regression penalties
+#: (``alpha``) assume the standardized target that :func:`genoml_core.learners.make_learner` fits on.
+#: The nets' spaces are in :mod:`genoml_core.net_spaces`; every learner's, with the config's
+#: overrides, comes from :func:`genoml_core.config.learner_space`.
+DEFAULT_SPACES: Mapping[str, dict[str, dict[str, Any]]] = registry.RegistryView(
+    lambda spec: spec.space if spec.kind in registry.CLASSICAL_KINDS and isinstance(spec.space, Mapping) else None,
+    "genoml_core.search.DEFAULT_SPACES",
+)
 
 
 def stable_hash(text: str) -> int:

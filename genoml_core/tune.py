@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__, io, learners, metrics, persist, search
+from . import __version__, io, learners, metrics, persist, registry, search
 from .memory import check_fit_memory
 from .munge import FeatureStore
 from .outofcore import fit_streaming
@@ -40,9 +40,8 @@ def build_estimator(
     name: str, params: Mapping[str, Any], *, task: str, random_state: int, threads: int, class_weight: str
 ) -> Any:
     """A fresh, unfitted estimator for a learner name (classical or torch net)."""
-    if name in NET_LEARNERS:
-        from .estimators import make_net
-
+    if registry.is_net(name):
+        make_net = registry.builder(name)  # genoml_core.estimators.make_net, imported now
         return make_net(
             name, dict(params), task=task, random_state=random_state, n_threads=threads, class_weight=class_weight
         )
@@ -88,7 +87,7 @@ def _fit(est: Any, name: str, store: FeatureStore, task: str, class_weight: str)
                   if k not in ("task", "n_threads", "random_state")}
         return fit_genome_glm(store, task=task, params=params, random_state=int(est.random_state),
                               threads=int(est.n_threads), class_weight=class_weight)
-    if name in NET_LEARNERS:
+    if registry.is_net(name):
         # nets stream scaled batches from the int8 store; without X_valid the estimator holds out
         # 10% of these training rows (stratified, seeded) for early stopping
         return est.fit(store.view("train"), store.labels(tr))
@@ -211,7 +210,7 @@ def _run_folds(
         store = FeatureStore(directory)
         n_classes = len(store.recipe["class_names"] or []) or None
         est = build_estimator(learner, params, task=task, random_state=rs, threads=threads, class_weight=class_weight)
-        if learner in NET_LEARNERS and checkpoint_dir is not None:
+        if registry.is_net(learner) and checkpoint_dir is not None:
             est.set_checkpoint(Path(checkpoint_dir) / f"{learner}_trial{trial}_{fold}.pt", checkpoint_every)
         tf = time.perf_counter()
         est = _fit(est, learner, store, task, class_weight)

@@ -6,9 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from genoml_core import __version__ as GENOML_CORE_VERSION
+from genoml_core import registry as learner_registry
 from genoml_core.config import (
-    NET_LEARNERS,
-    STREAMING_LEARNERS,
     check_input_paths,
     learner_n_trials,
     learner_space,
@@ -16,7 +15,6 @@ from genoml_core.config import (
     validate_config,
 )
 from genoml_core.plots import PLOT_FILES
-from genoml_core.learners import feature_set as learner_feature_set
 from genoml_core.split import fold_names
 
 # Validate before any job: unknown keys, wrong types, impossible values, missing files.
@@ -28,9 +26,11 @@ check_input_paths(config)
 TASK = config["task"]
 FOLDS = fold_names(config["split"]["method"], config["split"]["n_folds"])
 LEARNERS = resolve_learners(config)
-CLASSICAL = [name for name in LEARNERS if name not in NET_LEARNERS]
-# rrfcn is a net too, but its trials are train_rrfcn jobs (nas.smk) that read the search's output
-NETS = [name for name in LEARNERS if name in NET_LEARNERS and name != "rrfcn"]
+# what each learner is (its kind, feature set, ...) is declared in genoml_core/registry.py
+CLASSICAL = [name for name in LEARNERS if not learner_registry.is_net(name)]
+# rrfcn (kind searched_net) is a net too, but its trials are train_rrfcn jobs (nas.smk) that read
+# the search's output
+NETS = [name for name in LEARNERS if learner_registry.kind(name) == "net"]
 BFILE = config["data"]["genotypes"]
 EVALUATION_PLOTS = [f"results/evaluate/{name}" for name in PLOT_FILES[TASK].values()]
 
@@ -123,7 +123,8 @@ STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
 # or "genome" (every SNP that passed the fold's variant QC + covariates: penalized_glm). Without
 # genotypes there is no SNP filter, so every learner reads the one (compact) store.
 FEATURE_SETS = {
-    name: (learner_feature_set(name) if BFILE else "compact") for name in LEARNERS
+    name: (learner_registry.feature_set(name) if BFILE else "compact")
+    for name in LEARNERS
 }
 GENOME_STORES = (
     expand("results/munge_genome/{fold}/recipe.json", fold=FOLDS)
@@ -263,8 +264,9 @@ def mem_train(wildcards, input, attempt):
         # penalized_glm: the int8 store (page cache, not copied) + adelie's sparse copy of it
         # (~0.7 bytes per call) + the K fold models' paths of coefficients
         return _request(800 + 1.5 * _store_mb(input), attempt)
-    if learner in NET_LEARNERS or learner in STREAMING_LEARNERS:
-        # streamed batches from the int8 store (pread, not held): the model and a few batches
+    if learner_registry.streams(learner):
+        # nets and out-of-core learners: streamed batches from the int8 store (pread, not
+        # held): the model and a few batches
         return _request(
             800 + 0.1 * _store_mb(input) + 0.02 * _store_width(input), attempt
         )
@@ -312,6 +314,6 @@ def runtime_min(minutes):
 # The rules that load every learner's model files need torch only when a net is configured.
 MODEL_ENV = (
     "../../envs/torch.yaml"
-    if NETS or "rrfcn" in LEARNERS
+    if any(learner_registry.is_net(name) for name in LEARNERS)
     else "../../envs/classical.yaml"
 )
