@@ -27,6 +27,19 @@ What is explained (the "output space", recorded in the summary)
     the prediction in phenotype units. SHAP values + base value = that output (exactly for all
     but the gradient explainer, whose error is reported).
 
+Stacked final models (:func:`explain_final_stack`)
+    The stack's output is the weighted mean of its members' scores, ``S = sum_m w_m s_m`` (P(case),
+    class probabilities or trait values). SHAP values are linear in the model, so each member is
+    explained in that score space (:func:`explain_in_score_space`) on the same people against the
+    same background, and ``phi_j(S) = sum_m w_m phi_j(s_m)`` on the union of the members' features
+    (0 for a feature a member does not use). Linear classifiers: their probability is a sigmoid /
+    softmax of a linear score, so each feature's shift ``coef_j (x_j - b_j)`` is carried through the
+    link along sampled orderings (exact additivity, Monte Carlo split; exactly zero for zero
+    coefficients); linear regressors stay exact. XGBoost: interventional TreeSHAP of the probability
+    (binary), single-reference margins through the softmax (multiclass). The calibrator, monotone and
+    applied after, is not explained. A single-learner final model keeps its own explainer above
+    (exact log-odds for a linear one).
+
 Data
     Background: ``n_background`` training rows of the fold's feature store, a seeded random
     sample. Explained: the ``explain_set`` rows (test by default), at most ``n_explain`` (seeded
@@ -76,6 +89,10 @@ __all__ = [
     "plot_bar",
     "plot_dependence",
     "explain_final_model",
+    "explain_in_score_space",
+    "combine_explanations",
+    "StackMember",
+    "explain_final_stack",
 ]
 
 log = logging.getLogger(__name__)
@@ -392,9 +409,10 @@ def _eval_mode(module: Any) -> Iterator[None]:
             m.training = training
 
 
-def _explained_net(est: Any, task: str) -> Any:
+def _explained_net(est: Any, task: str, probability: bool = False) -> Any:
     """A torch module giving the explained output of a net: binary logit_1 - logit_0, multiclass
-    logits, continuous the prediction in phenotype units."""
+    logits, continuous the prediction in phenotype units; with ``probability``, P(class 1) (binary)
+    or the class probabilities (multiclass) instead."""
     import torch
 
     class ExplainedOutput(torch.nn.Module):
@@ -404,6 +422,9 @@ def _explained_net(est: Any, task: str) -> Any:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             out = self.net(x)
+            if probability and task != "continuous":
+                prob = torch.softmax(out, dim=1)
+                return prob[:, 1:2] if task == "binary" else prob
             if task == "binary":
                 return out[:, 1:2] - out[:, 0:1]
             if task == "continuous":
@@ -414,7 +435,8 @@ def _explained_net(est: Any, task: str) -> Any:
 
 
 def _explain_torch(est: Any, background: np.ndarray, X: np.ndarray, task: str, class_names: Sequence[str] | None,
-                   method: str, options: ExplainOptions, seed: int, threads: int) -> Explanation:
+                   method: str, options: ExplainOptions, seed: int, threads: int,
+                   probability: bool = False) -> Explanation:
     import shap
     import torch
 
@@ -422,7 +444,7 @@ def _explain_torch(est: Any, background: np.ndarray, X: np.ndarray, task: str, c
 
     n, p = X.shape
     device = getattr(est, "device_", torch.device("cpu"))
-    wrapper = _explained_net(est, task)
+    wrapper = _explained_net(est, task, probability)
     previous = set_threads(threads)
     try:
         with _eval_mode(est.module_):
@@ -462,7 +484,8 @@ def _explain_torch(est: Any, background: np.ndarray, X: np.ndarray, task: str, c
     else:
         names = [_name(c, class_names) for c in labels]
     base2 = np.broadcast_to(np.asarray(base, dtype=np.float64).reshape(1, -1), (n, m)).copy()
-    exp = Explanation(values, base2, _as_2d(outputs, n), names, _space(task, "log-odds", m, names), method, name,
+    kind = "probability" if probability else "log-odds"
+    exp = Explanation(values, base2, _as_2d(outputs, n), names, _space(task, kind, m, names), method, name,
                       [], np.arange(n), exact=method == "deep", details=details)
     if method == "gradient":
         exp.notes.append("expected gradients approximate SHAP values: values + base match the output only "
@@ -573,6 +596,243 @@ def explain_model(
     log.info("%s explained %d rows x %d features in %.1f s (additivity error %.2g)", exp.explainer,
              exp.values.shape[0], exp.values.shape[1], exp.details["seconds"], exp.additivity_error())
     return exp
+
+
+# ----------------------------------------------------------------------------- members of a stack
+#: Random orderings per (explained row, background row) pair for a linear classifier explained in
+#: probability space: at least LINK_PERMUTATIONS (in antithetic pairs), more while the work
+#: (rows x background rows x features x outputs x orderings) stays within LINK_WORK, up to 256.
+LINK_PERMUTATIONS = 8
+LINK_WORK = 2e8
+
+
+def _link(z: np.ndarray) -> np.ndarray:
+    """Probabilities from log-odds ``(..., 1)`` (sigmoid) or class scores ``(..., K)`` (softmax)."""
+    if z.shape[-1] == 1:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _link_shapley(z_b: np.ndarray, deltas: Any, n: int, p: int, active: np.ndarray, seed: int,
+                  n_permutations: int | None = None) -> np.ndarray:
+    """Shapley values of ``link(z)`` where each feature moves the score z additively.
+
+    ``deltas(rows)`` gives, for explained rows ``rows`` (a slice) and every background row b, each
+    active feature's shift of the score from ``z_b`` towards the row's: ``(c, b, a, K)``. Along a
+    random order of the features, a feature's contribution is the change in ``link`` when its
+    shift is added; every ordering's contributions add up to ``link(z_b + sum of shifts) -
+    link(z_b)`` exactly, so the values (averaged over antithetic pairs of orderings and over the
+    background rows) add up exactly; only their split between features is sampled. Returns
+    ``(n, p, m)`` with ``m = K`` (1 for a sigmoid); inactive features get exactly zero.
+    """
+    k_out = z_b.shape[1]
+    m = k_out
+    values = np.zeros((n, p, m))
+    a = len(active)
+    if not a:
+        return values
+    rng = np.random.default_rng([seed, _S_PERMUTATION, 7])
+    nb = len(z_b)
+    if n_permutations is None:
+        n_permutations = int(np.clip(LINK_WORK // max(1, n * nb * a * k_out), LINK_PERMUTATIONS, 256))
+    n_perm = max(2, n_permutations - n_permutations % 2)
+    # one chunk of explained rows at a time keeps memory at ~ chunk x b x a x K floats
+    chunk = max(1, int(4e6 // max(1, nb * a * k_out)))
+    for r0 in range(0, n, chunk):
+        rows = slice(r0, min(n, r0 + chunk))
+        delta = np.asarray(deltas(rows), dtype=np.float64)  # (c, b, a, K)
+        acc = np.zeros((delta.shape[0], a, m))
+        start = np.broadcast_to(z_b[None, :, None, :], (delta.shape[0], nb, 1, k_out))
+        for _ in range(n_perm // 2):
+            order = rng.permutation(a)
+            for perm in (order, order[::-1]):
+                z = np.concatenate([start, start + np.cumsum(delta[:, :, perm, :], axis=2)], axis=2)
+                acc[:, perm, :] += np.diff(_link(z), axis=2).mean(axis=1)
+        values[rows][:, active, :] = acc / n_perm  # values[rows] is a view
+    return values
+
+
+def _explain_linear_probability(est: Any, background: np.ndarray, X: np.ndarray, task: str,
+                                class_names: Sequence[str] | None, seed: int) -> Explanation:
+    """Interventional Shapley values of a linear classifier's *probabilities* (sigmoid / softmax of
+    a linear score) by :func:`_link_shapley`: a feature's shift is ``coef_j (x_j - b_j)``. The
+    values add up to ``p(x) - mean_b p(b)`` exactly; their split between the features with a
+    non-zero coefficient is a Monte Carlo estimate (``LINK_PERMUTATIONS`` or more orderings per pair
+    of explained and background rows); features with a zero coefficient get exactly zero.
+    """
+    coef, intercept, _ = _linear_parts(est)  # type: ignore[misc]
+    n, p = X.shape
+    active = np.flatnonzero(np.any(coef != 0, axis=0))
+    Xd = np.asarray(X, dtype=np.float64)
+    B = np.asarray(background, dtype=np.float64)
+    z_b = B @ coef.T + intercept  # (b, K)
+    ca = coef[:, active].T  # (a, K)
+
+    def deltas(rows: slice) -> np.ndarray:
+        return (Xd[rows, None, active] - B[None, :, active])[..., None] * ca[None, None]
+
+    values = _link_shapley(z_b, deltas, n, p, active, seed)
+    m = values.shape[2]
+    outputs = _link(Xd @ coef.T + intercept)
+    base = np.broadcast_to(_link(z_b).mean(axis=0)[None, :], (n, m)).copy()
+    labels = _class_labels(est)
+    names = [_name(labels[-1], class_names)] if m == 1 else [_name(c, class_names) for c in labels]
+    return Explanation(values, base, outputs, names, _space(task, "probability", m, names), "linear",
+                       "sampled permutations of a linear model's probabilities", [], np.arange(n), exact=True,
+                       details={"background_rows": int(len(B)), "nonzero_coefficients": int(len(active)),
+                                "min_permutations_per_pair": LINK_PERMUTATIONS})
+
+
+def _xgb_split_features(est: Any, p: int) -> np.ndarray:
+    """Indices of the features an XGBoost model splits on (all of them if the names are not f<j>)."""
+    used = []
+    for name in est.get_booster().get_score(importance_type="weight"):
+        if not (name.startswith("f") and name[1:].isdigit()):
+            return np.arange(p)
+        used.append(int(name[1:]))
+    return np.asarray(sorted(used), dtype=np.int64)
+
+
+def _explain_xgb_multiclass_probability(est: Any, background: np.ndarray, X: np.ndarray,
+                                        class_names: Sequence[str] | None, seed: int) -> Explanation:
+    """An XGBoost multiclass model's probabilities: per background row b, exact single-reference
+    TreeSHAP of the class margins splits ``z(x) - z(b)`` between the features; those shifts are
+    carried through the softmax by :func:`_link_shapley` (exact additivity; exact Shapley values
+    where the margins are additive in the features, a sampled approximation where trees interact)."""
+    import shap
+
+    n, p = X.shape
+    B = np.asarray(background, dtype=np.float64)
+    Xd = np.asarray(X, dtype=np.float64)
+    active = _xgb_split_features(est, p)
+    z_b = _as_2d(est.predict(B, output_margin=True), len(B))
+    phis = np.zeros((n, len(B), len(active), z_b.shape[1]), dtype=np.float32)
+    for j in range(len(B)):
+        explainer = shap.TreeExplainer(est, data=B[j:j + 1], feature_perturbation="interventional")
+        phi = _as_3d(explainer.shap_values(Xd, check_additivity=False), n, p)
+        phis[:, j] = phi[:, active, :]
+    values = _link_shapley(z_b, lambda rows: phis[rows], n, p, active, seed)
+    m = values.shape[2]
+    outputs = _as_2d(est.predict_proba(X), n)
+    base = np.broadcast_to(_link(z_b).mean(axis=0)[None, :], (n, m)).copy()
+    labels = _class_labels(est)
+    names = [_name(c, class_names) for c in labels]
+    return Explanation(values, base, outputs, names, _space("multiclass", "probability", m, names), "tree",
+                       "single-reference TreeSHAP through the softmax", [], np.arange(n), exact=True,
+                       details={"background_rows": int(len(B)), "split_features": int(len(active)),
+                                "min_permutations_per_pair": LINK_PERMUTATIONS})
+
+
+def _explain_xgb_probability(est: Any, background: np.ndarray, X: np.ndarray, task: str,
+                             class_names: Sequence[str] | None) -> Explanation:
+    """Interventional TreeSHAP of an XGBoost classifier's probabilities (exact) on the background rows."""
+    import shap
+
+    n, p = X.shape
+    explainer = shap.TreeExplainer(est, data=np.asarray(background, dtype=np.float64),
+                                   feature_perturbation="interventional", model_output="probability")
+    values = _as_3d(explainer.shap_values(X, check_additivity=True), n, p)
+    base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
+    outputs = _as_2d(est.predict_proba(X), n)
+    labels = _class_labels(est)
+    if task == "binary":
+        if values.shape[2] == 2:
+            values, base = values[:, :, 1:], base[1:]
+        outputs = outputs[:, 1:]
+    m = values.shape[2]
+    names = [_name(labels[-1], class_names)] if m == 1 else [_name(c, class_names) for c in labels]
+    base2 = np.broadcast_to(base[-m:].reshape(1, -1), (n, m)).copy()
+    return Explanation(values, base2, outputs, names, _space(task, "probability", m, names), "tree",
+                       "shap.TreeExplainer (interventional)", [], np.arange(n), exact=True,
+                       details={"background_rows": int(len(background)),
+                                "feature_perturbation": "interventional (the background rows)"})
+
+
+def explain_in_score_space(
+    est: Any,
+    background: np.ndarray,
+    X: np.ndarray,
+    *,
+    task: str,
+    class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    options: ExplainOptions | None = None,
+    seed: int = 0,
+    threads: int = 1,
+) -> Explanation:
+    """SHAP values of a model's *scores* as the final model combines them: P(case) (binary), the
+    class probabilities (multiclass) or the prediction (continuous). Used for the members of a
+    stack, whose weighted mean of scores is the final model's output.
+
+    Linear classifiers: sampled permutations of the sigmoid / softmax of the linear score
+    (:func:`_explain_linear_probability`; exact additivity); linear regressors: exact
+    ``LinearExplainer``. XGBoost classifiers: interventional TreeSHAP of the probability; random
+    forests / extra trees and tree regressors: path-dependent TreeSHAP (their raw output is the
+    score). Nets: expected gradients of the softmax probabilities. Anything else: the permutation
+    explainer on the score function (as :func:`explain_model`).
+    """
+    options = options or ExplainOptions()
+    X = np.asarray(X, dtype=np.float32)
+    background = np.asarray(background, dtype=np.float32)
+    family = model_family(est)
+    t0 = time.perf_counter()
+    if family == "linear":
+        exp = (_explain_linear(est, background, X, task, class_names) if task == "continuous"
+               else _explain_linear_probability(est, background, X, task, class_names, seed))
+    elif family == "tree":
+        from xgboost import XGBModel
+
+        if isinstance(est, XGBModel) and task == "binary":
+            exp = _explain_xgb_probability(est, background, X, task, class_names)
+        elif isinstance(est, XGBModel) and task == "multiclass":
+            exp = _explain_xgb_multiclass_probability(est, background, X, class_names, seed)
+        else:
+            exp = _explain_tree(est, X, task, class_names)
+    elif family == "torch":
+        exp = _explain_torch(est, background, X, task, class_names, "gradient", options, seed, threads,
+                             probability=True)
+    else:
+        exp = _explain_permutation(est, background, X, task, class_names, options, seed)
+    exp.feature_names = list(feature_names) if feature_names is not None else [f"f{j}" for j in range(X.shape[1])]
+    exp.details["seconds"] = round(time.perf_counter() - t0, 3)
+    return exp
+
+
+def combine_explanations(
+    parts: Sequence[tuple[float, Explanation]], names: Sequence[str], *, output_space: str
+) -> Explanation:
+    """The weighted sum of the members' explanations on one feature list ``names``.
+
+    Interventional (and path-dependent) SHAP values are linear in the model, so the values of the
+    weighted mean of member scores are the weighted mean of the members' values; a member's
+    feature it does not use contributes 0. Every part must explain the same rows (in the same
+    order) in the same output space. Weights are normalized to sum to 1, as in
+    :func:`genoml_core.ensemble.combine`.
+    """
+    if not parts:
+        raise ValueError("nothing to combine")
+    w = np.asarray([wt for wt, _ in parts], dtype=np.float64)
+    if w.sum() <= 0:
+        raise ValueError("member weights must have a positive sum")
+    w = w / w.sum()
+    first = parts[0][1]
+    n, m = first.outputs.shape
+    column = {name: j for j, name in enumerate(names)}
+    values = np.zeros((n, len(names), m))
+    base = np.zeros((n, m))
+    outputs = np.zeros((n, m))
+    exact = True
+    for wi, (_, exp) in zip(w, parts):
+        if exp.outputs.shape != (n, m):
+            raise ValueError(f"member explanations differ in rows or outputs: {exp.outputs.shape} vs {(n, m)}")
+        cols = [column[f] for f in exp.feature_names]
+        values[:, cols, :] += wi * exp.values
+        base += wi * exp.base_values
+        outputs += wi * exp.outputs
+        exact = exact and exp.exact
+    return Explanation(values, base, outputs, list(first.output_names), output_space, "stack",
+                       "member-weighted SHAP", list(names), first.rows.copy(), exact=exact)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -984,8 +1244,51 @@ def explain_final_model(
                         options=options, seed=seed, threads=threads)
     t_explain = time.perf_counter()
     rows = ex_idx[exp.rows]
-    Xe = X[exp.rows]
-    importance = importance_table(exp, store.recipe, Xe)
+    train_ids = store.samples.iloc[train][["FID", "IID"]]
+    summary = _write_explanation(
+        exp, recipe=store.recipe, X=X[exp.rows], ids=store.samples.iloc[rows][["FID", "IID"]],
+        genotypes=np.asarray(store.genotypes[rows]), other=store.other[rows], train_ids=train_ids, options=options,
+        out=out, truth=truth, bfile=bfile, phenotype=phenotype, ld=ld, engine=engine)
+    summary.update({
+        "learner": learner,
+        "best_trial": trial,
+        "fold": fold,
+        "n_folds": len(folds),
+        "model_class": meta.get("learner_class", type(est).__name__),
+        "n_available": int(len(pool)),
+        "n_background": int(len(bg_idx)),
+        "background": _background_text(exp, len(bg_idx), fold),
+        "notes": exp.notes + ([f"k-fold run: the model of {fold} is explained (of {len(folds)} fold models)"]
+                              if len(folds) > 1 else []),
+    })
+    summary["seconds"] = {"load": round(t_load - t0, 3), "explain": round(t_explain - t_load, 3),
+                          **summary["seconds"], "total": round(time.perf_counter() - t0, 3)}
+    io.write_json(summary, out["summary"])
+    return summary
+
+
+def _write_explanation(
+    exp: Explanation,
+    *,
+    recipe: Mapping[str, Any],
+    X: np.ndarray,
+    ids: pd.DataFrame,
+    genotypes: np.ndarray,
+    other: np.ndarray,
+    train_ids: pd.DataFrame,
+    options: ExplainOptions,
+    out: Mapping[str, str | Path],
+    truth: str | Path | None,
+    bfile: str | None,
+    phenotype: str | None,
+    ld: Mapping[str, Any] | None,
+    engine: str,
+) -> dict[str, Any]:
+    """Importance table, top SNPs, truth recovery, per-person values and plots of one explanation
+    (rows ``ids``, features ``recipe["features"]``, SNPs first); returns the summary's common part
+    (the caller adds what model was explained, then writes it)."""
+    t0 = time.perf_counter()
+    importance = importance_table(exp, recipe, X)
     top = top_snps(importance, options.top_k)
 
     truth_result = None
@@ -995,9 +1298,8 @@ def explain_final_model(
         causal, source = causal_snps_from_truth(io.read_json(truth), phenotype)
         fam = io.read_fam(bfile)
         fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID.astype(str) + "\t" + fam.IID.astype(str))
-        tr = store.samples.iloc[train]
-        sample_idx = fam_pos.loc[tr.FID.astype(str) + "\t" + tr.IID.astype(str)].to_numpy()
-        snp_ids = [f["id"] for f in store.recipe["features"] if f["source"] == "snp"]
+        sample_idx = fam_pos.loc[train_ids.FID.astype(str) + "\t" + train_ids.IID.astype(str)].to_numpy()
+        snp_ids = [f["id"] for f in recipe["features"] if f["source"] == "snp"]
         min_r2 = float(options.truth_min_r2 if options.truth_min_r2 is not None else ld["r2"])
         truth_result = truth_recovery(snp_ids, top, causal, bfile=bfile, sample_idx=sample_idx,
                                       window=int(ld["window"]), min_r2=min_r2, engine=engine)
@@ -1007,46 +1309,40 @@ def explain_final_model(
                  truth_result["found"], truth_result["n_causal"], len(top), truth_result["expected_random"])
     t_truth = time.perf_counter()
 
-    # SHAP values, one row per explained sample (and output)
-    ids = store.samples.iloc[rows][["FID", "IID"]].reset_index(drop=True)
+    # SHAP values, one row per explained sample (and output); features whose values are all zero
+    # (unused by every model) are left out: the importance table lists them with 0
+    ids = ids.reset_index(drop=True)
+    used = np.flatnonzero(np.any(exp.values != 0, axis=(0, 2)))
     frames = []
     for k, name in enumerate(exp.output_names):
         df = ids.copy()
         df.insert(2, "output", name)
         df["base_value"] = exp.base_values[:, k]
         df["model_output"] = exp.outputs[:, k]
-        frames.append(pd.concat([df, pd.DataFrame(exp.values[:, :, k], columns=exp.feature_names)], axis=1))
+        frames.append(pd.concat([df, pd.DataFrame(exp.values[:, used, k],
+                                                  columns=[exp.feature_names[j] for j in used])], axis=1))
     io.write_tsv(pd.concat(frames, ignore_index=True), out["values"], float_format="%.6g",
                  compression={"method": "gzip", "compresslevel": 1})
     io.write_tsv(importance, out["importance"], float_format="%.6g")
     with io.atomic_path(out["top_snps"]) as tmp:
         tmp.write_text("".join(f"{s}\n" for s in top))
-    sources = [f["source"] for f in store.recipe["features"]]
-    plot_beeswarm(exp, Xe, out["beeswarm"], n_display=options.n_display)
+    sources = [f["source"] for f in recipe["features"]]
+    plot_beeswarm(exp, X, out["beeswarm"], n_display=options.n_display)
     plot_bar(exp, sources, out["bar"], n_display=options.n_display)
-    plot_dependence(exp, np.asarray(store.genotypes[rows]), store.other[rows], store.recipe, out["dependence"],
-                    n_features=options.n_dependence)
+    plot_dependence(exp, genotypes, other, recipe, out["dependence"], n_features=options.n_dependence)
     t_plots = time.perf_counter()
 
     import shap
 
     shown = importance.head(options.n_display)
-    summary: dict[str, Any] = {
-        "learner": learner,
-        "best_trial": trial,
-        "fold": fold,
-        "n_folds": len(folds),
-        "model_class": meta.get("learner_class", type(est).__name__),
+    return {
         "method": exp.method,
         "explainer": exp.explainer,
         "requested_method": options.method,
         "output_space": exp.output_space,
         "outputs": exp.output_names,
         "explain_set": options.explain_set,
-        "n_explained": int(len(rows)),
-        "n_available": int(len(pool)),
-        "n_background": int(len(bg_idx)),
-        "background": _background_text(exp, len(bg_idx), fold),
+        "n_explained": int(len(ids)),
         "details": exp.details,
         "base_value": [float(b) for b in exp.base_values.mean(axis=0)],
         "additivity": {
@@ -1055,8 +1351,9 @@ def explain_final_model(
             "exact_by_construction": exp.exact,
         },
         "n_features": int(exp.values.shape[1]),
-        "n_snp_features": int(store.recipe["n_snps"]),
+        "n_snp_features": int(recipe["n_snps"]),
         "n_nonzero": int((importance.mean_abs_shap > 0).sum()),
+        "n_features_in_values_file": int(len(used)),
         "top_k": options.top_k,
         "top_snps": top,
         "top_features": [
@@ -1065,18 +1362,182 @@ def explain_final_model(
                            + (["direction"] if "direction" in shown else [])].to_dict("records")
         ],
         "truth": truth_result,
-        "notes": exp.notes + ([f"k-fold run: the model of {fold} is explained (of {len(folds)} fold models)"]
-                              if len(folds) > 1 else []),
         "options": asdict(options),
         "seconds": {
-            "load": round(t_load - t0, 3),
-            "explain": round(t_explain - t_load, 3),
-            "truth": round(t_truth - t_explain, 3),
+            "truth": round(t_truth - t0, 3),
             "write_and_plots": round(t_plots - t_truth, 3),
-            "total": round(time.perf_counter() - t0, 3),
         },
         "shap_version": shap.__version__,
         "files": {k: str(v) for k, v in out.items()},
     }
+
+
+@dataclass(frozen=True)
+class StackMember:
+    """One member of a stacked final model, as explained: its fold0 model and feature store."""
+
+    learner: str
+    trial: int
+    weight: float
+    model: Path
+    store: Path
+    n_folds: int = 1
+
+
+def _union_features(stores: Sequence[FeatureStore]) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+    """The members' features without repeats, SNPs first: (recipe features, (store, column) of each)."""
+    seen: dict[str, tuple[int, int]] = {}
+    feats: dict[str, dict[str, Any]] = {}
+    for k, st in enumerate(stores):
+        for j, f in enumerate(st.recipe["features"]):
+            if f["name"] not in seen:
+                seen[f["name"]] = (k, j)
+                feats[f["name"]] = dict(f)
+    names = [n for n in feats if feats[n]["source"] == "snp"] + [n for n in feats if feats[n]["source"] != "snp"]
+    return [feats[n] for n in names], [seen[n] for n in names]
+
+
+def explain_final_stack(
+    members: Sequence[StackMember],
+    *,
+    options: ExplainOptions,
+    task: str,
+    class_names: Sequence[str] | None,
+    seed: int,
+    out: Mapping[str, str | Path],
+    calibrator: str = "none",
+    threads: int = 1,
+    truth: str | Path | None = None,
+    bfile: str | None = None,
+    phenotype: str | None = None,
+    ld: Mapping[str, Any] | None = None,
+    engine: str = "lut",
+) -> dict[str, Any]:
+    """Explain a stacked final model (the weighted mean of its members' scores) and write every output.
+
+    How: the stack's output is ``S(x) = sum_m w_m s_m(x)`` with ``s_m`` member m's score (P(case),
+    class probabilities or the trait value) and weights summing to 1. SHAP values are linear in
+    the model, so ``phi_j(S) = sum_m w_m phi_j(s_m)``: each member is explained in score space by
+    :func:`explain_in_score_space` on the same people (the same seeded background of training
+    rows, the same explained rows), on its own features, and the weighted values are added on the
+    union of the members' features (a feature a member does not use contributes 0 for it). They
+    add up to ``S(x) - E[S]`` over the background (exactly, but for a net's expected gradients).
+    The calibrator, a monotone map applied to ``S`` after, is not explained: it changes the
+    scale, not the order of people or the ranking of features. With k folds, the fold0 model of
+    each member is explained.
+    """
+    t0 = time.perf_counter()
+    if not members:
+        raise InputError("explain: the final model has no members")
+    order = sorted(range(len(members)), key=lambda k: -members[k].weight)
+    members = [members[k] for k in order]
+    stores = [FeatureStore(m.store) for m in members]
+    main = stores[0]
+    train = main.index("train")
+    pool = main.index(options.explain_set)
+    if len(pool) == 0:
+        raise InputError(f"{members[0].store}: no {options.explain_set} samples to explain; set explain.explain_set")
+    bg_idx = _sample(np.random.default_rng([seed, _S_BACKGROUND]), train, options.n_background, sort=False)
+    ex_idx = _sample(np.random.default_rng([seed, _S_EXPLAIN]), pool, options.n_explain, sort=True)
+
+    def key(df: pd.DataFrame) -> pd.Index:
+        return pd.Index(df.FID.astype(str) + "\t" + df.IID.astype(str))
+
+    main_keys = key(main.samples)
+    bg_keys, ex_keys = main_keys[bg_idx], main_keys[ex_idx]
+    positions = []
+    for m, st in zip(members, stores):
+        pos = pd.Series(np.arange(len(st.samples)), index=key(st.samples))
+        missing = bg_keys.difference(pos.index).union(ex_keys.difference(pos.index))
+        if len(missing):
+            raise InputError(f"{m.store}: {len(missing)} people of {members[0].store} are missing "
+                             f"(e.g. {missing[0]!r}); rerun the munge rules of this fold")
+        positions.append((pos.loc[bg_keys].to_numpy(), pos.loc[ex_keys].to_numpy()))
+    t_load = time.perf_counter()
+
+    # members whose explainer may keep only some rows (the budgeted permutation explainer) go last,
+    # on the rows the others explained
+    details = []
+    keep = np.arange(len(ex_idx))
+    fitted = [persist.load_model(m.model) for m in members]
+    by_cost = sorted(range(len(members)), key=lambda k: model_family(fitted[k][0]) == "other")
+    explained: dict[int, Explanation] = {}
+    for k in by_cost:
+        m, st, (bg_pos, ex_pos) = members[k], stores[k], positions[k]
+        est, meta = fitted[k]
+        exp = explain_in_score_space(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task,
+                                     class_names=class_names, feature_names=st.feature_names, options=options,
+                                     seed=seed, threads=threads)
+        if len(exp.rows) < len(keep):
+            for j in explained:  # rows are independent in every other explainer: keep the same ones
+                e = explained[j]
+                explained[j] = Explanation(e.values[exp.rows], e.base_values[exp.rows], e.outputs[exp.rows],
+                                           e.output_names, e.output_space, e.method, e.explainer, e.feature_names,
+                                           np.arange(len(exp.rows)), e.exact, e.details, e.notes)
+            keep = keep[exp.rows]
+            exp.rows = np.arange(len(keep))
+        explained[k] = exp
+        details.append({"learner": m.learner, "trial": m.trial, "weight": m.weight,
+                        "model_class": meta.get("learner_class", type(est).__name__), "explainer": exp.explainer,
+                        "output_space": exp.output_space, "n_features": int(exp.values.shape[1]),
+                        "additivity_error": exp.additivity_error(), "seconds": exp.details.get("seconds"),
+                        "details": {k2: v for k2, v in exp.details.items() if k2 != "seconds"},
+                        "notes": exp.notes})
+        log.info("member %s (weight %.3g): %s, %d features, %.1f s", m.learner, m.weight, exp.explainer,
+                 exp.values.shape[1], exp.details.get("seconds", 0.0))
+    parts = [(members[k].weight, explained[k]) for k in range(len(members))]
+    t_explain = time.perf_counter()
+
+    feats, where = _union_features(stores)
+    names = [f["name"] for f in feats]
+    space = parts[0][1].output_space
+    exp = combine_explanations(parts, names, output_space=f"{space}: weighted mean of the members' scores"
+                               + (f", before the {calibrator} calibrator" if calibrator != "none" else ""))
+    exp.rows = keep
+    # the union's feature values, genotypes and other columns, each from the first store that has it
+    rows_by_store = [positions[k][1][keep] for k in range(len(members))]
+    X = np.empty((len(keep), len(feats)), dtype=np.float32)
+    n_snps = sum(f["source"] == "snp" for f in feats)
+    genotypes = np.empty((len(keep), n_snps), dtype=np.int8)
+    other = np.empty((len(keep), len(feats) - n_snps), dtype=np.float64)
+    scaled = [st.rows(r) for st, r in zip(stores, rows_by_store)]
+    geno = [np.asarray(st.genotypes[r]) for st, r in zip(stores, rows_by_store)]
+    oth = [st.other[r] for st, r in zip(stores, rows_by_store)]
+    for j, (k, col) in enumerate(where):
+        X[:, j] = scaled[k][:, col]
+        n_k = int(stores[k].recipe["n_snps"])
+        if j < n_snps:
+            genotypes[:, j] = geno[k][:, col]
+        else:
+            other[:, j - n_snps] = oth[k][:, col - n_k]
+    recipe = {"features": feats, "n_snps": n_snps}
+    train_ids = main.samples.iloc[train][["FID", "IID"]]
+    summary = _write_explanation(
+        exp, recipe=recipe, X=X, ids=main.samples.iloc[ex_idx[keep]][["FID", "IID"]], genotypes=genotypes,
+        other=other, train_ids=train_ids, options=options, out=out, truth=truth, bfile=bfile, phenotype=phenotype,
+        ld=ld, engine=engine)
+    n_folds = max(m.n_folds for m in members)
+    notes = [f"stacked final model: SHAP values of the weighted mean of {len(members)} members' scores, "
+             "each member explained in score space and weighted by its stack weight"]
+    if calibrator != "none":
+        notes.append(f"the {calibrator} calibrator (monotone, applied after the stack) is not explained")
+    if n_folds > 1:
+        notes.append(f"k-fold run: each member's fold0 model is explained (of {n_folds} fold models)")
+    notes += [f"{d['learner']}: {n}" for d in details for n in d["notes"]]
+    summary.update({
+        "learner": "stack(" + "+".join(m.learner for m in members) + ")",
+        "best_trial": None,
+        "members": details,
+        "fold": "fold0",
+        "n_folds": n_folds,
+        "model_class": "stack",
+        "n_available": int(len(pool)),
+        "n_background": int(len(bg_idx)),
+        "background": f"{len(bg_idx)} training samples of fold0 (seeded random sample), the same for every member "
+                      "(random forests: their trees' training cover)",
+        "notes": notes,
+    })
+    summary["seconds"] = {"load": round(t_load - t0, 3), "explain": round(t_explain - t_load, 3),
+                          **summary["seconds"], "total": round(time.perf_counter() - t0, 3)}
     io.write_json(summary, out["summary"])
     return summary

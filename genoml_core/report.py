@@ -321,7 +321,11 @@ def _explain_section(summary: Mapping[str, Any], importance: pd.DataFrame | None
     return {
         "s": summary,
         "pairs": [
-            ("final model", f"{summary.get('learner')} (trial {summary.get('best_trial')}, {summary.get('fold')})"),
+            ("final model", f"{summary.get('learner')} (trial {summary.get('best_trial')}, {summary.get('fold')})"
+             if not summary.get("members") else
+             f"{summary.get('learner')} ({summary.get('fold')}): " + "; ".join(
+                 f"{m['learner']} trial {m['trial']}, weight {_fmt(m['weight'], 3)}, {m['explainer']}"
+                 for m in summary["members"])),
             ("explainer", f"{summary.get('explainer')} ({summary.get('method')})"),
             ("explained output", summary.get("output_space")),
             ("explained samples", f"{summary.get('n_explained')} of {summary.get('n_available')} "

@@ -90,10 +90,13 @@ def test_explain_outputs(report_run, small_cohort):
     assert set(values.IID) == set(split[split.part == "test"].IID)
     recipe = io.read_json(work / "results/munge/fold0/recipe.json")
     names = [f["name"] for f in recipe["features"]]
-    assert list(values.columns[5:]) == names and names[0].startswith("rs") and "age" in names
-    np.testing.assert_allclose(values[names].sum(axis=1) + values.base_value, values.model_output, atol=2e-3)
+    # the values file keeps the features with a non-zero value, in the recipe's order
+    shown = list(values.columns[5:])
+    assert shown and shown == [n for n in names if n in set(shown)] and names[0].startswith("rs") and "age" in names
+    np.testing.assert_allclose(values[shown].sum(axis=1) + values.base_value, values.model_output, atol=2e-3)
     imp = pd.read_csv(work / "results/explain/importance.tsv", sep="\t")
     assert len(imp) == len(names) and imp.mean_abs_shap.is_monotonic_decreasing
+    assert set(imp.feature[imp.mean_abs_shap > 0]) == set(shown)
     # the top-k list is ready for plink --extract
     top = (work / "results/explain/top_features.snplist").read_text().split()
     assert 0 < len(top) <= 50 and top == [s for s in imp[imp.source == "snp"].id if s in top][: len(top)]
