@@ -471,7 +471,9 @@ def checks(name: str, row: dict[str, Any], arm_names: list[str]) -> list[str]:
     base = row["baseline"].get("value")
     oracle = row["oracle"]["value"]
     for a in arm_names:
-        r = row["arms"].get(a, {})
+        if a not in row["arms"]:
+            continue  # arm not run on this scenario
+        r = row["arms"][a]
         v = r.get("value")
         if v is None:
             out.append(f"{a}: no result")
@@ -588,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-reuse-identical", action="store_true",
                     help="run every arm even when its config equals an earlier arm's")
     ap.add_argument("--skip-workflow", action="store_true", help="baseline and oracle only (iterating on the harness)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep OUT/results.json's scenarios and arms that this run does not redo (same cohort sizes), "
+                         "and reuse a scenario's baseline when its spec is unchanged; the table then shows them all")
     ap.add_argument("--markdown", type=Path, default=None, help="write the bench_quality section of this file")
     ap.add_argument("--baseline-spec", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--baseline-out", type=Path, help=argparse.SUPPRESS)
@@ -611,6 +616,16 @@ def main(argv: list[str] | None = None) -> int:
                                "ambiguous_snps": args.ambiguous_snps, "target": args.target,
                                "arms": {a: ARMS[a] for a in args.arms}, "command": command, "scenarios": {},
                                "config_notes": []}
+    if args.merge and (out / "results.json").exists():
+        old = json.loads((out / "results.json").read_text())
+        same_size = all(old.get(k) == results[k] for k in ("n_samples", "n_snps", "n_new", "ambiguous_snps", "target"))
+        if not same_size:
+            ap.error(f"--merge: {out / 'results.json'} was made with other cohort sizes or settings; use another --out")
+        results["arms"] = {**old["arms"], **results["arms"]}
+        results["scenarios"] = old["scenarios"]
+        results["config_notes"] = old.get("config_notes", [])
+        results["command"] = old.get("command", "") + " ; " + command
+        command = results["command"]
     qc = OLD_DEFAULT["qc"]
     for name in args.scenarios:
         sc = SCENARIOS[name]
@@ -626,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
             results["scenarios"][name] = {"task": sc["task"], "error": f"simulation: {err}"}
             print(f"[{name}] simulation failed: {err}", flush=True)
             continue
+        before = results["scenarios"].get(name, {})
+        if before.get("sim") != params or not reused:
+            before = {}  # another cohort: nothing of the earlier run carries over
         row: dict[str, Any] = {"task": sc["task"], "column": sc["column"], "simulation_s": sim_s,
                                "cohort_reused": reused, "cohort": str(cohort), "sim": params}
         row["oracle"] = oracle_score(sc["task"], sc["column"], cohort, truth, args.n_bootstrap, seed)
@@ -633,10 +651,15 @@ def main(argv: list[str] | None = None) -> int:
         spec = {"cohort": str(cohort), "task": sc["task"], "column": sc["column"], "work": str(out / "baseline" / name),
                 "seed": seed, "cores": args.cores, "qc": qc, "ambiguous_snps": args.ambiguous_snps,
                 "n_bootstrap": args.n_bootstrap}
-        row["baseline"] = baseline_in_child(spec, out / "baseline" / name)
+        if before.get("baseline_spec") == spec and "value" in before.get("baseline", {}):
+            row["baseline"] = before["baseline"]
+            print(f"[{name}] baseline reused from the earlier run", flush=True)
+        else:
+            row["baseline"] = baseline_in_child(spec, out / "baseline" / name)
+        row["baseline_spec"] = spec
         print(f"[{name}] baseline {row['baseline'].get('value', row['baseline'].get('error'))} "
               f"({row['baseline']['wall_s']:.0f} s)", flush=True)
-        row["arms"] = {}
+        row["arms"] = {a: r for a, r in before.get("arms", {}).items() if a not in args.arms}
         done: list[tuple[str, dict[str, Any]]] = []
         for a in ([] if args.skip_workflow else args.arms):
             cfg, notes = arm_config(ARMS[a], repo, sc["task"], sc["column"], cohort)
