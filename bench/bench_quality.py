@@ -148,6 +148,9 @@ ARMS: dict[str, dict[str, Any]] = {
     "glm_kfold5": {"base": "repo", "overrides": {
         "split": {"method": "kfold", "n_folds": 5},
         "train": {"learners": ["penalized_glm", "xgboost", "logistic_l2", "random_forest"]}}},
+    # cheaper bagging: each learner's default hyperparameters only (AutoGluon's way), 5 or 3 folds
+    "kfold5_t1": {"base": "repo", "overrides": {"split": {"method": "kfold", "n_folds": 5}, "train": {"n_trials": 1}}},
+    "kfold3_t1": {"base": "repo", "overrides": {"split": {"method": "kfold", "n_folds": 3}, "train": {"n_trials": 1}}},
 }
 
 

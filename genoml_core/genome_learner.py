@@ -36,6 +36,24 @@ log = logging.getLogger(__name__)
 GENOME_LEARNERS = tuple(name for name, spec in registry.REGISTRY.items() if spec.feature_set == "genome")
 
 
+def parse_alphas(value: Any) -> tuple[float, ...]:
+    """Elastic-net mixing values from a search-space value: ``"1,0.5"``, ``1`` or ``[1, 0.5]``.
+
+    Raises:
+        ConfigError: an empty grid, or a value outside (0, 1].
+    """
+    from .errors import ConfigError
+
+    items = value.split(",") if isinstance(value, str) else (value if isinstance(value, (list, tuple)) else [value])
+    try:
+        alphas = tuple(float(a) for a in items if str(a).strip() != "")
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"penalized_glm alphas {value!r}: not numbers ({err}); use e.g. \"1,0.5\"") from err
+    if not alphas or any(not 0.0 < a <= 1.0 for a in alphas):
+        raise ConfigError(f"penalized_glm alphas {value!r}: give one or more values in (0, 1], e.g. \"1,0.5\"")
+    return alphas
+
+
 def fit_genome_glm(
     store: Any,
     *,
@@ -65,7 +83,7 @@ def fit_genome_glm(
     sw = compute_sample_weight("balanced", y) if (class_weight == "balanced" and task != "continuous") else None
     params = dict(params)
     if "alphas" in params:
-        params["alphas"] = tuple(float(a) for a in params["alphas"])
+        params["alphas"] = parse_alphas(params["alphas"])
     glm = GenomeWideGLM(task, n_threads=threads, random_state=random_state, **params)
     glm.fit(store.genotypes, y, covariates=other, sample_weight=sw, rows=tr)
     log.info("penalized_glm: alpha %.3g, lambda %s, %d of %d SNPs nonzero", glm.alpha_,

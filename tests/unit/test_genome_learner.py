@@ -89,3 +89,16 @@ def test_run_trial_routes_penalized_glm_to_the_int8_store(tmp_path):
     oof = pd.read_csv(tmp_path / "oof.tsv", sep="\t")
     assert len(oof) == len(store.index("valid"))
     assert learners.feature_set("penalized_glm") == "genome" and learners.feature_set("xgboost") == "compact"
+
+
+def test_alpha_grid_from_the_search_space():
+    from genoml_core.errors import ConfigError
+    from genoml_core.genome_learner import parse_alphas
+
+    assert parse_alphas("1,0.5,0.1") == (1.0, 0.5, 0.1) and parse_alphas(1) == (1.0,)
+    assert parse_alphas([1, 0.01]) == (1.0, 0.01)
+    default = search.DEFAULT_SPACES["penalized_glm"]["alphas"]["default"]
+    assert parse_alphas(default)[0] == 1.0  # the lasso is always in the default grid
+    for bad in ("", "1,x", "0", "1.5"):
+        with pytest.raises(ConfigError, match="alphas"):
+            parse_alphas(bad)
