@@ -47,6 +47,7 @@ __all__ = [
     "apply_calibrator",
     "caruana_weights",
     "combine",
+    "decision_cutoff",
     "fit_calibrator",
     "oof_frame",
     "read_oof",
@@ -363,6 +364,7 @@ def select_final(
     chosen = min(kinds, key=lambda k: (losses[k], kinds.index(k)))
     calibrator = fit_calibrator(chosen, combined, y, task)
     final_cf = cf_cal[chosen]
+    cutoff = decision_cutoff(task, apply_calibrator(calibrator, combined, task))
 
     sel = metrics.SELECTION_METRIC[task]
     members = [
@@ -377,6 +379,7 @@ def select_final(
         "combiner": "stack" if use_stack else "single",
         "members": members,
         "calibrator": calibrator,
+        "decision": {"rule": "balanced" if cutoff is not None else "none", "cutoff": cutoff},
         "evidence": {
             "n_oof": int(len(y)),
             "n_crossfit_folds": N_CROSSFIT,
@@ -386,7 +389,7 @@ def select_final(
                 member_scores, y, task, n_classes=n_classes, max_rounds=max_rounds))},
             "calibration_loss": losses,
             "calibrator": chosen,
-            "final_crossfit": metrics.compute_metrics(task, y, final_cf, n_classes=n_classes),
+            "final_crossfit": metrics.compute_metrics(task, y, final_cf, n_classes=n_classes, cutoff=cutoff),
         },
     }
     log.info(
@@ -399,6 +402,24 @@ def select_final(
     oof = pd.concat([oof, oof_frame(ids, "", y, final_cf, task).drop(columns=["FID", "IID", "fold", "label"])],
                     axis=1)
     return spec, oof
+
+
+def decision_cutoff(task: str, final_scores: np.ndarray) -> float | list[float] | None:
+    """The balanced decision rule's cutoff from the final model's scores of the OOF people.
+
+    binary: the mean score. For calibrated probabilities that is the prevalence, and calling a
+    case when P(case) >= prevalence (likelihood ratio >= 1) is the rule that maximizes balanced
+    accuracy, i.e. it weighs a missed case and a false alarm by their class sizes, as balanced
+    class weights do at 0.5 before calibration. A fixed 0.5 would turn a calibrated model of a
+    rare trait into one that calls almost nobody a case. multiclass: the mean probability of each
+    class (predicted class = arg-max of ``p_k / mean_k``). continuous: None.
+    """
+    if task == "continuous":
+        return None
+    s = np.asarray(final_scores, dtype=np.float64)
+    if task == "binary":
+        return float(np.clip(s.mean(), 1e-6, 1 - 1e-6))
+    return [float(max(v, 1e-6)) for v in s.mean(axis=0)]
 
 
 def _signed(metric: str, value: float) -> float | None:
@@ -450,6 +471,11 @@ class FinalModel:
     def main(self) -> Member:
         """The member with the largest weight (the best learner when tied)."""
         return max(self.members, key=lambda m: m.weight)
+
+    @property
+    def cutoff(self) -> float | list[float] | None:
+        """The decision cutoff of predicted classes (:func:`decision_cutoff`); None: 0.5 / arg-max."""
+        return (self.spec.get("decision") or {}).get("cutoff")
 
     def score(self, member_scores: Sequence[np.ndarray], *, calibrated: bool = True) -> np.ndarray:
         """Final scores from each member's (fold-averaged) scores, in :attr:`members` order."""

@@ -151,10 +151,12 @@ def evaluate_final(
     task = final.task
     ids, y, s, per_member = predict_final(final, "test")
     n_classes = len(class_names) if class_names else None
-    m = metrics.compute_metrics(task, y, s, n_classes=n_classes)
+    cutoff = final.cutoff
+    m = metrics.compute_metrics(task, y, s, n_classes=n_classes, cutoff=cutoff)
     m.update(calibration_slope_intercept(task, y, s))
     ci = (
-        metrics.bootstrap_ci(task, y, s, metrics=_MAIN[task], n_boot=n_bootstrap, seed=seed, n_classes=n_classes)
+        metrics.bootstrap_ci(task, y, s, metrics=_MAIN[task], n_boot=n_bootstrap, seed=seed, n_classes=n_classes,
+                             cutoff=cutoff)
         if n_bootstrap > 0
         else {}
     )
@@ -169,10 +171,10 @@ def evaluate_final(
             pred[f"prob_{c}"] = probs[:, k]
         if task == "binary":
             pred["score"] = s
-        # one definition of the predicted class (binary: score >= 0.5 is a case), as in the metrics
-        pred["predicted"] = [class_names[int(k)] for k in metrics.predicted_class(task, s)]
+        # one definition of the predicted class (the final model's cutoff), as in the metrics
+        pred["predicted"] = [class_names[int(k)] for k in metrics.predicted_class(task, s, cutoff)]
     io.write_tsv(pred, predictions_path)
-    plot_paths = plots.evaluation_plots(task, y, s, out_dir, class_names=class_names)
+    plot_paths = plots.evaluation_plots(task, y, s, out_dir, class_names=class_names, cutoff=cutoff)
     main = final.main
     uncalibrated = metrics.compute_metrics(task, y, final.score(per_member, calibrated=False), n_classes=n_classes)
     result: dict[str, Any] = {
@@ -181,6 +183,7 @@ def evaluate_final(
         "combiner": final.combiner,
         "members": [{"learner": mb.learner, "trial": mb.trial, "weight": mb.weight} for mb in final.members],
         "calibrator": final.calibrator.get("kind", "none"),
+        "decision_cutoff": cutoff,
         "selection_metric": metrics.SELECTION_METRIC[task],
         "oof": final.spec.get("evidence", {}).get("final_crossfit", {}),
         "test": m,
@@ -190,5 +193,5 @@ def evaluate_final(
         "plots": {k: str(v) for k, v in plot_paths.items()},
     }
     if task != "continuous":
-        result["confusion_matrix"] = {"classes": class_names, "matrix": metrics.confusion(task, y, s)}
+        result["confusion_matrix"] = {"classes": class_names, "matrix": metrics.confusion(task, y, s, cutoff=cutoff)}
     return result

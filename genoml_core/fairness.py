@@ -203,11 +203,12 @@ def calibration(task: str, y: np.ndarray, s: np.ndarray) -> dict[str, float]:
 
 
 def _group_row(
-    task: str, y: np.ndarray, s: np.ndarray, *, n_classes: int | None, n_bootstrap: int, seed: int
+    task: str, y: np.ndarray, s: np.ndarray, *, n_classes: int | None, n_bootstrap: int, seed: int,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
     main = MAIN_METRIC[task]
     with np.errstate(all="ignore"):
-        m = metrics.compute_metrics(task, y, s, n_classes=n_classes)
+        m = metrics.compute_metrics(task, y, s, n_classes=n_classes, cutoff=cutoff)
         ci = (math.nan, math.nan)
         if n_bootstrap > 0 and y.size >= 2:
             ci = metrics.bootstrap_ci(task, y, s, metrics=[main], n_boot=n_bootstrap, seed=seed, n_classes=n_classes)[
@@ -231,6 +232,7 @@ def subgroup_metrics(
     options: SubgroupOptions,
     n_bootstrap: int,
     seed: int,
+    cutoff: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-group metrics of held-out predictions, and the gaps between groups.
 
@@ -256,7 +258,7 @@ def subgroup_metrics(
     merged[cols] = merged[cols].fillna(MISSING_GROUP)
     main = MAIN_METRIC[task]
     higher = metrics.greater_is_better(main)
-    overall = _group_row(task, y, s, n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed)
+    overall = _group_row(task, y, s, n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed, cutoff=cutoff)
     rows = [{"column": "all", "group": "all", "share": 1.0, **overall, "eligible": True}]
     warnings: list[str] = []
     per_column: dict[str, Any] = {}
@@ -265,7 +267,7 @@ def subgroup_metrics(
         small = []
         for level in sorted(merged[col].unique(), key=lambda v: (v == MISSING_GROUP, v)):
             mask = (merged[col] == level).to_numpy()
-            r = _group_row(task, y[mask], s[mask], n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed)
+            r = _group_row(task, y[mask], s[mask], n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed, cutoff=cutoff)
             ok = bool(mask.sum() >= options.min_n and level != MISSING_GROUP)
             rows.append({"column": col, "group": level, "share": float(mask.mean()), **r, "eligible": ok})
             if ok and not math.isnan(r["value"]):
@@ -374,6 +376,7 @@ def run_subgroups(
     table_path: str | Path,
     summary_path: str | Path,
     plot_path: str | Path,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
     """Read the files, compute :func:`subgroup_metrics`, write the table, summary and plot."""
     if groups_path is None:
@@ -381,7 +384,8 @@ def run_subgroups(
     pred = pd.read_csv(predictions_path, sep="\t", dtype=_ID)
     groups = read_groups(groups_path, options.columns, max_levels=options.max_levels)
     table, summary = subgroup_metrics(
-        pred, groups, task=task, class_names=class_names, options=options, n_bootstrap=n_bootstrap, seed=seed
+        pred, groups, task=task, class_names=class_names, options=options, n_bootstrap=n_bootstrap, seed=seed,
+        cutoff=cutoff,
     )
     summary["groups_file"] = str(groups_path)
     io.write_tsv(table, table_path, float_format="%.6g")

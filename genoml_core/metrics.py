@@ -6,8 +6,11 @@ multiclass probabilities (n, K) with column k = class k, continuous predictions 
 Metric names are explicit and probabilities/rates are on the 0-1 scale; ``brier``,
 ``log_loss``, ``rmse`` and ``mae`` are losses (lower is better). Thresholded binary metrics
 (``accuracy``, ``balanced_accuracy``, ``sensitivity``, ``specificity``, ``f1``) call a
-sample a case when its score is >= 0.5 (:data:`THRESHOLD`; a score of exactly 0.5 is a case).
-Multiclass predictions are the arg-max column. :func:`predicted_class` is that one definition;
+sample a case when its score is >= the cutoff: 0.5 (:data:`THRESHOLD`) unless a ``cutoff`` is
+given (a score equal to the cutoff is a case). Multiclass predictions are the arg-max column, or
+with a ``cutoff`` (one positive number per class) the arg-max of ``score_k / cutoff_k``. The final
+model carries its cutoff (``genoml_core.ensemble``: the balanced decision rule, the mean OOF score;
+for calibrated probabilities the prevalence). :func:`predicted_class` is that one definition;
 every predicted label (metrics, confusion matrices, ``predictions.tsv``) comes from it.
 
 Undefined metrics (AUC with one class in ``y_true``, correlation with a constant
@@ -33,6 +36,7 @@ __all__ = [
     "check_task",
     "compute_metrics",
     "confusion",
+    "check_cutoff",
     "predicted_class",
     "greater_is_better",
     "bootstrap_ci",
@@ -99,15 +103,17 @@ def _check_inputs(task: str, y_true: Any, scores: Any, n_classes: int | None) ->
     return y, s, k
 
 
-def predicted_class(task: str, scores: Any) -> np.ndarray:
+def predicted_class(task: str, scores: Any, cutoff: Any = None) -> np.ndarray:
     """The predicted class code of each sample: the one definition used everywhere.
 
-    binary: 1 (case) when P(case) >= :data:`THRESHOLD` (0.5 itself is a case), else 0;
-    multiclass: the arg-max column (ties: the lower class code).
+    binary: 1 (case) when P(case) >= the cutoff (default :data:`THRESHOLD`, 0.5; the cutoff
+    itself is a case), else 0; multiclass: the arg-max column of ``scores / cutoff`` (default:
+    of the scores; ties: the lower class code).
 
     Args:
         task: ``"binary"`` or ``"multiclass"``.
         scores: binary P(class 1) (n,); multiclass probabilities (n, K).
+        cutoff: binary a number in (0, 1); multiclass K positive numbers; None: the defaults.
 
     Returns:
         int64 class codes (n,).
@@ -122,10 +128,34 @@ def predicted_class(task: str, scores: Any) -> np.ndarray:
     check_task(task)
     s = np.asarray(scores, dtype=np.float64)
     if task == "binary":
-        return (s.reshape(-1) >= THRESHOLD).astype(np.int64)
+        t = THRESHOLD if cutoff is None else check_cutoff(task, cutoff)
+        return (s.reshape(-1) >= t).astype(np.int64)
     if task == "multiclass":
-        return np.argmax(s.reshape(s.shape[0], -1), axis=1).astype(np.int64)
+        s = s.reshape(s.shape[0], -1)
+        if cutoff is not None:
+            s = s / check_cutoff(task, cutoff, s.shape[1])
+        return np.argmax(s, axis=1).astype(np.int64)
     raise ConfigError("predicted classes need a classification task (binary or multiclass), not continuous")
+
+
+def check_cutoff(task: str, cutoff: Any, n_classes: int | None = None) -> Any:
+    """A valid cutoff: binary a float in (0, 1); multiclass an array of K positive numbers.
+
+    Raises:
+        ConfigError: anything else.
+    """
+    if task == "binary":
+        try:
+            t = float(cutoff)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"binary cutoff must be a number in (0, 1), got {cutoff!r}") from err
+        if not 0.0 < t < 1.0:
+            raise ConfigError(f"binary cutoff must be in (0, 1), got {t}")
+        return t
+    c = np.asarray(cutoff, dtype=np.float64).reshape(-1)
+    if (n_classes is not None and c.size != n_classes) or not np.all(np.isfinite(c)) or np.any(c <= 0):
+        raise ConfigError(f"multiclass cutoff must be {n_classes or 'K'} positive numbers, got {cutoff!r}")
+    return c
 
 
 # ----------------------------------------------------------------------------- fast kernels
@@ -159,9 +189,9 @@ def _div(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def _binary(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
+def _binary(y: np.ndarray, s: np.ndarray, cutoff: Any = None) -> dict[str, float]:
     pos = y == 1
-    pred = predicted_class("binary", s) == 1
+    pred = predicted_class("binary", s, cutoff) == 1
     tp = float(np.sum(pred & pos))
     fn = float(np.sum(~pred & pos))
     tn = float(np.sum(~pred & ~pos))
@@ -184,8 +214,8 @@ def _binary(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     }
 
 
-def _multiclass(y: np.ndarray, s: np.ndarray, k: int) -> dict[str, float]:
-    pred = predicted_class("multiclass", s)
+def _multiclass(y: np.ndarray, s: np.ndarray, k: int, cutoff: Any = None) -> dict[str, float]:
+    pred = predicted_class("multiclass", s, cutoff)
     present = np.unique(y)
     recalls = [float(np.mean(pred[y == c] == c)) for c in present]
     aucs = [_auc(y == c, s[:, c]) for c in present if 0 < np.sum(y == c) < y.size]
@@ -224,16 +254,18 @@ _ALL_METRICS = frozenset(m for names in _METRIC_NAMES.values() for m in names)
 METRICS: dict[str, tuple[str, ...]] = dict(_METRIC_NAMES)
 
 
-def _raw(task: str, y: np.ndarray, s: np.ndarray, k: int) -> dict[str, float]:
+def _raw(task: str, y: np.ndarray, s: np.ndarray, k: int, cutoff: Any = None) -> dict[str, float]:
     if task == "binary":
-        return _binary(y, s)
+        return _binary(y, s, cutoff)
     if task == "multiclass":
-        return _multiclass(y, s, k)
+        return _multiclass(y, s, k, cutoff)
     return _continuous(y, s)
 
 
 # ----------------------------------------------------------------------------- public API
-def compute_metrics(task: str, y_true: Any, scores: Any, *, n_classes: int | None = None) -> dict[str, float]:
+def compute_metrics(
+    task: str, y_true: Any, scores: Any, *, n_classes: int | None = None, cutoff: Any = None
+) -> dict[str, float]:
     """All metrics of ``task`` (see :data:`METRICS`) as plain floats.
 
     Args:
@@ -241,6 +273,7 @@ def compute_metrics(task: str, y_true: Any, scores: Any, *, n_classes: int | Non
         y_true: True labels/targets (n,).
         scores: Scores as produced by :func:`genoml_core.learners.predict_scores`.
         n_classes: Multiclass K (default: the number of score columns).
+        cutoff: The decision cutoff of the thresholded metrics (:func:`predicted_class`).
 
     Returns:
         Metric name -> value; NaN (with a logged warning) where a metric is undefined.
@@ -250,7 +283,7 @@ def compute_metrics(task: str, y_true: Any, scores: Any, *, n_classes: int | Non
             scores outside [0, 1].
     """
     y, s, k = _check_inputs(task, y_true, scores, n_classes)
-    out = _raw(task, y, s, k)
+    out = _raw(task, y, s, k, cutoff)
     if task == "multiclass" and np.unique(y).size < k:
         log.warning("multiclass y_true lacks classes %s: balanced_accuracy and roc_auc_ovr_macro average "
                     "over the classes present", sorted(set(range(k)) - set(np.unique(y).tolist())))
@@ -263,10 +296,11 @@ def compute_metrics(task: str, y_true: Any, scores: Any, *, n_classes: int | Non
     return out
 
 
-def confusion(task: str, y_true: Any, scores: Any, *, n_classes: int | None = None) -> list[list[int]]:
-    """Confusion matrix: rows are true classes, columns predicted classes (0..K-1).
-
-    Binary predictions use score >= 0.5; multiclass the arg-max column.
+def confusion(
+    task: str, y_true: Any, scores: Any, *, n_classes: int | None = None, cutoff: Any = None
+) -> list[list[int]]:
+    """Confusion matrix: rows are true classes, columns predicted classes (0..K-1), the
+    predictions of :func:`predicted_class` with ``cutoff``.
 
     Raises:
         ConfigError: For ``task="continuous"``.
@@ -274,7 +308,7 @@ def confusion(task: str, y_true: Any, scores: Any, *, n_classes: int | None = No
     if task == "continuous":
         raise ConfigError("a confusion matrix needs a classification task (binary or multiclass), not continuous")
     y, s, k = _check_inputs(task, y_true, scores, n_classes)
-    pred = predicted_class(task, s)
+    pred = predicted_class(task, s, cutoff)
     cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
     return cm.astype(int).tolist()
 
@@ -289,6 +323,7 @@ def bootstrap_ci(
     seed: int,
     alpha: float = 0.05,
     n_classes: int | None = None,
+    cutoff: Any = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap confidence intervals.
 
@@ -339,7 +374,7 @@ def bootstrap_ci(
             if m in fast:
                 values[b, j] = fast[m](yb, sb)
             else:
-                full = full if full is not None else _raw(task, yb, sb, k)
+                full = full if full is not None else _raw(task, yb, sb, k, cutoff)
                 values[b, j] = full[m]
     out: dict[str, tuple[float, float]] = {}
     for j, m in enumerate(metrics):

@@ -155,11 +155,13 @@ def plot_pr(
 
 
 def plot_confusion(
-    task: str, y_true: Any, scores: Any, path: PathLike, *, class_names: Sequence[str] | None = None
+    task: str, y_true: Any, scores: Any, path: PathLike, *, class_names: Sequence[str] | None = None,
+    cutoff: Any = None,
 ) -> Path:
-    """Confusion matrix (counts and row percentages); binary uses score >= 0.5."""
+    """Confusion matrix (counts and row percentages) of :func:`genoml_core.metrics.predicted_class`
+    with ``cutoff`` (binary default: score >= 0.5)."""
     _classification(task, "plot_confusion")
-    cm = np.asarray(confusion(task, y_true, scores))
+    cm = np.asarray(confusion(task, y_true, scores, cutoff=cutoff))
     k = cm.shape[0]
     names = _names(k, class_names)
     fig = _figure(4.0 + 0.4 * k, 3.5 + 0.4 * k)
@@ -175,7 +177,8 @@ def plot_confusion(
     ax.set_xticks(range(k), names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
     ax.set_yticks(range(k), names)
     ax.set(xlabel="Predicted", ylabel="True",
-           title=f"Confusion (threshold {THRESHOLD})" if task == "binary" else "Confusion (arg-max)")
+           title=(f"Confusion (cutoff {THRESHOLD if cutoff is None else float(cutoff):.3g})" if task == "binary"
+                  else "Confusion (arg-max)" if cutoff is None else "Confusion (arg-max of p / mean p)"))
     return _save(fig, path)
 
 
@@ -210,7 +213,8 @@ def plot_calibration(y_true: Any, scores: Any, path: PathLike, *, n_bins: int = 
 
 
 def plot_score_distributions(
-    task: str, y_true: Any, scores: Any, path: PathLike, *, class_names: Sequence[str] | None = None
+    task: str, y_true: Any, scores: Any, path: PathLike, *, class_names: Sequence[str] | None = None,
+    cutoff: float | None = None,
 ) -> Path:
     """Histograms of predicted scores by true class.
 
@@ -225,7 +229,8 @@ def plot_score_distributions(
         ax = fig.add_subplot()
         for c in (0, 1):
             ax.hist(s[y == c], bins=_BINS, alpha=0.55, label=f"{names[c]} (n={int(np.sum(y == c))})")
-        ax.axvline(THRESHOLD, ls="--", color="0.4", lw=1)
+        ax.axvline(THRESHOLD if cutoff is None else float(cutoff), ls="--", color="0.4", lw=1,
+                   label="decision cutoff")
         ax.set(xlim=(0, 1), xlabel=f"Predicted probability of {names[1]}", ylabel="Samples",
                title="Score distributions")
         ax.legend(fontsize=8)
@@ -280,6 +285,7 @@ def evaluation_plots(
     *,
     class_names: Sequence[str] | None,
     prefix: str = "",
+    cutoff: Any = None,
 ) -> dict[str, Path]:
     """Write the standard figure set of ``task`` into ``out_dir``.
 
@@ -311,11 +317,12 @@ def evaluation_plots(
     written = {
         "roc": plot_roc(task, y_true, scores, files["roc"], class_names=class_names),
         "pr": plot_pr(task, y_true, scores, files["pr"], class_names=class_names),
-        "confusion": plot_confusion(task, y_true, scores, files["confusion"], class_names=class_names),
+        "confusion": plot_confusion(task, y_true, scores, files["confusion"], class_names=class_names, cutoff=cutoff),
     }
     if task == "binary":
         written["calibration"] = plot_calibration(y_true, scores, files["calibration"])
     written["score_distributions"] = plot_score_distributions(
-        task, y_true, scores, files["score_distributions"], class_names=class_names
+        task, y_true, scores, files["score_distributions"], class_names=class_names,
+        cutoff=cutoff if task == "binary" else None,
     )
     return written

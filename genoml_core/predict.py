@@ -469,13 +469,14 @@ def score_cohort(plan: CohortPlan, checked: CheckedCohort, model: FinalModel, op
 
 def prediction_table(
     samples: pd.DataFrame, scores: np.ndarray, task: str, class_names: Sequence[str] | None,
-    phenotype: pd.DataFrame | None = None,
+    phenotype: pd.DataFrame | None = None, cutoff: Any = None,
 ) -> pd.DataFrame:
     """FID, IID, score, predicted (+ prob_<class> for classification, observed with a phenotype).
 
     ``score``: binary P(case); multiclass the probability of the predicted class; continuous the
     predicted value (also in ``predicted``). ``predicted`` is
-    :func:`genoml_core.metrics.predicted_class` (binary: a score >= 0.5, 0.5 included, is a case).
+    :func:`genoml_core.metrics.predicted_class` with the final model's ``cutoff`` (binary: a score
+    >= the cutoff, the cutoff included, is a case; default 0.5).
     """
     pred = samples[["FID", "IID"]].copy().reset_index(drop=True)
     s = np.asarray(scores)
@@ -485,9 +486,10 @@ def prediction_table(
     else:
         names = list(class_names or [])
         probs = s if s.ndim == 2 else np.column_stack([1 - s, s])
-        pred["score"] = s if task == "binary" else probs.max(axis=1)
-        # one definition of the predicted class (binary: score >= 0.5 is a case), as in the metrics
-        pred["predicted"] = [names[int(k)] for k in metrics.predicted_class(task, s)]
+        cls = metrics.predicted_class(task, s, cutoff)
+        pred["score"] = s if task == "binary" else probs[np.arange(len(cls)), cls]
+        # one definition of the predicted class (the final model's cutoff), as in the metrics
+        pred["predicted"] = [names[int(k)] for k in cls]
         for k, c in enumerate(names):
             pred[f"prob_{c}"] = probs[:, k]
     if phenotype is not None:
@@ -510,14 +512,15 @@ def _evaluate(
     y = ph["label"].to_numpy().astype(np.float64 if task == "continuous" else np.int64)
     s = scores[rows]
     n_classes = len(model.class_names) if model.class_names else None
-    m = metrics.compute_metrics(task, y, s, n_classes=n_classes)
+    cutoff = model.cutoff
+    m = metrics.compute_metrics(task, y, s, n_classes=n_classes, cutoff=cutoff)
     ci = (
         metrics.bootstrap_ci(task, y, s, metrics=_MAIN_METRICS[task], n_boot=options.n_bootstrap, seed=options.seed,
-                             n_classes=n_classes)
+                             n_classes=n_classes, cutoff=cutoff)
         if options.n_bootstrap > 0
         else {}
     )
-    plot_paths = plots.evaluation_plots(task, y, s, plots_dir, class_names=model.class_names)
+    plot_paths = plots.evaluation_plots(task, y, s, plots_dir, class_names=model.class_names, cutoff=cutoff)
     out: dict[str, Any] = {
         "metrics": m,
         "ci95": {k: list(v) for k, v in ci.items()},
@@ -526,7 +529,7 @@ def _evaluate(
     }
     if task != "continuous":
         out["confusion_matrix"] = {"classes": model.class_names,
-                                   "matrix": metrics.confusion(task, y, s, n_classes=n_classes)}
+                                   "matrix": metrics.confusion(task, y, s, n_classes=n_classes, cutoff=cutoff)}
         out["class_counts"] = {str(model.class_names[int(k)]): int(v)
                                for k, v in pd.Series(y).value_counts().sort_index().items()}
     return out
@@ -563,12 +566,14 @@ def run_prediction(
              plan.report["importance_source"], options.min_overlap)
     harmonize.check_overlap(plan.report, options.min_overlap, what=f"cohort {cohort.name} ({cohort.genotypes})")
     scores = score_cohort(plan, checked, model, options)
-    io.write_tsv(prediction_table(checked.samples, scores, model.task, model.class_names, checked.phenotype),
+    io.write_tsv(prediction_table(checked.samples, scores, model.task, model.class_names, checked.phenotype,
+                                  cutoff=model.cutoff),
                  predictions_path, na_rep="NA")
     plots_dir = Path(plots_dir)
     plots_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "cohort": cohort.name,
+        "decision_cutoff": model.cutoff,
         "learner": model.learner,
         "best_trial": model.main.trial,
         "members": [{"learner": m.learner, "trial": m.trial, "weight": m.weight} for m in model.members],

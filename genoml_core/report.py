@@ -363,7 +363,14 @@ def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str
         return f"{best['learner']} (trial {int(best['best_trial'])}), chosen on validation {main}"
     parts = [f"{m['learner']} (trial {m['trial']}, weight {_fmt(m['weight'])})" for m in members]
     kind = "stack of " if len(members) > 1 else ""
-    return (f"{kind}{', '.join(parts)}; calibrator {ev.get('calibrator', 'none')}; chosen on out-of-fold "
+    cutoff = ev.get("decision_cutoff")
+    if isinstance(cutoff, (int, float)):
+        rule = f"; a case when P(case) >= {cutoff:.3g} (the balanced decision rule: the mean OOF score)"
+    elif isinstance(cutoff, list):
+        rule = "; predicted class = arg-max of P(class) / its mean OOF probability (the balanced decision rule)"
+    else:
+        rule = ""
+    return (f"{kind}{', '.join(parts)}; calibrator {ev.get('calibrator', 'none')}{rule}; chosen on out-of-fold "
             f"{main}")
 
 

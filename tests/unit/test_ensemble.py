@@ -165,3 +165,43 @@ def test_final_model_document_round_trip(tmp_path):
     expected = apply_calibrator(spec["calibrator"], combine(member_scores, [m.weight for m in final.members]),
                                 "binary")
     np.testing.assert_allclose(final.score(member_scores), expected)
+
+
+def test_the_decision_cutoff_keeps_calibrated_predictions_balanced():
+    """After calibration at 15% prevalence, a fixed 0.5 cutoff would call few people cases; the
+    final model's balanced rule (the mean OOF score, here about the prevalence) keeps the
+    sensitivity and the balanced accuracy of the balanced-weight model, on new people."""
+    y, s = _two_views(seed=2)
+    spec, _ = select_final({"a": _oof(y, s["learner_a"])}, {"a": 0}, task="binary", n_classes=2, seed=1)
+    cutoff = spec["decision"]["cutoff"]
+    assert spec["decision"]["rule"] == "balanced" and abs(cutoff - y.mean()) < 0.03
+    y_new, s_new = _two_views(seed=3)
+    cal = apply_calibrator(spec["calibrator"], s_new["learner_a"], "binary")
+    fixed = metrics.compute_metrics("binary", y_new, cal)
+    ruled = metrics.compute_metrics("binary", y_new, cal, cutoff=cutoff)
+    assert fixed["sensitivity"] < 0.35 < 0.6 < ruled["sensitivity"]
+    assert ruled["balanced_accuracy"] > fixed["balanced_accuracy"] + 0.1
+    # the OOF evidence uses the same rule
+    assert spec["evidence"]["final_crossfit"]["sensitivity"] > 0.6
+
+
+def test_multiclass_cutoff_is_the_mean_class_probability():
+    rng = np.random.default_rng(5)
+    n = 2000
+    y = rng.choice(3, size=n, p=[0.7, 0.2, 0.1])
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), y] += 1.0
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    spec, _ = select_final({"x": _oof(y, p, "multiclass")}, {"x": 0}, task="multiclass", n_classes=3, seed=0)
+    cutoff = np.asarray(spec["decision"]["cutoff"])
+    assert cutoff.shape == (3,) and cutoff[0] > cutoff[1] > cutoff[2]
+    final = apply_calibrator(spec["calibrator"], p, "multiclass")
+    np.testing.assert_allclose(cutoff, final.mean(axis=0), rtol=1e-6)
+    plain = metrics.compute_metrics("multiclass", y, final)
+    ruled = metrics.compute_metrics("multiclass", y, final, cutoff=cutoff)
+    assert ruled["balanced_accuracy"] > plain["balanced_accuracy"]
+    # continuous traits have no cutoff
+    yc = rng.normal(size=300)
+    spec, _ = select_final({"x": _oof(yc, yc + rng.normal(size=300), "continuous")}, {"x": 0}, task="continuous",
+                           n_classes=None, seed=0)
+    assert spec["decision"] == {"rule": "none", "cutoff": None}

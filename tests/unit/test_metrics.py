@@ -275,3 +275,23 @@ def test_bootstrap_errors_and_degenerate() -> None:
         M.bootstrap_ci("binary", y, s, metrics=["roc_auc"], seed=0, alpha=1.5)
     ci = M.bootstrap_ci("binary", np.ones(20, dtype=int), s[:20], metrics=["roc_auc", "accuracy"], n_boot=50, seed=0)
     assert all(math.isnan(v) for v in ci["roc_auc"]) and not math.isnan(ci["accuracy"][0])
+
+
+def test_a_cutoff_moves_the_predicted_classes_and_the_thresholded_metrics():
+    from genoml_core.errors import ConfigError
+    from genoml_core.metrics import check_cutoff, compute_metrics, confusion, predicted_class
+
+    s = np.array([0.1, 0.2, 0.3, 0.6])
+    y = np.array([0, 1, 1, 1])
+    assert predicted_class("binary", s).tolist() == [0, 0, 0, 1]
+    assert predicted_class("binary", s, 0.2).tolist() == [0, 1, 1, 1]  # the cutoff itself is a case
+    assert compute_metrics("binary", y, s, cutoff=0.2)["sensitivity"] == 1.0
+    assert compute_metrics("binary", y, s)["sensitivity"] == pytest.approx(1 / 3)
+    assert compute_metrics("binary", y, s, cutoff=0.2)["roc_auc"] == compute_metrics("binary", y, s)["roc_auc"]
+    assert confusion("binary", y, s, cutoff=0.2) == [[1, 0], [0, 3]]
+    p = np.array([[0.5, 0.3, 0.2], [0.6, 0.1, 0.3]])
+    assert predicted_class("multiclass", p).tolist() == [0, 0]
+    assert predicted_class("multiclass", p, [0.7, 0.2, 0.1]).tolist() == [2, 2]
+    for task, bad in (("binary", 0.0), ("binary", 1.5), ("binary", "x"), ("multiclass", [1, -1, 1])):
+        with pytest.raises(ConfigError, match="cutoff"):
+            check_cutoff(task, bad, 3)

@@ -72,6 +72,10 @@ def test_outputs_and_metrics(binary_run, small_cohort):
     pred = pd.read_csv(work / "results/individual/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
     assert set(pred.IID) == set(split[split.part == "test"].IID)
     assert {"prob_case", "score", "predicted", "observed"} <= set(pred.columns)
+    # predicted classes follow the final model's balanced decision rule (its cutoff: the mean OOF score)
+    cutoff = result["decision_cutoff"]
+    assert cutoff == final["decision"]["cutoff"] and 0 < cutoff < 1
+    assert ((pred.prob_case >= cutoff) == (pred.predicted == "case")).all()
     for name in ("roc", "pr", "confusion", "calibration", "score_distributions"):
         png = work / f"results/evaluate/{name}.png"
         assert png.read_bytes()[:4] == b"\x89PNG"

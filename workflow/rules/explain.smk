@@ -105,6 +105,7 @@ rule explain:
 rule subgroups:
     input:
         predictions="results/individual/evaluate/predictions.tsv",
+        final="results/final/final_model.json",
         groups=optional_table("groups"),
         report="results/inputs/report.json",
     output:
