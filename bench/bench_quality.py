@@ -654,7 +654,11 @@ def main(argv: list[str] | None = None) -> int:
         spec = {"cohort": str(cohort), "task": sc["task"], "column": sc["column"], "work": str(out / "baseline" / name),
                 "seed": seed, "cores": args.cores, "qc": qc, "ambiguous_snps": args.ambiguous_snps,
                 "n_bootstrap": args.n_bootstrap}
-        if before.get("baseline_spec") == spec and "value" in before.get("baseline", {}):
+        def same(a: dict[str, Any], b: dict[str, Any]) -> bool:  # where it ran does not matter
+            return ({k: v for k, v in a.items() if k not in ("work", "cohort")}
+                    == {k: v for k, v in b.items() if k not in ("work", "cohort")})
+
+        if same(before.get("baseline_spec") or {}, spec) and "value" in before.get("baseline", {}):
             row["baseline"] = before["baseline"]
             print(f"[{name}] baseline reused from the earlier run", flush=True)
         else:
