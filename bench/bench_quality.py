@@ -151,6 +151,13 @@ ARMS: dict[str, dict[str, Any]] = {
     # cheaper bagging: each learner's default hyperparameters only (AutoGluon's way), 5 or 3 folds
     "kfold5_t1": {"base": "repo", "overrides": {"split": {"method": "kfold", "n_folds": 5}, "train": {"n_trials": 1}}},
     "kfold3_t1": {"base": "repo", "overrides": {"split": {"method": "kfold", "n_folds": 3}, "train": {"n_trials": 1}}},
+    # ... and the genome-wide GLM's inner CV on the lasso path only (alpha 1 won every fit measured)
+    "kfold5_t1_lasso": {"base": "repo", "overrides": {
+        "split": {"method": "kfold", "n_folds": 5},
+        "train": {"n_trials": 1, "search_spaces": {"penalized_glm": {
+            "n_inner_folds": {"type": "categorical", "values": [5], "default": 5},
+            "lambda_choice": {"type": "categorical", "values": ["fold"], "default": "fold"},
+            "alphas": {"type": "categorical", "values": ["1"], "default": "1"}}}}}},
 }
 
 
