@@ -44,7 +44,7 @@ def write_config(workdir: Path, cohort: Path, **overrides: Any) -> Path:
             "phenotype_column": "case_control",
             "covariates": str(cohort / "covariates.tsv"),
         },
-        "split": {"valid_fraction": 0.2, "test_fraction": 0.2},
+        "split": {"method": "holdout", "valid_fraction": 0.2, "test_fraction": 0.2},
         "assoc_filter": {"top_k": 300},
         "train": {"learners": ["logistic_l1", "random_forest"], "n_trials": 2},
         "evaluate": {"n_bootstrap": 100},

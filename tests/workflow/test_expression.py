@@ -22,7 +22,7 @@ def _config(work, exported, task, **extra):
         "task": task,
         "data": {"genotypes": None, "omics": exported["matrix"], "phenotype": exported["labels"],
                  "phenotype_column": exported["column"]},
-        "split": {"valid_fraction": 0.15, "test_fraction": 0.2},
+        "split": {"method": "holdout", "valid_fraction": 0.15, "test_fraction": 0.2},
         "evaluate": {"n_bootstrap": 100},
         **extra,
     }

@@ -78,9 +78,13 @@ def _chromium(*args: str, user_dir: Path, timeout: int = 180) -> subprocess.Comp
 def test_explain_outputs(report_run, small_cohort):
     work = report_run
     summary = json.loads((work / "results/explain/summary.json").read_text())
-    board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t")
-    assert summary["learner"] == board.learner[0]
-    assert summary["method"] == {"logistic_l1": "linear", "random_forest": "tree"}[summary["learner"]]
+    final = json.loads((work / "results/final/final_model.json").read_text())
+    members = [m["learner"] for m in final["members"]]
+    if len(members) == 1:  # the final model is explained, whatever it is
+        assert summary["learner"] == members[0]
+        assert summary["method"] == {"logistic_l1": "linear", "random_forest": "tree"}[summary["learner"]]
+    else:
+        assert summary["method"] == "stack" and {m["learner"] for m in summary["members"]} == set(members)
     assert summary["additivity"]["max_abs_error"] < 1e-5
     assert summary["explain_set"] == "test" and summary["n_background"] == 100
     # explained: the test people, scored with training statistics only
@@ -88,6 +92,14 @@ def test_explain_outputs(report_run, small_cohort):
     with gzip.open(work / "results/individual/explain/shap_values.tsv.gz", "rt") as fh:
         values = pd.read_csv(fh, sep="\t", dtype=ID)
     assert set(values.IID) == set(split[split.part == "test"].IID)
+    # the explained output is the final model's score before calibration: calibrated, it is evaluate's
+    from genoml_core.ensemble import apply_calibrator
+
+    raw = values.model_output.to_numpy()
+    raw = 1 / (1 + np.exp(-raw)) if summary["output_space"].startswith("log-odds") else raw
+    evaluated = pd.read_csv(work / "results/individual/evaluate/predictions.tsv", sep="\t", dtype=ID).set_index("IID")
+    np.testing.assert_allclose(apply_calibrator(final["calibrator"], raw, "binary"),
+                               evaluated.prob_case.loc[values.IID].to_numpy(), atol=1e-4)
     recipe = io.read_json(work / "results/munge/fold0/recipe.json")
     names = [f["name"] for f in recipe["features"]]
     # the values file keeps the features with a non-zero value, in the recipe's order
