@@ -552,6 +552,7 @@ def explain_model(
     options: ExplainOptions | None = None,
     seed: int = 0,
     threads: int = 1,
+    score_space: bool = False,
 ) -> Explanation:
     """SHAP values of a fitted workflow model (see the module docstring for the choice).
 
@@ -565,6 +566,8 @@ def explain_model(
         options: :class:`ExplainOptions` (method, sample sizes, budget).
         seed: seed of every random step.
         threads: CPU threads for torch.
+        score_space: explain the model's scores (P(case), class probabilities, the trait value) as
+            a stack combines them (:func:`explain_in_score_space`), not its native output.
 
     Returns:
         An :class:`Explanation`.
@@ -579,9 +582,11 @@ def explain_model(
         raise InputError(f"X {X.shape} and background {background.shape} must be 2-D with the same columns")
     if len(X) == 0 or len(background) == 0:
         raise InputError("nothing to explain: X or the background has no rows")
-    method, note = resolve_method(est, options.method)
+    method, note = (None, None) if score_space else resolve_method(est, options.method)
     t0 = time.perf_counter()
-    if method == "linear":
+    if score_space:
+        exp = _explain_scores(est, background, X, task, class_names, options, seed, threads)
+    elif method == "linear":
         exp = _explain_linear(est, background, X, task, class_names)
     elif method == "tree":
         exp = _explain_tree(est, X, task, class_names)
@@ -772,31 +777,29 @@ def explain_in_score_space(
     score). Nets: expected gradients of the softmax probabilities. Anything else: the permutation
     explainer on the score function (as :func:`explain_model`).
     """
-    options = options or ExplainOptions()
-    X = np.asarray(X, dtype=np.float32)
-    background = np.asarray(background, dtype=np.float32)
+    return explain_model(est, background, X, task=task, class_names=class_names, feature_names=feature_names,
+                         options=options, seed=seed, threads=threads, score_space=True)
+
+
+def _explain_scores(est: Any, background: np.ndarray, X: np.ndarray, task: str, class_names: Sequence[str] | None,
+                    options: ExplainOptions, seed: int, threads: int) -> Explanation:
+    """The score-space explainer of :func:`explain_in_score_space`, by model family."""
     family = model_family(est)
-    t0 = time.perf_counter()
     if family == "linear":
-        exp = (_explain_linear(est, background, X, task, class_names) if task == "continuous"
-               else _explain_linear_probability(est, background, X, task, class_names, seed))
-    elif family == "tree":
+        return (_explain_linear(est, background, X, task, class_names) if task == "continuous"
+                else _explain_linear_probability(est, background, X, task, class_names, seed))
+    if family == "tree":
         from xgboost import XGBModel
 
         if isinstance(est, XGBModel) and task == "binary":
-            exp = _explain_xgb_probability(est, background, X, task, class_names)
-        elif isinstance(est, XGBModel) and task == "multiclass":
-            exp = _explain_xgb_multiclass_probability(est, background, X, class_names, seed)
-        else:
-            exp = _explain_tree(est, X, task, class_names)
-    elif family == "torch":
-        exp = _explain_torch(est, background, X, task, class_names, "gradient", options, seed, threads,
-                             probability=True)
-    else:
-        exp = _explain_permutation(est, background, X, task, class_names, options, seed)
-    exp.feature_names = list(feature_names) if feature_names is not None else [f"f{j}" for j in range(X.shape[1])]
-    exp.details["seconds"] = round(time.perf_counter() - t0, 3)
-    return exp
+            return _explain_xgb_probability(est, background, X, task, class_names)
+        if isinstance(est, XGBModel) and task == "multiclass":
+            return _explain_xgb_multiclass_probability(est, background, X, class_names, seed)
+        return _explain_tree(est, X, task, class_names)
+    if family == "torch":
+        return _explain_torch(est, background, X, task, class_names, "gradient", options, seed, threads,
+                              probability=True)
+    return _explain_permutation(est, background, X, task, class_names, options, seed)
 
 
 def combine_explanations(
