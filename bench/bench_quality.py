@@ -142,6 +142,13 @@ OLD_DEFAULT: dict[str, Any] = {
 ARMS: dict[str, dict[str, Any]] = {
     "old_default": {"base": "frozen", "overrides": {}},
     "new_default": {"base": "repo", "overrides": {}},
+    # the default of genoml_core 0.3.0: holdout split, 4 trials per learner, the 4-alpha GLM grid
+    "holdout_v030": {"base": "repo", "overrides": {
+        "split": {"method": "holdout"},
+        "train": {"n_trials": 4, "search_spaces": {"penalized_glm": {
+            "n_inner_folds": {"type": "categorical", "values": [5], "default": 5},
+            "lambda_choice": {"type": "categorical", "values": ["fold"], "default": "fold"},
+            "alphas": {"type": "categorical", "values": ["1,0.5,0.1,0.01"], "default": "1,0.5,0.1,0.01"}}}}}},
     # candidates for the default: the genome-wide GLM beside compact-set learners, stacked
     "glm_holdout": {"base": "repo", "overrides": {
         "train": {"learners": ["penalized_glm", "xgboost", "logistic_l2", "random_forest"]}}},

@@ -428,9 +428,11 @@ _DECLARED = [
     Learner(
         name="penalized_glm", tasks=_ALL, kind="classical", feature_set="genome",
         builder=_L + "_penalized_glm", fixed={"task", "n_threads"},
-        # alphas: the elastic-net mixing grid of the inner CV ("1" = lasso only), comma-separated
+        # alphas: the elastic-net mixing grid of the inner CV, comma-separated. Default "1", the lasso
+        # (bigstatsr's default too): alpha 1 won all 13 inner-CV choices measured on the 4-value grid
+        # (additive, sparse, epistatic cohorts) and gave the same held-out AUC for a quarter of the time
         space={"n_inner_folds": _c([5], default=5), "lambda_choice": _c(["fold", "common"], default="fold"),
-               "alphas": _c(["1,0.5,0.1,0.01", "1,0.5,0.1", "1,0.5", "1"], default="1,0.5,0.1,0.01")},
+               "alphas": _c(["1", "1,0.5", "1,0.5,0.1", "1,0.5,0.1,0.01"], default="1")},
         fit_bytes_per_value=None, explainer="linear", default=True, self_tuning=True,
         description="genome-wide elastic-net GLM on every QC'd SNP (adelie; inner CV, CMSA)",
     ),
