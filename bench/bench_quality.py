@@ -509,53 +509,52 @@ def checks(name: str, row: dict[str, Any], arm_names: list[str]) -> list[str]:
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
+    """The BENCHMARKS.md section: per scenario the oracle and the baseline, then one row per arm run
+    on it (arms that did not run on a scenario are left out)."""
     arm_names = list(results["arms"])
-    head = ["scenario", "metric", "n new", "oracle", "baseline (95% CI)", "share"]
-    for a in arm_names:
-        head += [f"{a} (95% CI)", "share"]
-    head += ["wall s: baseline / " + " / ".join(arm_names), "baseline peak RSS MB"]
     lines = [
         MARK_START,
         "## Quality: the workflow against a cross-validated lasso and the oracle (issue 13)",
         "",
-        f"Command: `{command}` ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}). Each scenario: a simulated {results['n_samples']:,} x {results['n_snps']:,} "
-        f"training cohort and a new cohort of {results['n_new']} other people (SNPs shuffled, ~10% alleles swapped, "
-        f"~2% absent), h2 = {H2} for every trait; every arm trained on the first and scored on the second in this "
-        f"run. Baseline: L1 logistic / multinomial L1 / lasso on all QC'd SNPs + covariates, penalty by 5-fold "
-        f"CV on the training cohort, new cohort harmonized (strand-ambiguous SNPs: "
-        f"`{results['ambiguous_snps']}`). Workflow target: `{results['target']}`. Share = metric / oracle.",
+        f"Commands: `{command}` ({platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}). Each scenario: a simulated "
+        f"{results['n_samples']:,} x {results['n_snps']:,} training cohort and a new cohort of {results['n_new']} "
+        "other people (SNPs shuffled, ~10% alleles swapped, ~2% absent), h2 = "
+        f"{H2} for every trait; every arm trained on the first and scored on the second. Baseline: L1 logistic / "
+        "multinomial L1 / lasso on all QC'd SNPs + covariates, penalty by 5-fold CV on the training cohort, new "
+        f"cohort harmonized (strand-ambiguous SNPs: `{results['ambiguous_snps']}`). Workflow target: "
+        f"`{results['target']}`. Share = metric / oracle; vs baseline = metric - baseline.",
         "",
-        "| " + " | ".join(head) + " |",
-        "| " + " | ".join("---" for _ in head) + " |",
+        "| scenario | metric | oracle | arm | value (95% CI) | share of oracle | vs baseline | wall s | final model |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     notes: list[str] = []
     for name, row in results["scenarios"].items():
         if "error" in row:
-            lines.append(f"| {name} | " + " | ".join(["-"] * (len(head) - 2)) + f" | error: {row['error']} |")
+            lines.append(f"| {name} | - | - | - | error: {row['error']} | | | | |")
             continue
         oracle = row["oracle"]["value"]
-        b_text, b_share = _fmt(row["baseline"], oracle)
-        cells = [name, METRIC_LABEL[row["task"]], str(row["oracle"]["n"]),
-                 f"{oracle:.3f}" + (" (none)" if row["oracle"].get("note") else ""), b_text, b_share]
-        walls = [f"{row['baseline'].get('wall_s', float('nan')):.0f}"]
+        label = METRIC_LABEL[row["task"]]
+        o_text = f"{oracle:.3f}" + (" (none)" if row["oracle"].get("note") else "")
+        base = row["baseline"]
+        b_text, b_share = _fmt(base, oracle)
+        noise = name == "noise"
+        lines.append(f"| {name} | {label} | {o_text} | baseline (CV lasso) | {b_text} | {'-' if noise else b_share} "
+                     f"| - | {base.get('wall_s', float('nan')):.0f} | - |")
+        if "error" in base:
+            notes.append(f"{name} / baseline: {base['error']}")
         for a in arm_names:
             r = row["arms"].get(a)
+            if r is None:
+                continue
             t, sh = _fmt(r, oracle)
-            if r and r.get("same_as"):
+            if r.get("same_as"):
                 t += f" [= {r['same_as']}]"
-            cells += [t, sh]
-            walls.append(f"{r.get('wall_s', float('nan')):.0f}" if r else "-")
-            if r and "error" in r:
+            diff = (f"{r['value'] - base['value']:+.3f}" if "value" in r and "value" in base else "-")
+            lines.append(f"| | | | {a} | {t} | {'-' if noise else sh} | {'-' if noise else diff} | "
+                         f"{r.get('wall_s', float('nan')):.0f} | {r.get('learner') or '-'} |")
+            if "error" in r:
                 notes.append(f"{name} / {a}: {r['error']}")
-        if name == "noise":
-            cells[5] = "-"
-            for k in range(len(arm_names)):
-                cells[7 + 2 * k] = "-"
-        cells += [" / ".join(walls), f"{row['baseline'].get('peak_rss_mb', float('nan')):.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-        if "error" in row["baseline"]:
-            notes.append(f"{name} / baseline: {row['baseline']['error']}")
     lines += ["", "Checks (issue 13 targets):", ""]
     for name, row in results["scenarios"].items():
         if "error" not in row:
@@ -565,16 +564,11 @@ def markdown(results: dict[str, Any], command: str) -> str:
         b = row.get("baseline", {})
         if "penalty" in b:
             details.append(f"{name}: {b['n_train']} training people, {b['n_snps_qc']} QC'd SNPs, {b['n_nonzero']} "
-                           f"non-zero, {b['penalty']}, fit {b['fit_s']:.0f} s; new cohort {b['harmonize']}")
+                           f"non-zero, {b['penalty']}, fit {b['fit_s']:.0f} s, peak RSS "
+                           f"{b.get('peak_rss_mb', float('nan')):.0f} MB; new cohort {b['harmonize']}")
     if details:
         lines += ["", "Baseline details:", ""] + [f"- {d}" for d in details]
-    arm_lines = []
-    for name, row in results["scenarios"].items():
-        for a, r in row.get("arms", {}).items():
-            if r and "learner" in r:
-                arm_lines.append(f"{name} / {a}: final model `{r['learner']}`, coverage {r.get('coverage')}")
-    if arm_lines:
-        lines += ["", "Workflow final models:", ""] + [f"- {d}" for d in arm_lines]
+    lines += ["", "Arms:", ""] + [f"- `{a}`: {json.dumps(results['arms'][a], sort_keys=True)}" for a in arm_names]
     if notes or results.get("config_notes"):
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes + results.get("config_notes", [])]
     lines += ["", MARK_END]
@@ -611,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep OUT/results.json's scenarios and arms that this run does not redo (same cohort sizes), "
                          "and reuse a scenario's baseline when its spec is unchanged; the table then shows them all")
     ap.add_argument("--markdown", type=Path, default=None, help="write the bench_quality section of this file")
+    ap.add_argument("--render-only", action="store_true",
+                    help="run nothing: render OUT/results.json (and write --markdown)")
     ap.add_argument("--baseline-spec", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--baseline-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -628,6 +624,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("plink2 not on PATH")
     out = args.out.resolve()
     repo = args.repo.resolve()
+    if args.render_only:
+        results = json.loads((out / "results.json").read_text())
+        section = markdown(results, results["command"])
+        print(section)
+        if args.markdown:
+            write_section(args.markdown, "bench_quality", section)
+        return 0
     command = ".venv/bin/python bench/bench_quality.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     results: dict[str, Any] = {"n_samples": args.n_samples, "n_snps": args.n_snps, "n_new": args.n_new,
                                "ambiguous_snps": args.ambiguous_snps, "target": args.target,
