@@ -32,7 +32,8 @@ def test_defaults_are_filled():
     cfg = validate_config(MINIMAL)
     assert cfg["seed"] == 42
     assert cfg["qc"] == {"mind": 0.05, "geno": 0.05, "maf": 0.01, "hwe": 1e-6, "hwe_controls_only": True}
-    assert cfg["split"]["method"] == "holdout" and cfg["split"]["test_fraction"] == 0.1
+    assert cfg["split"]["method"] == "kfold" and cfg["split"]["n_folds"] == 5 and cfg["split"]["test_fraction"] == 0.1
+    assert cfg["train"]["n_trials"] == 1
     assert cfg["data"]["binary_coding"] == "01"
 
 
