@@ -68,7 +68,7 @@ def test_rrfcn_is_an_opt_in_learner_with_top_k_trials_and_the_retrain_settings()
         "nas": {"top_k": 3, "retrain": {"lr": 0.01, "max_epochs": 7}},
     })  # fmt: skip
     assert resolve_learners(cfg) == ["logistic_l2", "rrfcn"]
-    assert learner_n_trials(cfg, "rrfcn") == 3 and learner_n_trials(cfg, "logistic_l2") == 4
+    assert learner_n_trials(cfg, "rrfcn") == 3 and learner_n_trials(cfg, "logistic_l2") == cfg["train"]["n_trials"] == 1
     space = learner_space(cfg, "rrfcn")
     assert space["lr"] == {"type": "categorical", "values": [0.01], "default": 0.01}
     assert space["max_epochs"]["default"] == 7 and "arch_json" not in space

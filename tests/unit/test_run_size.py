@@ -40,7 +40,7 @@ def test_size_keys_are_in_the_schema_with_the_function_defaults():
     size, rest = size_options(cfg["split"])
     defaults = {k: p.default for k, p in inspect.signature(check_cohort_size).parameters.items() if k in size}
     assert size == defaults == {"min_samples": 100, "allow_small": False}
-    assert "min_samples" not in rest and rest["method"] == "holdout"
+    assert "min_samples" not in rest and rest["method"] == "kfold"
     shipped = load_config(REPO / "config/config.yaml")["split"]
     assert shipped["min_samples"] == 100 and shipped["allow_small"] is False
 
