@@ -167,3 +167,30 @@ def test_members_in_score_space_add_up_to_their_scores(task):
             parts.append((1.0, exp))
     both = combine_explanations(parts, names, output_space="stack")
     assert both.additivity_error() < 1e-4 * max(1.0, float(np.abs(both.outputs).max()))
+
+
+def test_a_budgeted_member_restricts_every_member_to_the_same_people(tmp_path):
+    """The permutation explainer explains only the rows its budget allows; the other members are
+    then kept to those rows, and the stack still adds up to its own score for each of them."""
+    stores = _stores(tmp_path)
+    specs = [("logistic_l1", "genome", {"C": 0.3}, 0.6), ("knn", "compact", {}, 0.4)]
+    members = []
+    for name, which, params, w in specs:
+        st = stores[which]
+        tr = st.index("train")
+        est = L.fit_learner(L.make_learner(name, params, task="binary", random_state=0), st.rows(tr),
+                            st.labels(tr), task="binary")
+        members.append(StackMember(learner=name, trial=0, weight=w, store=tmp_path / which,
+                                   model=persist.save_model(est, tmp_path / f"{name}.zip", meta={"learner": name})))
+    out = {k: tmp_path / "explain" / v for k, v in EXPLAIN_FILES.items()}
+    summary = explain_final_stack(members, options=ExplainOptions(n_background=40, n_explain=30, max_evaluations=20_000),
+                                  task="binary", class_names=["control", "case"], seed=5, out=out)
+    assert 0 < summary["n_explained"] < 30 and summary["additivity"]["max_abs_error"] < 1e-9
+    values = pd.read_csv(out["values"], sep="\t", dtype={"FID": str, "IID": str})
+    scores = []
+    for (_, which, _, _), m in zip(specs, members):
+        st = stores[which]
+        pos = pd.Series(np.arange(len(st.samples)), index=st.samples.IID)
+        est, _ = persist.load_model(m.model)
+        scores.append(L.predict_scores(est, st.rows(pos.loc[values.IID].to_numpy()), task="binary"))
+    np.testing.assert_allclose(values.model_output, ensemble.combine(scores, [0.6, 0.4]), atol=1e-6)
