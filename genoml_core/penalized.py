@@ -705,7 +705,8 @@ class GenomeWideGLM(BaseEstimator):
         with _Design(G, r, C, n_threads=nt, block_bytes=int(self.block_bytes), tmp_dir=self.tmp_dir) as d:
             X_val = [d.rows_matrix(np.flatnonzero(folds == k), nt) for k in range(nf)]
             glm_all = _glm(task, y_enc, w)
-            for alpha in alphas:
+            t_fit = time.perf_counter()
+            for ia, alpha in enumerate(alphas):
                 t0 = time.perf_counter()
                 lam = _lambda_path(_lambda_max(d, glm_all, alpha, nt), int(self.n_lambdas), self.lambda_min_ratio)
                 dev = np.full((nf, lam.size), np.nan)
@@ -723,6 +724,12 @@ class GenomeWideGLM(BaseEstimator):
                     dev[k, :L] = _deviance(task, eta, y_enc[val], w[val])
                     nnz[k, :L] = _snp_nonzero(betas, d.q, K)
                     paths.append((betas, intercepts))
+                    # progress of a long fit: inner folds done, their rate and the time left
+                    done = ia * nf + k + 1
+                    spent = time.perf_counter() - t_fit
+                    log.info("inner fold %d/%d of alpha %g: %d lambdas, %d SNPs in at the last; %d of %d fits done, "
+                             "%.1f s per fit, about %.0f s left", k + 1, nf, alpha, L, int(nnz[k, L - 1]) if L else 0,
+                             done, nf * len(alphas), spent / done, spent / done * (nf * len(alphas) - done))
                 sel = self._select(dev)
                 cov_k, snp_k, int_k = [], [], []
                 for k, (betas, intercepts) in enumerate(paths):
