@@ -30,7 +30,7 @@ What is explained (the "output space", recorded in the summary)
 Stacked final models (:func:`explain_final_stack`)
     The stack's output is the weighted mean of its members' scores, ``S = sum_m w_m s_m`` (P(case),
     class probabilities or trait values). SHAP values are linear in the model, so each member is
-    explained in that score space (:func:`explain_in_score_space`) on the same people against the
+    explained in that score space (``explain_model(score_space=True)``) on the same people against the
     same background, and ``phi_j(S) = sum_m w_m phi_j(s_m)`` on the union of the members' features
     (0 for a feature a member does not use). Linear classifiers: their probability is a sigmoid /
     softmax of a linear score, so each feature's shift ``coef_j (x_j - b_j)`` is carried through the
@@ -89,7 +89,6 @@ __all__ = [
     "plot_bar",
     "plot_dependence",
     "explain_final_model",
-    "explain_in_score_space",
     "combine_explanations",
     "StackMember",
     "explain_final_stack",
@@ -567,7 +566,7 @@ def explain_model(
         seed: seed of every random step.
         threads: CPU threads for torch.
         score_space: explain the model's scores (P(case), class probabilities, the trait value) as
-            a stack combines them (:func:`explain_in_score_space`), not its native output.
+            a stack combines them (``explain_model(score_space=True)``), not its native output.
 
     Returns:
         An :class:`Explanation`.
@@ -754,36 +753,15 @@ def _explain_xgb_probability(est: Any, background: np.ndarray, X: np.ndarray, ta
                                 "feature_perturbation": "interventional (the background rows)"})
 
 
-def explain_in_score_space(
-    est: Any,
-    background: np.ndarray,
-    X: np.ndarray,
-    *,
-    task: str,
-    class_names: Sequence[str] | None = None,
-    feature_names: Sequence[str] | None = None,
-    options: ExplainOptions | None = None,
-    seed: int = 0,
-    threads: int = 1,
-) -> Explanation:
-    """SHAP values of a model's *scores* as the final model combines them: P(case) (binary), the
-    class probabilities (multiclass) or the prediction (continuous). Used for the members of a
-    stack, whose weighted mean of scores is the final model's output.
-
-    Linear classifiers: sampled permutations of the sigmoid / softmax of the linear score
-    (:func:`_explain_linear_probability`; exact additivity); linear regressors: exact
-    ``LinearExplainer``. XGBoost classifiers: interventional TreeSHAP of the probability; random
-    forests / extra trees and tree regressors: path-dependent TreeSHAP (their raw output is the
-    score). Nets: expected gradients of the softmax probabilities. Anything else: the permutation
-    explainer on the score function (as :func:`explain_model`).
-    """
-    return explain_model(est, background, X, task=task, class_names=class_names, feature_names=feature_names,
-                         options=options, seed=seed, threads=threads, score_space=True)
-
-
 def _explain_scores(est: Any, background: np.ndarray, X: np.ndarray, task: str, class_names: Sequence[str] | None,
                     options: ExplainOptions, seed: int, threads: int) -> Explanation:
-    """The score-space explainer of :func:`explain_in_score_space`, by model family."""
+    """SHAP values of a model's *scores* as a stack combines them (``explain_model(score_space=True)``):
+    P(case), the class probabilities or the prediction. Linear classifiers: sampled orderings through
+    the sigmoid / softmax (:func:`_explain_linear_probability`; exact additivity); linear regressors:
+    exact ``LinearExplainer``. XGBoost classifiers: interventional TreeSHAP of the probability (binary)
+    or single-reference margins through the softmax (multiclass); forests and tree regressors:
+    path-dependent TreeSHAP. Nets: expected gradients of the softmax. Anything else: the permutation
+    explainer on the score function."""
     family = model_family(est)
     if family == "linear":
         return (_explain_linear(est, background, X, task, class_names) if task == "continuous"
@@ -1421,7 +1399,7 @@ def explain_final_stack(
     How: the stack's output is ``S(x) = sum_m w_m s_m(x)`` with ``s_m`` member m's score (P(case),
     class probabilities or the trait value) and weights summing to 1. SHAP values are linear in
     the model, so ``phi_j(S) = sum_m w_m phi_j(s_m)``: each member is explained in score space by
-    :func:`explain_in_score_space` on the same people (the same seeded background of training
+    ``explain_model(score_space=True)`` on the same people (the same seeded background of training
     rows, the same explained rows), on its own features, and the weighted values are added on the
     union of the members' features (a feature a member does not use contributes 0 for it). They
     add up to ``S(x) - E[S]`` over the background (exactly, but for a net's expected gradients).
@@ -1468,9 +1446,9 @@ def explain_final_stack(
     for k in by_cost:
         m, st, (bg_pos, ex_pos) = members[k], stores[k], positions[k]
         est, meta = fitted[k]
-        exp = explain_in_score_space(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task,
-                                     class_names=class_names, feature_names=st.feature_names, options=options,
-                                     seed=seed, threads=threads)
+        exp = explain_model(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task, score_space=True,
+                            class_names=class_names, feature_names=st.feature_names, options=options, seed=seed,
+                            threads=threads)
         if len(exp.rows) < len(keep):
             for j in explained:  # rows are independent in every other explainer: keep the same ones
                 e = explained[j]

@@ -20,7 +20,7 @@ from genoml_core.explain import (
     _link,
     combine_explanations,
     explain_final_stack,
-    explain_in_score_space,
+    explain_model,
 )
 from genoml_core.munge import FeatureStore, build_feature_store
 
@@ -96,10 +96,8 @@ def _stores(tmp_path, n=400, m=300, seed=0):
     return out
 
 
-def test_stack_explanation_adds_up_to_the_stack_score_on_the_union_of_features(tmp_path):
-    stores = _stores(tmp_path)
-    specs = [("logistic_l1", "genome", {"C": 0.3}, 0.5), ("xgboost", "compact", {"n_estimators": 60}, 0.3),
-             ("random_forest", "compact", {"n_estimators": 60}, 0.2)]
+def _members(tmp_path, stores, specs):
+    """Fit each (learner, store, params, weight) on its store's training rows, save it, as a StackMember."""
     members = []
     for name, which, params, w in specs:
         st = stores[which]
@@ -108,6 +106,25 @@ def test_stack_explanation_adds_up_to_the_stack_score_on_the_union_of_features(t
                             st.labels(tr), task="binary")
         path = persist.save_model(est, tmp_path / f"{name}.zip", meta={"learner": name})
         members.append(StackMember(learner=name, trial=0, weight=w, model=path, store=tmp_path / which))
+    return members
+
+
+def _member_scores(stores, specs, members, iids):
+    """Each member's own scores for the people ``iids`` (matched by id in its store)."""
+    scores = []
+    for (_, which, _, _), m in zip(specs, members):
+        st = stores[which]
+        pos = pd.Series(np.arange(len(st.samples)), index=st.samples.IID)
+        est, _ = persist.load_model(m.model)
+        scores.append(L.predict_scores(est, st.rows(pos.loc[iids].to_numpy()), task="binary"))
+    return scores
+
+
+def test_stack_explanation_adds_up_to_the_stack_score_on_the_union_of_features(tmp_path):
+    stores = _stores(tmp_path)
+    specs = [("logistic_l1", "genome", {"C": 0.3}, 0.5), ("xgboost", "compact", {"n_estimators": 60}, 0.3),
+             ("random_forest", "compact", {"n_estimators": 60}, 0.2)]
+    members = _members(tmp_path, stores, specs)
     out = {k: tmp_path / "explain" / v for k, v in EXPLAIN_FILES.items()}
     summary = explain_final_stack(members, options=ExplainOptions(n_background=40, n_explain=30), task="binary",
                                   class_names=["control", "case"], seed=5, out=out, calibrator="platt")
@@ -120,14 +137,7 @@ def test_stack_explanation_adds_up_to_the_stack_score_on_the_union_of_features(t
     # per person, the explained output is the stack's (uncalibrated) score from each member's own scores
     values = pd.read_csv(out["values"], sep="\t", dtype={"FID": str, "IID": str})
     g = stores["genome"]
-    pos = pd.Series(np.arange(len(g.samples)), index=g.samples.IID)
-    scores = []
-    for (name, which, _, _), m in zip(specs, members):
-        st = stores[which]
-        sp = pd.Series(np.arange(len(st.samples)), index=st.samples.IID)
-        est, _ = persist.load_model(m.model)
-        scores.append(L.predict_scores(est, st.rows(sp.loc[values.IID].to_numpy()), task="binary"))
-    stack = ensemble.combine(scores, [w for *_, w in specs])
+    stack = ensemble.combine(_member_scores(stores, specs, members, values.IID), [w for *_, w in specs])
     np.testing.assert_allclose(values.model_output, stack, atol=1e-6)
     shap_cols = [c for c in values.columns if c not in ("FID", "IID", "output", "base_value", "model_output")]
     # the file keeps 6 significant digits per value
@@ -157,7 +167,7 @@ def test_members_in_score_space_add_up_to_their_scores(task):
                  else ("logistic_l2", "xgboost", "random_forest", "knn")):
         params = {"n_estimators": 40} if name in ("xgboost", "random_forest") else {}
         est = L.fit_learner(L.make_learner(name, params, task=task, random_state=0), X[:300], y[:300], task=task)
-        exp = explain_in_score_space(est, X[:50], X[300:340], task=task, feature_names=names,
+        exp = explain_model(est, X[:50], X[300:340], task=task, feature_names=names, score_space=True,
                                      options=ExplainOptions(max_evaluations=400_000), seed=2)
         s = L.predict_scores(est, X[300:340][exp.rows], task=task).reshape(len(exp.rows), -1)
         np.testing.assert_allclose(exp.outputs, s, atol=1e-5)
@@ -174,23 +184,11 @@ def test_a_budgeted_member_restricts_every_member_to_the_same_people(tmp_path):
     then kept to those rows, and the stack still adds up to its own score for each of them."""
     stores = _stores(tmp_path)
     specs = [("logistic_l1", "genome", {"C": 0.3}, 0.6), ("knn", "compact", {}, 0.4)]
-    members = []
-    for name, which, params, w in specs:
-        st = stores[which]
-        tr = st.index("train")
-        est = L.fit_learner(L.make_learner(name, params, task="binary", random_state=0), st.rows(tr),
-                            st.labels(tr), task="binary")
-        members.append(StackMember(learner=name, trial=0, weight=w, store=tmp_path / which,
-                                   model=persist.save_model(est, tmp_path / f"{name}.zip", meta={"learner": name})))
+    members = _members(tmp_path, stores, specs)
     out = {k: tmp_path / "explain" / v for k, v in EXPLAIN_FILES.items()}
     summary = explain_final_stack(members, options=ExplainOptions(n_background=40, n_explain=30, max_evaluations=20_000),
                                   task="binary", class_names=["control", "case"], seed=5, out=out)
     assert 0 < summary["n_explained"] < 30 and summary["additivity"]["max_abs_error"] < 1e-9
     values = pd.read_csv(out["values"], sep="\t", dtype={"FID": str, "IID": str})
-    scores = []
-    for (_, which, _, _), m in zip(specs, members):
-        st = stores[which]
-        pos = pd.Series(np.arange(len(st.samples)), index=st.samples.IID)
-        est, _ = persist.load_model(m.model)
-        scores.append(L.predict_scores(est, st.rows(pos.loc[values.IID].to_numpy()), task="binary"))
+    scores = _member_scores(stores, specs, members, values.IID)
     np.testing.assert_allclose(values.model_output, ensemble.combine(scores, [0.6, 0.4]), atol=1e-6)
