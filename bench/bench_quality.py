@@ -142,6 +142,8 @@ OLD_DEFAULT: dict[str, Any] = {
 ARMS: dict[str, dict[str, Any]] = {
     "old_default": {"base": "frozen", "overrides": {}},
     "new_default": {"base": "repo", "overrides": {}},
+    # the default before final.refit_full: test and new people scored by the mean of the fold models
+    "no_refit": {"base": "repo", "overrides": {"final": {"refit_full": False}}},
     # the default of genoml_core 0.3.0: holdout split, 4 trials per learner, the 4-alpha GLM grid
     "holdout_v030": {"base": "repo", "overrides": {
         "split": {"method": "holdout"},

@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import metrics
 from .errors import InputError
+from .split import REFIT_FOLD
 
 __all__ = [
     "FINAL_FORMAT",
@@ -520,6 +521,7 @@ def final_model_document(
     seed: int,
     options: Mapping[str, Any],
     feature_sets: Mapping[str, str] | None = None,
+    refit_full: bool = False,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The ``final_model.json`` document from every learner's selection and the trials' OOF files.
 
@@ -532,6 +534,10 @@ def final_model_document(
         task, class_names, seed: As in the config.
         options: The config's ``final`` section (``stack``, ``calibrate``, ``max_rounds``).
         feature_sets: learner -> ``compact`` or ``genome`` (which munge store its models read).
+        refit_full: score with each member's refit on every development person
+            (``train/<learner>/refit/model_full.zip`` on the ``full`` stores) instead of the mean of
+            its fold models; the fold models, whose OOF predictions chose the members, the
+            weights and the calibrator, are listed under ``fold_models``.
 
     Returns:
         ``(document, oof)`` as :func:`select_final`, the document with class names and, per
@@ -557,10 +563,17 @@ def final_model_document(
         fs = sets.get(m["learner"], "compact")
         store_dir = "munge_genome" if fs == "genome" else "munge"
         m["feature_set"] = fs
-        m["models"] = {f: f"train/{m['learner']}/trial_{m['trial']}/model_{f}.zip" for f in folds}
-        m["recipes"] = {f: f"{store_dir}/{f}/recipe.json" for f in folds}
+        fold_models = {f: f"train/{m['learner']}/trial_{m['trial']}/model_{f}.zip" for f in folds}
+        if refit_full:
+            m["models"] = {REFIT_FOLD: f"train/{m['learner']}/refit/model_{REFIT_FOLD}.zip"}
+            m["recipes"] = {REFIT_FOLD: f"{store_dir}/{REFIT_FOLD}/recipe.json"}
+            m["fold_models"] = fold_models
+        else:
+            m["models"] = fold_models
+            m["recipes"] = {f: f"{store_dir}/{f}/recipe.json" for f in folds}
     spec["class_names"] = class_names
-    spec["folds"] = list(folds)
+    spec["folds"] = [REFIT_FOLD] if refit_full else list(folds)
+    spec["refit_full"] = bool(refit_full)
     spec["seed"] = seed
     from . import __version__
 

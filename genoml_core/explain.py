@@ -1509,7 +1509,7 @@ def explain_final_stack(
         "learner": "stack(" + "+".join(m.learner for m in members) + ")",
         "best_trial": None,
         "members": details,
-        "fold": "fold0",
+        "fold": Path(members[0].store).name,  # fold0, or "full" (the refits)
         "n_folds": n_folds,
         "model_class": "stack",
         "n_available": int(len(pool)),

@@ -15,14 +15,20 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["fold_names", "make_split", "fold_members", "write_split", "load_fold"]
+__all__ = ["REFIT_FOLD", "fold_names", "make_split", "fold_members", "write_split", "load_fold"]
+
+#: The pseudo-fold of the refit (``final.refit_full``): every development person trains, nobody
+#: validates; the test set is the same. Its stores and models score test and new people.
+REFIT_FOLD = "full"
 
 log = logging.getLogger(__name__)
 
 
-def fold_names(method: str, n_folds: int) -> list[str]:
-    """Fold wildcards for a split method: ``["fold0"]`` for holdout, ``fold0..fold{k-1}`` for kfold."""
-    return ["fold0"] if method == "holdout" else [f"fold{i}" for i in range(n_folds)]
+def fold_names(method: str, n_folds: int, *, refit_full: bool = False) -> list[str]:
+    """Fold wildcards for a split method: ``["fold0"]`` for holdout, ``fold0..fold{k-1}`` for kfold;
+    with ``refit_full`` the refit pseudo-fold :data:`REFIT_FOLD` last."""
+    names = ["fold0"] if method == "holdout" else [f"fold{i}" for i in range(n_folds)]
+    return names + [REFIT_FOLD] if refit_full else names
 
 
 def _strata(label: pd.Series, task: str, n_bins: int = 5) -> np.ndarray:
@@ -208,14 +214,17 @@ def _check(split: pd.DataFrame, task: str, method: str, n_folds: int) -> None:
 
 
 def fold_members(split: pd.DataFrame, fold: str, method: str) -> dict[str, pd.DataFrame]:
-    """The train / valid / test samples of one fold (FID IID label)."""
-    i = int(fold.removeprefix("fold"))
+    """The train / valid / test samples of one fold (FID IID label); the refit pseudo-fold
+    (:data:`REFIT_FOLD`) trains on every development person and validates on nobody."""
     cols = ["FID", "IID", "label"]
-    if method == "holdout":
+    if fold == REFIT_FOLD:
+        train = split.set == "dev"
+        valid = pd.Series(False, index=split.index)
+    elif method == "holdout":
         train = split.part == "train"
         valid = split.part == "valid"
     else:
-        valid = split.part == str(i)
+        valid = split.part == fold.removeprefix("fold")
         train = (split.set == "dev") & ~valid
     return {
         "train": split.loc[train, cols],

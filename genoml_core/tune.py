@@ -263,6 +263,67 @@ def _run_folds(
     }, oof
 
 
+def refit_best(
+    selection: Mapping[str, Any],
+    store_dir: str | Path,
+    *,
+    seed: int,
+    task: str,
+    class_weight: str,
+    threads: int,
+    model_path: str | Path,
+) -> dict[str, Any]:
+    """Refit a learner's best trial (a ``select_learner`` record: learner, best trial, its params)
+    on the training rows of the refit store (every development person; see
+    :data:`genoml_core.split.REFIT_FOLD`) and save the model.
+
+    The trial's hyperparameters and random state are reused as they are; what the learner tunes
+    itself (the genome-wide GLM's inner CV, early stopping on held-out training rows) is redone on
+    these rows, so nothing here sees a test person. There are no validation rows, hence no
+    metrics: the trial was judged on its out-of-fold predictions.
+
+    Returns:
+        A small record (learner, trial, rows, fit seconds) for the log.
+    """
+    learner, trial = str(selection["learner"]), int(selection["best_trial"])
+    params = dict(selection.get("params") or {})
+    rs = trial_random_state(seed, learner, trial)
+    store = FeatureStore(store_dir)
+    if len(store.index("valid")):
+        raise ValueError(f"{store_dir}: a refit store has no validation rows, this one has {len(store.index('valid'))}")
+    log.info("refit learner=%s trial=%d random_state=%d on %d rows, params=%s", learner, trial, rs,
+             len(store.index("train")), params)
+    est = build_estimator(learner, params, task=task, random_state=rs, threads=threads, class_weight=class_weight)
+    t0 = time.perf_counter()
+    with io.StagedOutputs() as staged:  # no model under its final name unless the fit finished
+        tmp = staged.stage(model_path)
+        est = _fit(est, learner, store, task, class_weight)
+        fit_s = time.perf_counter() - t0
+        persist.save_model(
+            est,
+            tmp,
+            meta={
+                "learner": learner,
+                "trial": trial,
+                "fold": store_dir_fold(store_dir),
+                "task": task,
+                "params": params,
+                "random_state": rs,
+                "seed": seed,
+                "genoml_core_version": __version__,
+                "feature_names_sha": _names_digest(store.feature_names),
+                "n_features": store.n_features,
+                "class_names": store.recipe["class_names"],
+            },
+        )
+    return {"learner": learner, "trial": trial, "n_train": int(len(store.index("train"))), "fit_seconds": fit_s}
+
+
+def store_dir_fold(store_dir: str | Path) -> str:
+    """The fold a store folder belongs to (``results/munge/<fold>``)."""
+    return Path(store_dir).name
+
+
 def _names_digest(names: Sequence[str]) -> str:
     return format(zlib.crc32("\n".join(names).encode()), "08x")
 

@@ -10,7 +10,8 @@ smk = snakemake  # noqa: F821
 spec, oof = final_model_document([io.read_json(p) for p in smk.input.selections], smk.input.oof,
                                  folds=smk.params.folds, task=smk.params.task,
                                  class_names=io.read_json(smk.input.report)["class_names"], seed=smk.params.seed,
-                                 options=smk.params.final, feature_sets=smk.params.feature_sets)
+                                 options=smk.params.final, feature_sets=smk.params.feature_sets,
+                                 refit_full=smk.params.refit_full)
 log.info("final model: %s", {k: spec[k] for k in ("combiner", "members", "calibrator")})
 io.write_tsv(oof, smk.output.oof, float_format="%.8g")
 io.write_json(spec, smk.output.model)

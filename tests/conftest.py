@@ -48,6 +48,9 @@ def write_config(workdir: Path, cohort: Path, **overrides: Any) -> Path:
         "assoc_filter": {"top_k": 300},
         "train": {"learners": ["logistic_l1", "random_forest"], "n_trials": 2},
         "evaluate": {"n_bootstrap": 100},
+        # the refit on every development person (default true) adds a pseudo-fold of QC, stores and
+        # fits to every run; test_kfold and the example run test it, the others score with folds
+        "final": {"refit_full": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):

@@ -205,3 +205,30 @@ def test_multiclass_cutoff_is_the_mean_class_probability():
     spec, _ = select_final({"x": _oof(yc, yc + rng.normal(size=300), "continuous")}, {"x": 0}, task="continuous",
                            n_classes=None, seed=0)
     assert spec["decision"] == {"rule": "none", "cutoff": None}
+
+
+def test_final_model_document_with_refit_scores_with_the_refits(tmp_path):
+    """refit_full: each member scores with its refit on the "full" store; the fold models, whose
+    OOF predictions chose it, are kept under fold_models; the weights come from the same OOF."""
+    y, s = _two_views(n=1000)
+    selections, oof_paths = [], []
+    for name in ("learner_a", "learner_b"):
+        d = tmp_path / "train" / name / "trial_2"
+        d.mkdir(parents=True)
+        _oof(y, s[name]).to_csv(d / "oof.tsv", sep="\t", index=False)
+        oof_paths.append(d / "oof.tsv")
+        selections.append({"learner": name, "best_trial": 2})
+    common = dict(folds=["fold0", "fold1"], task="binary", class_names=["control", "case"], seed=3, options={},
+                  feature_sets={"learner_b": "genome"})
+    spec, _ = final_model_document(selections, oof_paths, refit_full=True, **common)
+    plain, _ = final_model_document(selections, oof_paths, **common)
+    assert spec["refit_full"] and spec["folds"] == ["full"] and not plain["refit_full"]
+    assert [m["weight"] for m in spec["members"]] == [m["weight"] for m in plain["members"]]
+    assert spec["calibrator"] == plain["calibrator"]
+    (tmp_path / "final").mkdir()
+    (tmp_path / "final" / "final_model.json").write_text(json.dumps(spec))
+    b = next(m for m in FinalModel.load(tmp_path / "final" / "final_model.json").members if m.learner == "learner_b")
+    assert b.folds == ["full"] and b.models["full"] == tmp_path / "train/learner_b/refit/model_full.zip"
+    assert b.recipes["full"] == tmp_path / "munge_genome/full/recipe.json"
+    raw = next(m for m in spec["members"] if m["learner"] == "learner_b")
+    assert raw["fold_models"]["fold1"] == "train/learner_b/trial_2/model_fold1.zip"

@@ -39,6 +39,8 @@ LAZY_IMPORTS = {
     "munge": {"pandas_plink"},  # genoml_core.io reads .bed files through pandas-plink
     "train_classical": {"skops", "xgboost"},  # model files (genoml_core.persist)
     "train_net": {"torch", "skops"},
+    "refit_classical": {"skops", "xgboost"},
+    "refit_net": {"torch", "skops"},
     "leaderboard": {"skops", "xgboost", "torch"},  # loads every learner's models, nets included
     "evaluate": {"skops", "xgboost", "torch"},
     "predict": {"skops", "xgboost", "torch", "pandas_plink"},
@@ -299,6 +301,8 @@ def test_plink_rules_use_the_plink_env(rules_with_nets):
 def test_torch_rules_use_the_torch_env(rules_with_nets):
     assert Path(rules_with_nets["train_net"]["conda"]).name == "torch.yaml"
     assert Path(rules_with_nets["train_classical"]["conda"]).name == "classical.yaml"
+    assert Path(rules_with_nets["refit_net"]["conda"]).name == "torch.yaml"
+    assert Path(rules_with_nets["refit_classical"]["conda"]).name == "classical.yaml"
     # with a net configured, the rules that load every model need torch
     for name in ("leaderboard", "evaluate"):
         assert Path(rules_with_nets[name]["conda"]).name == "torch.yaml", name

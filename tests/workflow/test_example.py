@@ -27,6 +27,8 @@ def test_make_example_runs_the_workflow_and_says_where_results_are():
     assert set(board.learner) == {"penalized_glm", "logistic_l2", "random_forest", "xgboost"}
     final = json.loads((REPO / "results/final/final_model.json").read_text())
     assert final["members"] and final["calibrator"]["kind"] in ("none", "platt", "isotonic")
+    # the default refits the chosen trials on every development person and scores with them
+    assert final["refit_full"] and all(set(m["models"]) == {"full"} for m in final["members"])
     result = json.loads((REPO / "results/evaluate/metrics.json").read_text())
     truth = json.loads((REPO / "resources/example/truth.json").read_text())
     # the example cohort carries real signal: the chosen model finds a good part of it, and

@@ -221,15 +221,17 @@ def test_other_tasks_share_the_code_path(small_cohort, tmp_path, task, column, l
 
 def test_kfold(small_cohort, tmp_path):
     """k folds: each fold's filters and scaling fitted on its own training rows; every development
-    person predicted once per trial by the fold model that did not train on them (OOF); the test
-    prediction is the calibrated mean of the fold models."""
+    person predicted once per trial by the fold model that did not train on them (OOF). With
+    final.refit_full (the default) the chosen trials are refitted on every development person
+    (the "full" pseudo-fold, its own filters and scaling) and the test prediction is the
+    calibrated refit's; the mean of the fold models is test_predict's k-fold case."""
     from genoml_core import learners, persist
     from genoml_core.ensemble import FinalModel, read_oof
     from genoml_core.munge import FeatureStore
     from genoml_core.plink import read_keep
 
     write_config(tmp_path, small_cohort, split={"method": "kfold", "n_folds": 3},
-                 train={"learners": ["logistic_l2", "knn"], "n_trials": 1})
+                 train={"learners": ["logistic_l2", "knn"], "n_trials": 1}, final={"refit_full": True})
     run_snakemake(tmp_path)
     res = tmp_path / "results"
     split = pd.read_csv(res / "split/split.tsv", sep="\t", dtype=str)
@@ -243,6 +245,9 @@ def test_kfold(small_cohort, tmp_path):
             assert f"results/split/fold{i}/train.keep" in (tmp_path / f"logs/{step}/fold{i}.log").read_text()
     recipes = [json.loads((res / f"munge/fold{i}/recipe.json").read_text()) for i in range(3)]
     assert recipes[0]["features"] != recipes[1]["features"]  # fold-specific filters and training means
+    # the refit pseudo-fold: every development person trains, no test person
+    assert set(read_keep(res / "split/full/train.keep").IID) == set(dev.index)
+    assert json.loads((res / "munge/full/recipe.json").read_text())["n_train"] == len(dev)
 
     for learner in ("logistic_l2", "knn"):
         oof = read_oof(res / f"individual/train/{learner}/trial_0/oof.tsv").set_index("IID")
@@ -253,7 +258,11 @@ def test_kfold(small_cohort, tmp_path):
     assert (board.oof_n == len(dev)).all()
 
     final = FinalModel.load(res / "final/final_model.json")
-    assert all(m.folds == ["fold0", "fold1", "fold2"] for m in final.members)
+    assert final.spec["refit_full"] and all(m.folds == ["full"] for m in final.members)
+    for m, raw in zip(final.members, final.spec["members"]):
+        assert sorted(raw["fold_models"]) == ["fold0", "fold1", "fold2"]
+        est, meta = persist.load_model(m.models["full"])
+        assert meta["fold"] == "full" and meta["trial"] == m.trial
     assert not set(split[split.set == "test"].IID) & set(
         pd.read_csv(res / "individual/final/oof_predictions.tsv", sep="\t", dtype=str).IID)  # the stack never saw test rows
     member_scores = []

@@ -25,18 +25,27 @@ check_input_paths(config)
 
 TASK = config["task"]
 FOLDS = fold_names(config["split"]["method"], config["split"]["n_folds"])
+# final.refit_full: the learners' best trials are refitted on every development person (the
+# "full" pseudo-fold: its own QC, pruning, filter and stores) and those models score test and new
+# people; the folds above still give the out-of-fold predictions everything is chosen on
+REFIT = bool(config["final"]["refit_full"])
+PREP_FOLDS = fold_names(
+    config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
+)
 LEARNERS = resolve_learners(config)
 # what each learner is (its kind, feature set, ...) is declared in genoml_core/registry.py
 CLASSICAL = [name for name in LEARNERS if not learner_registry.is_net(name)]
 # rrfcn (kind searched_net) is a net too, but its trials are train_rrfcn jobs (nas.smk) that read
 # the search's output
 NETS = [name for name in LEARNERS if learner_registry.kind(name) == "net"]
+# every net, rrfcn included (its refit is a net job like the others)
+ALL_NETS = [name for name in LEARNERS if learner_registry.is_net(name)]
 BFILE = config["data"]["genotypes"]
 EVALUATION_PLOTS = [f"results/evaluate/{name}" for name in PLOT_FILES[TASK].values()]
 
 
 wildcard_constraints:
-    fold=r"fold\d+",
+    fold=r"fold\d+|full",
     learner=r"[a-z][a-z0-9_]*",
     trial=r"\d+",
 
@@ -133,6 +142,26 @@ GENOME_STORES = (
 )
 # every store a model of the final model may read (evaluate, explain, predict)
 ALL_STORES = STORES + GENOME_STORES
+
+
+def refit_store(learner):
+    """The refit ("full") store of a learner's feature set."""
+    stage = "munge_genome" if FEATURE_SETS.get(learner) == "genome" else "munge"
+    return f"results/{stage}/full/recipe.json"
+
+
+def refit_store_of(wildcards):
+    return refit_store(wildcards.learner)
+
+
+def final_model_files():
+    """The models the final model may score with: the refits, or every trial's fold models."""
+    if REFIT:
+        return expand("results/train/{learner}/refit/model_full.zip", learner=LEARNERS)
+    return all_trial_models()
+
+
+FINAL_STORES = sorted({refit_store(name) for name in LEARNERS}) if REFIT else ALL_STORES
 
 
 def stores_of(wildcards):

@@ -27,6 +27,7 @@ rule select_final:
     input:
         selections=expand("results/select/{learner}.json", learner=LEARNERS),
         oof=all_trial_oofs(),
+        refits=final_model_files() if REFIT else [],
         report="results/inputs/report.json",
     output:
         model="results/final/final_model.json",
@@ -43,6 +44,7 @@ rule select_final:
         feature_sets=FEATURE_SETS,
         task=TASK,
         folds=FOLDS,
+        refit_full=REFIT,
         seed=lookup(dpath="seed", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
@@ -52,8 +54,8 @@ rule select_final:
 rule evaluate:
     input:
         final="results/final/final_model.json",
-        models=all_trial_models(),
-        stores=ALL_STORES,
+        models=final_model_files(),
+        stores=FINAL_STORES,
         report="results/inputs/report.json",
         split="results/split/summary.json",
     output:

@@ -49,8 +49,8 @@ def report_optional_inputs(wildcards):
 rule explain:
     input:
         final="results/final/final_model.json",
-        models=all_trial_models(),
-        stores=ALL_STORES,
+        models=final_model_files(),
+        stores=FINAL_STORES,
         report="results/inputs/report.json",
         genotypes=explain_genotypes(),
         truth=explain_truth(),

@@ -58,8 +58,8 @@ rule predict:
     input:
         unpack(cohort_inputs),
         final="results/final/final_model.json",
-        models=all_trial_models(),
-        stores=ALL_STORES,
+        models=final_model_files(),
+        stores=FINAL_STORES,
         report="results/inputs/report.json",
     output:
         predictions="results/individual/predict/{cohort}/predictions.tsv",

@@ -9,8 +9,8 @@ rule split_samples:
     output:
         split="results/split/split.tsv",
         summary="results/split/summary.json",
-        train=expand("results/split/{fold}/train.keep", fold=FOLDS),
-        hwe=expand("results/split/{fold}/hwe.keep", fold=FOLDS),
+        train=expand("results/split/{fold}/train.keep", fold=PREP_FOLDS),
+        hwe=expand("results/split/{fold}/hwe.keep", fold=PREP_FOLDS),
     log:
         "logs/split_samples.log",
     benchmark:
@@ -25,7 +25,7 @@ rule split_samples:
         relatedness=lookup(dpath="relatedness", within=config),
         hwe_controls_only=lookup(dpath="qc/hwe_controls_only", within=config),
         task=TASK,
-        folds=FOLDS,
+        folds=PREP_FOLDS,
         seed=lookup(dpath="seed", within=config),
         code_version=GENOML_CORE_VERSION,
     script:

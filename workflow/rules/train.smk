@@ -51,6 +51,47 @@ use rule train_classical as train_net with:
         gpu=1,
 
 
+# final.refit_full: a learner's best trial (from select_learner) refitted on every development
+# person (the "full" store) with the trial's hyperparameters; these models score test and new
+# people, the fold models' out-of-fold predictions having chosen and weighted them.
+rule refit_classical:
+    input:
+        selection="results/select/{learner}.json",
+        store=refit_store_of,
+    output:
+        model="results/train/{learner}/refit/model_full.zip",
+    log:
+        "logs/train/{learner}/refit.log",
+    benchmark:
+        "benchmarks/train/{learner}/refit.tsv"
+    wildcard_constraints:
+        learner="|".join(CLASSICAL) or "^$",
+    conda:
+        "../../envs/classical.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_train,
+        runtime=runtime_min(120),
+    params:
+        task=TASK,
+        seed=lookup(dpath="seed", within=config),
+        class_weight=lookup(dpath="train/class_weight", within=config),
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/refit_learner.py"
+
+
+use rule refit_classical as refit_net with:
+    wildcard_constraints:
+        learner="|".join(ALL_NETS) or "^$",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        mem_mb=mem_train,
+        runtime=runtime_min(240),
+        gpu=1,
+
+
 rule select_learner:
     input:
         trial_metrics_of,
