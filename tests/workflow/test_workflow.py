@@ -190,9 +190,14 @@ def test_noise_phenotype_gives_chance_auc(tmp_path):
         # knn with k=1 memorizes its training rows: its OOF predictions must still be at chance
         train={"learners": ["logistic_l1", "knn"], "n_trials": 2,
                "search_spaces": {"knn": {"n_neighbors": {"type": "categorical", "values": [1], "default": 1}}}},
+        # the default refit on every development person: its own QC, filter and fits must not see
+        # a test person either
+        final={"refit_full": True},
     )
     run_snakemake(work)
     result = json.loads((work / "results/evaluate/metrics.json").read_text())
+    assert all(set(m["models"]) == {"full"} for m in json.loads(
+        (work / "results/final/final_model.json").read_text())["members"])
     assert 0.4 <= result["test"]["roc_auc"] <= 0.6, result["test"]
     board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t").set_index("learner")
     assert 0.4 <= board.oof_roc_auc["knn"] <= 0.6, board.oof_roc_auc
