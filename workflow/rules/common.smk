@@ -144,6 +144,12 @@ GENOME_STORES = (
 ALL_STORES = STORES + GENOME_STORES
 
 
+def threads_train(wildcards):
+    """Threads of a training (or refit) job: the genome-wide GLM is multithreaded (adelie, OpenMP;
+    capped by --cores locally), the in-memory learners run one job per core."""
+    return 4 if FEATURE_SETS.get(wildcards.learner) == "genome" else 1
+
+
 def refit_store(learner):
     """The refit ("full") store of a learner's feature set."""
     stage = "munge_genome" if FEATURE_SETS.get(learner) == "genome" else "munge"

@@ -20,7 +20,7 @@ rule train_classical:
         learner="|".join(CLASSICAL) or "^$",
     conda:
         "../../envs/classical.yaml"
-    threads: 1
+    threads: threads_train
     resources:
         mem_mb=mem_train,
         runtime=runtime_min(120),
@@ -68,7 +68,7 @@ rule refit_classical:
         learner="|".join(CLASSICAL) or "^$",
     conda:
         "../../envs/classical.yaml"
-    threads: 1
+    threads: threads_train
     resources:
         mem_mb=mem_train,
         runtime=runtime_min(120),
