@@ -182,6 +182,9 @@ def evaluate_final(
         "best_trial": main.trial,
         "combiner": final.combiner,
         "members": [{"learner": mb.learner, "trial": mb.trial, "weight": mb.weight} for mb in final.members],
+        # the models that scored the test set: each member's refit on every development person
+        # (final.refit_full), or the mean of its fold models
+        "scored_with": "refit" if final.spec.get("refit_full") else f"mean of {len(final.main.folds)} fold model(s)",
         "calibrator": final.calibrator.get("kind", "none"),
         "decision_cutoff": cutoff,
         "selection_metric": metrics.SELECTION_METRIC[task],

@@ -370,8 +370,11 @@ def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str
         rule = "; predicted class = arg-max of P(class) / its mean OOF probability (the balanced decision rule)"
     else:
         rule = ""
+    scored = ev.get("scored_with")
+    how = ("; each member refitted on every development person" if scored == "refit"
+           else f"; each member scored as the {scored}" if scored else "")
     return (f"{kind}{', '.join(parts)}; calibrator {ev.get('calibrator', 'none')}{rule}; chosen on out-of-fold "
-            f"{main}")
+            f"{main}{how}")
 
 
 def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Mapping[str, Any],

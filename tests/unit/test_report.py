@@ -307,3 +307,14 @@ def test_relatedness_table_in_the_qc_section(run, tmp_path):
     table = table[:table.index("</table>")]
     assert "pairs by degree: first degree" in table and "0.0884" in table and "group" in table
     assert "1 (not listed)" in table and "PERSON0001" not in html  # a list may hold ids: only its length
+
+
+def test_the_final_model_line_says_which_models_scored_the_test_set():
+    from genoml_core.report import _final_model_text
+
+    ev = {"members": [{"learner": "penalized_glm", "trial": 0, "weight": 1.0}], "calibrator": "platt",
+          "decision_cutoff": 0.35, "scored_with": "refit"}
+    best = {"learner": "penalized_glm", "best_trial": 0}
+    assert "refitted on every development person" in _final_model_text(ev, best, "roc_auc")
+    ev["scored_with"] = "mean of 5 fold model(s)"
+    assert "scored as the mean of 5 fold model(s)" in _final_model_text(ev, best, "roc_auc")
