@@ -86,7 +86,8 @@ def fit_genome_glm(
         params["alphas"] = parse_alphas(params["alphas"])
     glm = GenomeWideGLM(task, n_threads=threads, random_state=random_state, **params)
     glm.fit(store.genotypes, y, covariates=other, sample_weight=sw, rows=tr)
-    log.info("penalized_glm: alpha %.3g, lambda %s, %d of %d SNPs nonzero", glm.alpha_,
+    log.info("penalized_glm: %salpha %.3g, lambda %s, %d of %d SNPs nonzero",
+             f"{glm.multiclass_model_} model, " if task == "multiclass" else "", glm.alpha_,
              np.round(np.atleast_1d(glm.lambda_), 6).tolist(), glm.n_nonzero_, glm.n_features_in_)
     return to_linear_model(glm, store.recipe, task)
 
@@ -120,6 +121,8 @@ def to_linear_model(glm: Any, recipe: Mapping[str, Any], task: str) -> BaseEstim
         "n_snps": n_snps,
         "n_inner_folds": int(glm.n_inner_folds),
     }
+    if task == "multiclass":
+        info["multiclass_model"] = str(glm.multiclass_model_)
     if task == "continuous":
         est: BaseEstimator = LinearRegression()
         est.coef_ = coef

@@ -431,8 +431,11 @@ _DECLARED = [
         # alphas: the elastic-net mixing grid of the inner CV, comma-separated. Default "1", the lasso
         # (bigstatsr's default too): alpha 1 won all 13 inner-CV choices measured on the 4-value grid
         # (additive, sparse, epistatic cohorts) and gave the same held-out AUC for a quarter of the time
+        # multiclass_model (several classes only): "auto" lets the inner CV choose between the grouped
+        # multinomial and the ordinal (rank-1) model by out-of-fold deviance
         space={"n_inner_folds": _c([5], default=5), "lambda_choice": _c(["fold", "common"], default="fold"),
-               "alphas": _c(["1", "1,0.5", "1,0.5,0.1", "1,0.5,0.1,0.01"], default="1")},
+               "alphas": _c(["1", "1,0.5", "1,0.5,0.1", "1,0.5,0.1,0.01"], default="1"),
+               "multiclass_model": _c(["auto", "multinomial", "ordinal"], default="auto")},
         fit_bytes_per_value=None, explainer="linear", default=True, self_tuning=True,
         description="genome-wide elastic-net GLM on every QC'd SNP (adelie; inner CV, CMSA)",
     ),

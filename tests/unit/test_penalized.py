@@ -190,8 +190,10 @@ def test_tasks_fit_and_predict_with_the_right_shapes(task):
     cnew = np.random.default_rng(70).normal(size=(15, 2))
     d = m.decision_function(new, cnew)
     res = m.cv_results_
-    assert res["lambdas"].shape == res["mean_deviance"].shape == (len(params["alphas"]), params["n_lambdas"])
-    assert res["fold_deviance"].shape == (len(params["alphas"]), params["n_inner_folds"], params["n_lambdas"])
+    # one candidate per (model, alpha): multiclass compares the multinomial and the ordinal model
+    n_cand = len(params["alphas"]) * (2 if task == "multiclass" else 1)
+    assert res["lambdas"].shape == res["mean_deviance"].shape == (n_cand, params["n_lambdas"])
+    assert res["fold_deviance"].shape == (n_cand, params["n_inner_folds"], params["n_lambdas"])
     assert np.isfinite(res["score"]).all() and m.n_nonzero_ > 0
     if task == "continuous":
         assert d.shape == (15,) and m.coef_.shape == (60,)
@@ -251,3 +253,60 @@ def test_column_blocks_do_not_change_the_fit():
     np.testing.assert_allclose(one.lambdas, many.lambdas)
     np.testing.assert_allclose(one.coef, many.coef, atol=1e-9)
     assert one.coef[-1].any()
+
+
+# ----------------------------------------------------------------------------- (g) ordinal vs multinomial
+def _three_classes(kind: str, n: int, seed: int):
+    """3 classes from SNPs: ``ordered`` cuts one liability at its terciles; ``nominal`` makes
+    class 1 and class 2 depend on two different sets of SNPs (no single score orders them)."""
+    rng = np.random.default_rng(seed)
+    g = _genotypes(n, 60, seed)
+    z = _standardize(g)
+    cov = rng.normal(size=(n, 2))
+    if kind == "ordered":
+        lin = z[:, :12] @ rng.normal(0, 0.45, 12)
+        y = np.digitize(lin + rng.normal(0, 0.6, n), np.quantile(lin, [1 / 3, 2 / 3]))
+    else:
+        eta = np.column_stack([np.zeros(n), 1.6 * z[:, :6].sum(axis=1) / 2.4, 1.6 * z[:, 6:12].sum(axis=1) / 2.4])
+        p = np.exp(eta - eta.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        y = (rng.random(n)[:, None] > p.cumsum(axis=1)).sum(axis=1)
+    return g, cov, y
+
+
+def _macro_auc(y, eta):
+    from scipy.special import softmax
+    from sklearn.metrics import roc_auc_score
+
+    p = softmax(eta, axis=1)
+    return np.mean([roc_auc_score(y == k, p[:, k]) for k in range(p.shape[1])])
+
+
+@pytest.mark.parametrize("kind,expected", [("ordered", "ordinal"), ("nominal", "multinomial")])
+def test_multiclass_auto_picks_the_model_that_fits_by_inner_cv(kind, expected):
+    """``auto`` compares the grouped multinomial and the ordinal (rank-1) model on one inner-CV
+    deviance scale: ordered classes (a liability cut in three) pick the ordinal model, classes
+    driven by different SNPs pick the multinomial; the pick scores new people at least as well as
+    the other model, and it is an ordinary linear predictor per class."""
+    g, cov, y = _three_classes(kind, 1200, seed=5)
+    tr, te = np.arange(900), np.arange(900, 1200)
+    params = MULTI
+    auto = GenomeWideGLM("multiclass", random_state=0, **params).fit(g, y[tr], cov[tr], rows=tr)
+    assert auto.multiclass_model_ == expected
+    assert set(auto.cv_results_["models"]) == {"multinomial", "ordinal"}
+    other = "multinomial" if expected == "ordinal" else "ordinal"
+    alt = GenomeWideGLM("multiclass", random_state=0, multiclass_model=other, **params).fit(g, y[tr], cov[tr], rows=tr)
+    assert alt.multiclass_model_ == other
+    score = {m.multiclass_model_: _macro_auc(y[te], m.decision_function(g, cov[te], rows=te)) for m in (auto, alt)}
+    assert score[expected] >= score[other] - 0.005, score
+    eta = auto.decision_function(g, cov[te], rows=te)
+    assert eta.shape == (300, 3)
+    if expected == "ordinal":  # rank 1: every class's SNP weights are multiples of one vector
+        W = auto.allele_weights_[np.abs(auto.allele_weights_).sum(axis=1) > 0]
+        assert np.linalg.matrix_rank(W, tol=1e-8 * np.abs(W).max()) == 1
+
+
+def test_multiclass_model_is_checked():
+    g, cov, y = _problem("multiclass", n=120, p=20, seed=3)
+    with pytest.raises(Exception, match="multiclass_model"):
+        GenomeWideGLM("multiclass", multiclass_model="cumulative", **MULTI).fit(g, y, cov)
