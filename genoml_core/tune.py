@@ -222,23 +222,8 @@ def _run_folds(
         per_fold[fold] = m
         oof_parts.append(oof_frame(store.samples.iloc[va], fold, store.labels(va), scores, task))
         degenerate = degenerate or metrics.is_degenerate(task, scores)
-        persist.save_model(
-            est,
-            model_paths[fold],
-            meta={
-                "learner": learner,
-                "trial": trial,
-                "fold": fold,
-                "task": task,
-                "params": params,
-                "random_state": rs,
-                "seed": seed,
-                "genoml_core_version": __version__,
-                "feature_names_sha": _names_digest(store.feature_names),
-                "n_features": store.n_features,
-                "class_names": store.recipe["class_names"],
-            },
-        )
+        _save_model(est, model_paths[fold], store, learner=learner, trial=trial, fold=fold, task=task, params=params,
+                    rs=rs, seed=seed)
     oof = pd.concat(oof_parts, ignore_index=True)
     if oof.duplicated(["FID", "IID"]).any():
         raise RuntimeError("a person is in the validation part of two folds; the split is broken (rerun split_samples)")
@@ -299,29 +284,32 @@ def refit_best(
         tmp = staged.stage(model_path)
         est = _fit(est, learner, store, task, class_weight)
         fit_s = time.perf_counter() - t0
-        persist.save_model(
-            est,
-            tmp,
-            meta={
-                "learner": learner,
-                "trial": trial,
-                "fold": store_dir_fold(store_dir),
-                "task": task,
-                "params": params,
-                "random_state": rs,
-                "seed": seed,
-                "genoml_core_version": __version__,
-                "feature_names_sha": _names_digest(store.feature_names),
-                "n_features": store.n_features,
-                "class_names": store.recipe["class_names"],
-            },
-        )
+        # the store folder is named after its fold: results/munge/<fold>
+        _save_model(est, tmp, store, learner=learner, trial=trial, fold=Path(store_dir).name, task=task,
+                    params=params, rs=rs, seed=seed)
     return {"learner": learner, "trial": trial, "n_train": int(len(store.index("train"))), "fit_seconds": fit_s}
 
 
-def store_dir_fold(store_dir: str | Path) -> str:
-    """The fold a store folder belongs to (``results/munge/<fold>``)."""
-    return Path(store_dir).name
+def _save_model(est: Any, path: str | Path, store: FeatureStore, *, learner: str, trial: int, fold: str, task: str,
+                params: Mapping[str, Any], rs: int, seed: int) -> None:
+    """Save a fitted fold (or refit) model with the metadata prediction checks it against."""
+    persist.save_model(
+        est,
+        path,
+        meta={
+            "learner": learner,
+            "trial": trial,
+            "fold": fold,
+            "task": task,
+            "params": params,
+            "random_state": rs,
+            "seed": seed,
+            "genoml_core_version": __version__,
+            "feature_names_sha": _names_digest(store.feature_names),
+            "n_features": store.n_features,
+            "class_names": store.recipe["class_names"],
+        },
+    )
 
 
 def _names_digest(names: Sequence[str]) -> str:

@@ -140,9 +140,8 @@ def test_oof_tables_must_cover_the_same_people():
         select_final({"a": a, "b": b}, {"a": 0, "b": 0}, task="binary", n_classes=2, seed=0)
 
 
-def test_final_model_document_round_trip(tmp_path):
-    """The document names each member's fold models and recipes; FinalModel reads it back and
-    scores exactly as combine + calibrator."""
+def _two_learner_trials(tmp_path):
+    """Two learners' best trial (2) with OOF files under ``tmp_path/train``: scores, selections, paths."""
     y, s = _two_views(n=1000)
     selections, oof_paths = [], []
     for name in ("learner_a", "learner_b"):
@@ -151,6 +150,13 @@ def test_final_model_document_round_trip(tmp_path):
         _oof(y, s[name]).to_csv(d / "oof.tsv", sep="\t", index=False)
         oof_paths.append(d / "oof.tsv")
         selections.append({"learner": name, "best_trial": 2})
+    return s, selections, oof_paths
+
+
+def test_final_model_document_round_trip(tmp_path):
+    """The document names each member's fold models and recipes; FinalModel reads it back and
+    scores exactly as combine + calibrator."""
+    s, selections, oof_paths = _two_learner_trials(tmp_path)
     spec, _ = final_model_document(selections, oof_paths, folds=["fold0", "fold1"], task="binary",
                                    class_names=["control", "case"], seed=3, options={},
                                    feature_sets={"learner_b": "genome"})
@@ -210,14 +216,7 @@ def test_multiclass_cutoff_is_the_mean_class_probability():
 def test_final_model_document_with_refit_scores_with_the_refits(tmp_path):
     """refit_full: each member scores with its refit on the "full" store; the fold models, whose
     OOF predictions chose it, are kept under fold_models; the weights come from the same OOF."""
-    y, s = _two_views(n=1000)
-    selections, oof_paths = [], []
-    for name in ("learner_a", "learner_b"):
-        d = tmp_path / "train" / name / "trial_2"
-        d.mkdir(parents=True)
-        _oof(y, s[name]).to_csv(d / "oof.tsv", sep="\t", index=False)
-        oof_paths.append(d / "oof.tsv")
-        selections.append({"learner": name, "best_trial": 2})
+    s, selections, oof_paths = _two_learner_trials(tmp_path)
     common = dict(folds=["fold0", "fold1"], task="binary", class_names=["control", "case"], seed=3, options={},
                   feature_sets={"learner_b": "genome"})
     spec, _ = final_model_document(selections, oof_paths, refit_full=True, **common)
