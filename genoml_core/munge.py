@@ -72,6 +72,8 @@ def build_feature_store(
     class_names: list[str] | None,
     covariates: pd.DataFrame | None = None,
     omics: pd.DataFrame | None = None,
+    pcs: pd.DataFrame | None = None,
+    pca_weights: str | Path | None = None,
     chunk_variants: int = 2048,
     engine: str = "lut",
     summary_path: str | Path | None = None,
@@ -81,7 +83,13 @@ def build_feature_store(
     Rows follow ``split`` (all QC-passed samples: train, valid and test of this fold). Returns a
     summary dict, also written to ``summary_path`` when given. All files appear together at the
     end (:class:`~genoml_core.io.StagedOutputs`): a kill mid-way leaves none of them.
+
+    ``pcs`` (FID, IID, ancestry PCs; :mod:`genoml_core.pca`) join the covariates as source
+    ``pca``; the recipe then names ``pca_weights`` (relative to the store) so that new cohorts
+    are projected onto the same PCs.
     """
+    if (pcs is None) != (pca_weights is None):
+        raise ValueError("pcs and pca_weights go together")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if bfile is None:  # matrix-only run: no genotype columns
@@ -120,7 +128,8 @@ def build_feature_store(
         summary = _write_store(
             bfile, bim, fam, var_idx, samp_idx, order, inverse, role, split, staged_geno, staged_other,
             staged_samples, staged_recipe, task=task, class_names=class_names, fold=fold,
-            covariates=covariates, omics=omics, chunk_variants=chunk_variants, engine=engine,
+            covariates=covariates, omics=omics, pcs=pcs, chunk_variants=chunk_variants, engine=engine,
+            pca=None if pca_weights is None else _pca_entry(pcs, pca_weights, out_dir),
         )
         if staged_summary is not None:
             io.write_json(summary, staged_summary)
@@ -149,6 +158,8 @@ def _write_store(
     omics: pd.DataFrame | None,
     chunk_variants: int,
     engine: str,
+    pcs: pd.DataFrame | None = None,
+    pca: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     train = role == "train"
     n, p = len(split), len(var_idx)
@@ -187,6 +198,8 @@ def _write_store(
     tables = []
     if covariates is not None:
         tables.append(("covariate", covariates))
+    if pcs is not None:
+        tables.append(("pca", pcs))
     if omics is not None:
         tables.append(("omics", omics))
     other, other_meta = _other_matrix(split, tables)
@@ -232,6 +245,8 @@ def _write_store(
         "n_other": len(other_meta),
         "features": features,
     }
+    if pca is not None:
+        recipe["pca"] = pca
     samples = split[["FID", "IID", "label"]].copy()
     samples["role"] = role
     io.write_tsv(samples, samples_tmp)
@@ -246,7 +261,23 @@ def _write_store(
         "other_features": len(other_meta),
         "genotype_missing_rate_train": float(miss_rate.mean()) if p else 0.0,
         "store_bytes": int(geno_tmp.stat().st_size),
+        "ancestry_pcs": 0 if pca is None else pca["n_pcs"],
     }
+
+
+def _pca_entry(pcs: pd.DataFrame, weights: str | Path, out_dir: Path) -> dict[str, Any]:
+    """The recipe's ``pca`` entry: the weights file (relative to the store) and the PC names."""
+    names = [c for c in pcs.columns if c not in ("FID", "IID")]
+    return {"weights": os.path.relpath(Path(weights).resolve(), out_dir.resolve()), "n_pcs": len(names),
+            "names": names, "projection": "genoml_core.pca.project_counts on the harmonized A1 counts"}
+
+
+def pca_weights_path(recipe: dict[str, Any], recipe_path: str | Path) -> Path | None:
+    """The PCA weights a recipe needs (``None`` without ancestry PCs), resolved beside the recipe."""
+    entry = recipe.get("pca")
+    if not entry:
+        return None
+    return (Path(recipe_path).parent / entry["weights"]).resolve()
 
 
 class RecipeScaling:

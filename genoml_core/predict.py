@@ -41,7 +41,7 @@ from . import __version__, harmonize, io, metrics, persist, plots
 from .ensemble import FinalModel
 from .errors import ConfigError, GenomlError, InputError
 from .inputs import read_id_table, read_numeric_table, show_id, whitespace_hint
-from .munge import scale_features
+from .munge import pca_weights_path, scale_features
 
 __all__ = [
     "PredictOptions",
@@ -176,6 +176,11 @@ def _check_files(model: FinalModel) -> None:
         for p in [*m.models.values(), *m.recipes.values()]:
             if not Path(p).exists():
                 raise InputError(f"{p}: not found; the results folder is incomplete (rerun the workflow)")
+    for path in _recipe_paths(model):
+        w = pca_weights_path(io.read_json(path), path)
+        if w is not None and not w.exists():
+            raise InputError(f"{w}: the ancestry PCA weights named by {path} are missing; the results folder is "
+                             "incomplete (rerun the workflow)")
 
 
 def final_model_from_inputs(final: str | Path, *, task: str, class_names: list[str] | None) -> FinalModel:
@@ -363,6 +368,29 @@ def _load_checked_model(path: Path, recipe: Mapping[str, Any], fold: str) -> Any
     return est
 
 
+def _project_pcs(
+    weights_path: Path, checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The cohort's ancestry PCs: its genotypes harmonized to the PCA SNPs (ids, positions,
+    swapped alleles as for the model's SNPs), projected with the training weights."""
+    from . import pca
+
+    weights = pca.read_weights(weights_path)
+    plan = harmonize.plan_variants(pca.weights_recipe(weights), checked.bim, ambiguous=options.ambiguous_snps,
+                                   match_by_position=options.match_by_position, swap_alleles=swap_alleles)
+    (g,) = harmonize.read_harmonized_genotypes(checked.cohort.genotypes, [plan], n_samples=len(checked.fam),
+                                               chunk_variants=options.chunk_variants, engine=options.engine)
+    scores = pca.project_counts(g, weights, present=plan.present)
+    table = checked.samples.copy()
+    names = [c for c in weights.columns if c.startswith(pca.PC_PREFIX)]
+    for i, c in enumerate(names):
+        table[c] = scores[:, i]
+    report = {"weights": str(weights_path), "n_pcs": len(names), "snps": plan.counts()}
+    log.info("ancestry PCs of cohort %s: %d PCs from %d of %d PCA SNPs", checked.cohort.name, len(names),
+             int(plan.present.sum()), plan.present.size)
+    return table, report
+
+
 def plan_cohort(
     model: FinalModel, checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool = True
 ) -> CohortPlan:
@@ -374,10 +402,17 @@ def plan_cohort(
     table = harmonize.read_importance_table(options.importance) if options.importance else None
     recipes = {p: io.read_json(p) for p in _recipe_paths(model)}
     plans, others = {}, {}
+    projected: dict[Path, tuple[pd.DataFrame, dict[str, Any]]] = {}
     for path, recipe in recipes.items():
         plans[path] = harmonize.plan_variants(recipe, checked.bim, ambiguous=options.ambiguous_snps,
                                               match_by_position=options.match_by_position, swap_alleles=swap_alleles)
-        others[path] = harmonize.match_other_features(recipe, checked.samples, checked.tables)
+        tables = dict(checked.tables)
+        wpath = pca_weights_path(recipe, path)
+        if wpath is not None:  # ancestry PCs: projected from the cohort's harmonized genotypes
+            if wpath not in projected:
+                projected[wpath] = _project_pcs(wpath, checked, options, swap_alleles=swap_alleles)
+            tables["pca"] = projected[wpath][0]
+        others[path] = harmonize.match_other_features(recipe, checked.samples, tables)
     estimators: dict[tuple[int, str], Any] = {}
     per_member: dict[str, dict[str, Any]] = {}
     sources: set[str] = set()
@@ -434,6 +469,7 @@ def plan_cohort(
         # the largest-weight member's folds (what the coverage check of one model reads)
         "folds": per_member[model.main.learner],
         "member_folds": per_member,
+        "ancestry_pcs": {str(w.parent.name): rep for w, (_, rep) in projected.items()},
         "genoml_core_version": __version__,
     }
     return CohortPlan(estimators, recipes, plans, others, report)

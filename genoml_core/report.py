@@ -4,8 +4,9 @@
 returns one HTML page: configuration and versions, QC (samples and SNPs removed per filter), the
 split, the leaderboard, the final test metrics with confidence intervals, every evaluation plot,
 the SHAP plots and top features (with the truth check on simulated data), the per-group table,
-the Res-VAE/PCA/t-SNE section and the found RRFCN architecture when those stages ran, and a
-model card. Images are embedded as base64 PNG; styles are inline.
+the ancestry principal components (PC1 vs PC2 of the fold whose PCs the final model used), the
+Res-VAE/PCA/t-SNE section and the found RRFCN architecture when those stages ran, and a model card.
+Images are embedded as base64 PNG; styles are inline.
 
 Banners at the top: "too small to judge" (:func:`genoml_core.run_size.judge_run_size` on the
 split and the test metrics) and the warnings the jobs raised (input key ``warnings``,
@@ -15,7 +16,8 @@ libraries' folded away; each message cut at :data:`MAX_WARNING_CHARS`).
 Privacy: the page holds aggregates only. It never lists sample ids, genotypes, per-person
 predictions or per-person SHAP values (those stay in ``results/individual/``, individual-level
 data not for sharing); plots of per-sample points
-(the SHAP beeswarm) carry no ids, and the SHAP dependence plots are per-genotype box plots.
+(the SHAP beeswarm, the ancestry PC scatter) carry no ids, and the SHAP dependence plots are per-genotype
+box plots.
 
 Optional sections, included when their files are among the inputs (the ``report`` rule lists
 them when the stage runs: embed.enabled, or ``rrfcn`` among train.learners). A JSON file is shown
@@ -33,7 +35,16 @@ embed_plot_tsne      ``results/embed/tsne_scatter.png``: t-SNE scatter
 nas_architectures    ``results/nas/architectures.json``: the top RRFCN architectures found
 nas_plot_winner      ``results/nas/winner.png``: diagram of the winning architecture
 nas_plot_curve       ``results/nas/search_curve.png``: the search's reward curve
+pca_pcs              ``results/pca/{fold}/pcs.tsv``: ancestry PCs per person and role (see
+                     :data:`PCA_INPUTS`, :func:`pca_report_fold`); drawn by
+                     :func:`genoml_core.plots.plot_ancestry_pcs` while the report is made
+pca_summary          ``results/pca/{fold}/summary.json``: n_pcs, n_train, n_snps, approx,
+                     eigenvalues, fold
+pca_groups           the ``data.groups`` table: colours the PC scatter (optional)
 ===================  ==========================================================================
+
+The model card says whether ancestry PCs were used: k PCs with ``pca_summary``, otherwise not
+(``pca.n_pcs`` 0, or no genotypes).
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import math
 import platform
 import shutil
 import subprocess
+import tempfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -53,10 +65,12 @@ import pandas as pd
 import yaml
 
 from . import __version__, io
+from .plots import ancestry_group_column, plot_ancestry_pcs
 from .run_size import LOGGER_NAME as _SIZE_LOGGER
 from .run_size import judge_run_size
+from .split import REFIT_FOLD, fold_names
 
-__all__ = ["OPTIONAL_INPUTS", "collect_versions", "render_report", "write_report"]
+__all__ = ["OPTIONAL_INPUTS", "PCA_INPUTS", "collect_versions", "pca_report_fold", "render_report", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +84,13 @@ OPTIONAL_INPUTS: dict[str, str] = {
     "nas_plot_winner": "results/nas/winner.png",
     "nas_plot_curve": "results/nas/search_curve.png",
 }
+#: Ancestry PC report input key -> file, per fold (``{fold}``: :func:`pca_report_fold`).
+PCA_INPUTS: dict[str, str] = {
+    "pca_pcs": "results/pca/{fold}/pcs.tsv",
+    "pca_summary": "results/pca/{fold}/summary.json",
+}
+#: Eigenvalues listed in the report's ancestry PC section.
+PCA_EIGENVALUES_SHOWN = 5
 #: Warning messages in the banner are cut here (a message may list ids; the full text stays in
 #: results/warnings.json and the job's log).
 MAX_WARNING_CHARS = 300
@@ -106,6 +127,12 @@ def collect_versions() -> dict[str, str]:
     else:
         out["plink2"] = "not found"
     return out
+
+
+def pca_report_fold(split_method: str, n_folds: int, *, refit_full: bool) -> str:
+    """The fold whose ancestry PCs the report shows: the refit pseudo-fold (``full``) when the final
+    models are refitted on every development person, else the first fold (``fold0``)."""
+    return REFIT_FOLD if refit_full else fold_names(split_method, n_folds)[0]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -356,6 +383,64 @@ def _subgroup_section(table: pd.DataFrame, summary: Mapping[str, Any], plot: str
             "plot": _img(plot, "per-group metrics") if plot else None}
 
 
+def _pca_section(summary: Mapping[str, Any], pcs_path: str, groups_path: str | None) -> dict[str, Any]:
+    """The ancestry PC section: what was fitted on whom, the first eigenvalues, and PC1 vs PC2
+    (drawn here into a temporary file and embedded; only the picture reaches the page)."""
+    k = int(summary.get("n_pcs") or 0)
+    fold = summary.get("fold")
+    eig = [float(v) for v in (summary.get("eigenvalues") or [])]
+    shown = eig[:PCA_EIGENVALUES_SHOWN]
+    eig_table = None
+    if shown:
+        total = sum(eig)
+        eig_table = _table(pd.DataFrame({
+            "PC": [f"PC{i + 1}" for i in range(len(shown))],
+            "eigenvalue": shown,
+            f"share of the {len(eig)} PCs' sum": [v / total if total > 0 else float("nan") for v in shown],
+        }), digits=4)
+    roles = pd.read_csv(pcs_path, sep="\t", usecols=lambda c: c == "role", dtype=str)
+    role_counts = roles["role"].value_counts().to_dict() if "role" in roles.columns else {}
+    group_col = None
+    if groups_path:
+        header = pd.read_csv(groups_path, sep="\t", nrows=0).columns
+        group_col = ancestry_group_column(list(header))
+    with tempfile.TemporaryDirectory(prefix="genoml_report_pca_") as tmp:
+        png = plot_ancestry_pcs(pcs_path, Path(tmp) / "ancestry_pcs.png",
+                                groups=groups_path if group_col else None, group_column=group_col,
+                                title=f"Ancestry PCs ({fold})" if fold else None)
+        img = _img(png, "Ancestry PC1 vs PC2")
+    caption = (f"PC1 vs PC2 of {fold or 'the fold'}, coloured by {group_col if group_col else 'role'}; circles: "
+               "training people (fitted), other markers: projected people (triangles: test)")
+    approx = summary.get("approx")
+    asked = summary.get("n_pcs_asked")
+    fewer = f" (of {_fmt(int(asked))} asked: too few training people or SNPs for more)" \
+        if isinstance(asked, (int, float)) and int(asked) > k else ""
+    text = (f"{k} PCs{fewer} fitted by plink2 --pca{' approx (randomized)' if approx else ''} on "
+            f"{_fmt(summary.get('n_train'))} training people of {fold or 'the fold'} over "
+            f"{_fmt(summary.get('n_snps'))} LD-pruned SNPs; the other people projected with the training allele "
+            "weights; the PCs are added as unpenalized covariates.")
+    order = ("train", "valid", "test", "unused")
+    people = [(f"{r} ({'fitted' if r == 'train' else 'projected'})", _fmt(int(role_counts[r])))
+              for r in (*order, *sorted(set(role_counts) - set(order))) if r in role_counts]
+    return {"s": summary, "text": text, "eigenvalues": eig_table, "n_eigenvalues": len(eig), "people": people,
+            "plot": img | {"title": caption}}
+
+
+def _pca_card_line(config: Mapping[str, Any], pca: Mapping[str, Any] | None) -> str:
+    """The model card's answer to "were ancestry PCs used?"."""
+    k = int((pca or {}).get("n_pcs") or 0)
+    if k > 0:
+        return (f"yes: {k} PCs (plink2 --pca on {_fmt((pca or {}).get('n_train'))} training people of "
+                f"{(pca or {}).get('fold', 'the fold')}, {_fmt((pca or {}).get('n_snps'))} LD-pruned SNPs), "
+                "unpenalized covariates")
+    if not (config.get("data") or {}).get("genotypes"):
+        return "no (matrix-only run: no genotypes)"
+    n_cfg = int(((config.get("pca") or {}).get("n_pcs")) or 0)
+    if n_cfg > 0 and pca is None:
+        return f"pca.n_pcs is {n_cfg} but the report was given no PCA results"
+    return "no (pca.n_pcs 0)"
+
+
 def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str:
     """One line on the final model: its members and weights, calibrator, how it was chosen."""
     members = ev.get("members")
@@ -380,7 +465,8 @@ def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str
 def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Mapping[str, Any],
                 split: Mapping[str, Any], ev: Mapping[str, Any], board: pd.DataFrame,
                 explain: Mapping[str, Any] | None, subgroups: Mapping[str, Any] | None,
-                intended_use: str | None, too_small: Sequence[str] = ()) -> dict[str, Any]:
+                intended_use: str | None, too_small: Sequence[str] = (),
+                pca: Mapping[str, Any] | None = None) -> dict[str, Any]:
     task = config.get("task")
     data = config.get("data", {})
     pheno = data.get("phenotype_column")
@@ -415,6 +501,10 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
                            f"(the test prediction averages {explain.get('n_folds')} fold models).")
     if explain:
         limitations.extend(str(n) for n in explain.get("notes", []) if "budget" in str(n) or "approximate" in str(n))
+    if pca and int(pca.get("n_pcs") or 0) > 0:
+        limitations.append("Ancestry PCs are projections onto the training people's axes: for people of an ancestry "
+                           "the training cohort does not represent, they describe ancestry poorly and adjust for it "
+                           "poorly.")
     gaps: list[str] = []
     if subgroups:
         for col, info in (subgroups.get("columns") or {}).items():
@@ -441,6 +531,7 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
             ("train / valid / test", " / ".join(_fmt((parts.get(p) or {}).get("n")) for p in ("train", "valid", "test"))),
             ("features", _fmt(recipe_n) if recipe_n else "see the recipe"),
             ("covariates", ", ".join(inputs.get("covariates_columns") or []) or "none"),
+            ("ancestry PCs", _pca_card_line(config, pca)),
             ("classes", ", ".join(f"{k}: {v}" for k, v in (inputs.get("class_counts") or {}).items()) or "n/a"),
         ],
         "metrics": metric_text,
@@ -618,6 +709,17 @@ are shown but not compared.</p>
 {% endif %}
 </section>
 
+{% if pca %}
+<section id="ancestry-pcs">
+<h2>Ancestry principal components</h2>
+<p>{{ pca.text }}</p>
+{% if pca.people %}<dl class="kv">{% for k, v in pca.people %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>{% endif %}
+{% if pca.eigenvalues %}<h3>Eigenvalues{% if pca.n_eigenvalues > pca.eigenvalues.rows|length %} (first {{ pca.eigenvalues.rows|length }} of {{ pca.n_eigenvalues }}){% endif %}</h3>
+{{ render_table(pca.eigenvalues, "pca-eigenvalues") }}{% endif %}
+<div class="plots"><figure><img class="plot" src="{{ pca.plot.src }}" alt="{{ pca.plot.alt }}"><figcaption>{{ pca.plot.title }}</figcaption></figure></div>
+</section>
+{% endif %}
+
 {% if embed %}
 <section id="embedding">
 <h2>Embeddings (Res-VAE, PCA, t-SNE)</h2>
@@ -684,7 +786,8 @@ def render_report(
         inputs: input key -> path (or list of paths): ``qc``, ``split``, ``inputs``,
             ``leaderboard``, ``metrics``, ``plots`` (evaluation PNGs); optional
             ``explain_summary``, ``explain_importance``, ``explain_plots``, ``subgroup_table``,
-            ``subgroup_summary``, ``subgroup_plot``, ``warnings`` (``results/warnings.json``) and
+            ``subgroup_summary``, ``subgroup_plot``, ``warnings`` (``results/warnings.json``),
+            ``pca_pcs`` and ``pca_summary`` (both, or the section is left out), ``pca_groups`` and
             the keys of :data:`OPTIONAL_INPUTS`.
         config: the validated configuration (shown, and used for the model card).
         title: page title.
@@ -722,6 +825,13 @@ def render_report(
         table = pd.read_csv(_first(inputs, "subgroup_table"), sep="\t", dtype={"group": str})
         subgroups = _subgroup_section(table, sub_summary, _first(inputs, "subgroup_plot"))
 
+    pca = None
+    pca_summary = None
+    if _first(inputs, "pca_summary"):
+        pca_summary = io.read_json(_first(inputs, "pca_summary"))
+        if _first(inputs, "pca_pcs") and int(pca_summary.get("n_pcs") or 0) > 0:
+            pca = _pca_section(pca_summary, _first(inputs, "pca_pcs"), _first(inputs, "pca_groups"))
+
     def optional(prefix: str, titles: Mapping[str, str]) -> dict[str, Any] | None:
         keys = [k for k in OPTIONAL_INPUTS if k.startswith(prefix) and _first(inputs, k)]
         if not keys:
@@ -750,6 +860,8 @@ def render_report(
     if explain:
         toc.append(("explanations", "Explanations"))
     toc.append(("subgroups", "Groups"))
+    if pca:
+        toc.append(("ancestry-pcs", "Ancestry PCs"))
     if embed:
         toc.append(("embedding", "Embeddings"))
     if nas:
@@ -766,7 +878,7 @@ def render_report(
         toc=toc,
         card=_model_card(config=config, inputs=inp, qc=qc, split=split, ev=ev, board=board,
                          explain=explain_summary, subgroups=sub_summary, intended_use=intended_use,
-                         too_small=too_small),
+                         too_small=too_small, pca=pca_summary),
         too_small=too_small,
         run_warnings=run_warnings,
         leaderboard=_leaderboard_section(board, main),
@@ -778,6 +890,7 @@ def render_report(
         evaluation_plots=eval_plots,
         explain=explain,
         subgroups=subgroups,
+        pca=pca,
         embed=embed,
         nas=nas,
         qc=_qc_section(qc),

@@ -253,6 +253,22 @@ def test_kfold(small_cohort, tmp_path):
     # the refit pseudo-fold: every development person trains, no test person
     assert set(read_keep(res / "split/full/train.keep").IID) == set(dev.index)
     assert json.loads((res / "munge/full/recipe.json").read_text())["n_train"] == len(dev)
+    # ancestry PCs (pca.n_pcs default 10): fitted on each fold's training people only, everybody
+    # projected, in both stores as covariates whose recipes name the weights
+    for fold in ("fold0", "fold1", "fold2", "full"):
+        summary = json.loads((res / f"pca/{fold}/summary.json").read_text())
+        train = read_keep(res / f"split/{fold}/train.keep")
+        assert summary["n_train"] == len(train) and summary["n_pcs"] == 10
+        assert f"--keep: {len(train)} samples remaining" in (tmp_path / f"logs/pca/{fold}.log").read_text()
+        assert min(summary["train_projection_agreement"]) > 0.95
+        pcs = pd.read_csv(res / f"pca/{fold}/pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
+        assert set(pcs.index[pcs.role == "train"]) == set(train.IID)
+        assert set(pcs.index[pcs.role == "test"]) == set(split[split.set == "test"].IID)
+        for stage in ("munge", "munge_genome") if fold == "full" else ("munge",):
+            recipe = json.loads((res / f"{stage}/{fold}/recipe.json").read_text())
+            names = [f["name"] for f in recipe["features"] if f["source"] == "pca"]
+            assert names == [f"ancestry_PC{i}" for i in range(1, 11)]
+            assert (res / f"{stage}/{fold}" / recipe["pca"]["weights"]).resolve() == (res / f"pca/{fold}/weights.tsv").resolve()
 
     for learner in ("logistic_l2", "knn"):
         oof = read_oof(res / f"individual/train/{learner}/trial_0/oof.tsv").set_index("IID")

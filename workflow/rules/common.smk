@@ -70,6 +70,16 @@ def selected_snps(wildcards):
     return f"results/assoc/{wildcards.fold}/selected.snplist" if BFILE else []
 
 
+PCA = bool(BFILE) and int(config.get("pca", {}).get("n_pcs", 0)) > 0
+
+
+def pca_inputs(wildcards):
+    """A fold's ancestry PCs and their weights, for its feature stores (none when pca.n_pcs is 0)."""
+    if not PCA:
+        return {}
+    return {"pcs": f"results/pca/{wildcards.fold}/pcs.tsv", "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv"}
+
+
 def per_fold_summaries(stage, name):
     return expand(f"results/{stage}/{{fold}}/{name}", fold=FOLDS) if BFILE else []
 
@@ -168,6 +178,10 @@ def final_model_files():
 
 
 FINAL_STORES = sorted({refit_store(name) for name in LEARNERS}) if REFIT else ALL_STORES
+
+
+# the PCA weights the final model's stores name (new cohorts are projected with them)
+FINAL_PCA = sorted({f"results/pca/{Path(store).parent.name}/weights.tsv" for store in FINAL_STORES}) if PCA else []
 
 
 def stores_of(wildcards):
@@ -276,6 +290,20 @@ def _request(script_mb, attempt):
 def mem_plink(wildcards, input, attempt):
     bed = _with_suffix(_files(input, "genotypes"), ".bed")
     return _request(120 + 1.15 * _size_mb(bed), attempt)
+
+
+def mem_pca(wildcards, input, attempt):
+    """plink2 --pca holds the .bed and, in exact mode, the n x n relationship matrix of the n
+    training samples (8 bytes a cell: 200 MB at 5,000); approx mode (above 5,000, pca.approx
+    auto) works on n x (a few K) blocks instead. The projection adds one int8 chunk."""
+    bed = _with_suffix(_files(input, "genotypes"), ".bed")
+    train = _files(input, "train")
+    n = sum(1 for _ in open(train[0])) if train and os.path.exists(train[0]) else 0
+    approx = config["pca"]["approx"]
+    exact = (n <= 5000) if approx == "auto" else not approx
+    k = int(config["pca"]["n_pcs"])
+    extra = 8e-6 * n * n if exact else 8e-6 * n * 40 * max(k, 1)
+    return _request(120 + 1.15 * _size_mb(bed) + extra, attempt)
 
 
 def mem_tables(wildcards, input, attempt):

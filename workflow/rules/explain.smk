@@ -1,7 +1,7 @@
 # SHAP explanations of the final model (training background, test samples), per-group held-out
 # performance (only when data.groups is set) and the run's one self-contained HTML report,
 # results/report.html. Outputs marked report() also appear in `snakemake --report`.
-from genoml_core.report import OPTIONAL_INPUTS
+from genoml_core.report import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold
 
 EXPLAIN_OUTPUTS = [
     "results/explain/summary.json",
@@ -37,12 +37,18 @@ def explain_genotypes():
 
 def report_optional_inputs(wildcards):
     """Per-group results when data.groups is set; the embedding results when embed runs
-    (embed.enabled) and the RRFCN search results when rrfcn is trained."""
+    (embed.enabled), the RRFCN search results when rrfcn is trained, and the ancestry PCs of the
+    final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes."""
     files = dict(SUBGROUP_FILES) if config["data"]["groups"] else {}
     made = set(globals().get("EMBED_OUTPUTS", []))
     if "rrfcn" in LEARNERS:
         made.update(p for k, p in OPTIONAL_INPUTS.items() if k.startswith("nas_"))
     files.update({k: p for k, p in OPTIONAL_INPUTS.items() if p in made})
+    if PCA:
+        fold = pca_report_fold(config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT)
+        files.update({k: p.format(fold=fold) for k, p in PCA_INPUTS.items()})
+        if config["data"]["groups"]:
+            files["pca_groups"] = config["data"]["groups"]
     return files
 
 

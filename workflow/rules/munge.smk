@@ -4,6 +4,7 @@
 
 rule munge:
     input:
+        unpack(pca_inputs),
         genotypes=genotype_files(),
         split="results/split/split.tsv",
         report="results/inputs/report.json",
@@ -42,6 +43,7 @@ rule munge:
 # learner is trained.
 use rule munge as munge_genome with:
     input:
+        unpack(pca_inputs),
         genotypes=genotype_files(),
         split="results/split/split.tsv",
         report="results/inputs/report.json",

@@ -60,6 +60,7 @@ rule predict:
         final="results/final/final_model.json",
         models=final_model_files(),
         stores=FINAL_STORES,
+        pca=FINAL_PCA,
         report="results/inputs/report.json",
     output:
         predictions="results/individual/predict/{cohort}/predictions.tsv",

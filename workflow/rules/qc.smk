@@ -131,8 +131,41 @@ rule ld_prune:
         "../../scripts/ld_prune.py"
 
 
+# Ancestry PCs: plink2 --pca on the fold's training samples over its LD-pruned SNPs; every person
+# of the split projected with the training allele weights (genoml_core.pca). Made when pca.n_pcs > 0.
+rule pca:
+    input:
+        genotypes=genotype_files(),
+        split="results/split/split.tsv",
+        train="results/split/{fold}/train.keep",
+        snplist="results/ld_prune/{fold}/pruned.snplist",
+    output:
+        pcs="results/pca/{fold}/pcs.tsv",
+        weights="results/pca/{fold}/weights.tsv",
+        summary="results/pca/{fold}/summary.json",
+    log:
+        "logs/pca/{fold}.log",
+    benchmark:
+        "benchmarks/pca/{fold}.tsv"
+    conda:
+        "../../envs/plink.yaml"
+    threads: 1  # measured: plink2 --pca on 1,500-1,800 x 10,000 took 7-10 s with 1 or 2 threads
+    resources:
+        mem_mb=mem_pca,
+        runtime=runtime_min(60),
+    params:
+        bfile=BFILE,
+        pca=lookup(dpath="pca", within=config),
+        munge=lookup(dpath="munge", within=config),
+        split_method=lookup(dpath="split/method", within=config),
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/pca.py"
+
+
 rule assoc_filter:
     input:
+        unpack(pca_inputs),
         genotypes=genotype_files(),
         split="results/split/split.tsv",
         snplist="results/ld_prune/{fold}/pruned.snplist",

@@ -1,0 +1,210 @@
+"""Ancestry principal components: fitted on a fold's training people, projected for everyone.
+
+``plink2 --pca K allele-wts`` runs on the fold's training samples over its LD-pruned SNPs
+(``approx`` above :data:`APPROX_ABOVE` training samples, as PLINK advises). Every person of the
+fold (train, valid, test) and every new cohort is then projected the same way, with the training
+allele frequencies and allele weights::
+
+    PC_k = sum_j w_jk * (g_j - 2 f_j) / sqrt(2 f_j (1 - f_j))
+
+where ``g_j`` counts the ``.bim`` A1 allele and a missing call counts as the training mean (adds
+nothing). Projecting the training samples reproduces plink2's fitted eigenvectors up to a scale
+per PC (the tests check it), so training, test and new people sit on the same axes. The PCs join
+the feature stores as unpenalized covariates (source ``pca``); ``weights.tsv`` is what a new
+cohort needs: the SNPs with their alleles, training A1 frequencies and per-PC weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .errors import InputError
+
+__all__ = ["PcaFit", "agreement", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names", "n_pcs_for",
+           "APPROX_ABOVE", "PC_PREFIX"]
+
+log = logging.getLogger(__name__)
+
+APPROX_ABOVE = 5000  # training samples above which ``--pca approx`` is used (plink2's advice)
+PC_PREFIX = "ancestry_PC"
+WEIGHT_COLUMNS = ["SNP", "CHR", "POS", "A1", "A2", "FREQ"]
+
+
+def pc_names(k: int) -> list[str]:
+    return [f"{PC_PREFIX}{i + 1}" for i in range(k)]
+
+
+def n_pcs_for(n_pcs: int, n_train: int, n_snps: int) -> int:
+    """The number of PCs that can be fitted: at most ``n_train - 1`` and ``n_snps - 1``."""
+    return max(0, min(int(n_pcs), int(n_train) - 1, int(n_snps) - 1))
+
+
+def _use_approx(approx: str | bool, n_train: int) -> bool:
+    if approx == "auto":
+        return n_train > APPROX_ABOVE
+    return bool(approx)
+
+
+@dataclass
+class PcaFit:
+    """What :func:`fit_pca` returns."""
+
+    weights: pd.DataFrame  # SNP CHR POS A1 A2 FREQ + one weight column per PC (the A1 allele's)
+    fitted: pd.DataFrame  # plink2's eigenvectors of the training samples: FID IID + the PC columns
+    summary: dict[str, Any]
+
+
+def agreement(projected: pd.DataFrame, fitted: pd.DataFrame) -> list[float]:
+    """Per PC, |correlation| between the projection of the training samples and plink2's fit."""
+    m = fitted.merge(projected, on=["FID", "IID"], suffixes=("_fit", "_proj"))
+    names = [c for c in fitted.columns if c.startswith(PC_PREFIX)]
+    return [float(abs(np.corrcoef(m[f"{c}_fit"], m[f"{c}_proj"])[0, 1])) for c in names]
+
+
+def fit_pca(
+    bfile: str,
+    train_keep: str | Path,
+    snplist: str | Path,
+    *,
+    n_pcs: int,
+    approx: str | bool = "auto",
+    threads: int = 1,
+    memory_mb: int | None = None,
+) -> PcaFit:
+    """``plink2 --pca`` on the training samples; the allele weights of the ``.bim`` A1 allele.
+
+    Returns:
+        ``weights``: one row per SNP (``SNP CHR POS A1 A2 FREQ`` + one column per PC), with FREQ
+        the A1 frequency among the training samples; plink2's fitted eigenvectors; a summary
+        (eigenvalues, counts, mode). Fewer PCs than asked are fitted when the fold has too few
+        people or SNPs (logged).
+    """
+    from .plink import read_keep, read_snplist, run_plink
+
+    n_train = len(read_keep(train_keep))
+    snps = read_snplist(snplist)
+    k = n_pcs_for(n_pcs, n_train, len(snps))
+    if k < 1:
+        raise InputError(f"{train_keep}: {n_train} training samples and {len(snps)} SNPs in {snplist}: too few to "
+                         "fit ancestry PCs; set pca.n_pcs: 0")
+    if k < n_pcs:
+        log.warning("pca: %d PCs asked, %d fitted (%d training samples, %d SNPs)", n_pcs, k, n_train, len(snps))
+    use_approx = _use_approx(approx, n_train)
+    with tempfile.TemporaryDirectory(prefix="genoml_pca_") as tmp:
+        out = Path(tmp) / "pca"
+        mode = [str(k), "approx", "allele-wts"] if use_approx else [str(k), "allele-wts"]
+        args = ["--bfile", bfile, "--keep", train_keep, "--extract", snplist, "--freq", "--pca", *mode]
+        run_plink(args, out, threads=threads, memory_mb=memory_mb)
+        alle = pd.read_csv(f"{out}.eigenvec.allele", sep="\t", dtype={"ID": str, "A1": str, "REF": str, "ALT": str})
+        freq = pd.read_csv(f"{out}.afreq", sep="\t", dtype={"ID": str, "REF": str, "ALT": str})
+        eigenval = np.loadtxt(f"{out}.eigenval", ndmin=1)
+        fitted = pd.read_csv(f"{out}.eigenvec", sep="\t", dtype={"#FID": str, "FID": str, "IID": str})
+    fitted = fitted.rename(columns={"#FID": "FID", **{f"PC{i + 1}": n for i, n in enumerate(pc_names(k))}})
+    bim = io.read_bim(bfile).set_index("SNP", drop=False)
+    ids = freq["ID"].to_numpy()
+    b = bim.loc[ids]
+    a1 = b["A1"].astype(str).to_numpy()
+    alt = freq["ALT"].astype(str).to_numpy()
+    f_alt = freq["ALT_FREQS"].to_numpy(dtype=np.float64)
+    f_a1 = np.where(a1 == alt, f_alt, 1.0 - f_alt)
+    pcs = [f"PC{i + 1}" for i in range(k)]
+    w = alle.set_index(["ID", "A1"])[pcs]
+    W = w.loc[list(zip(ids, a1))].to_numpy(dtype=np.float64)  # the weight of the counted (A1) allele
+    weights = pd.DataFrame({"SNP": ids, "CHR": b["CHR"].astype(str).to_numpy(), "POS": b["POS"].to_numpy(),
+                            "A1": a1, "A2": b["A2"].astype(str).to_numpy(), "FREQ": f_a1})
+    for i, name in enumerate(pc_names(k)):
+        weights[name] = W[:, i]
+    summary = {"n_pcs": k, "n_pcs_asked": int(n_pcs), "n_train": n_train, "n_snps": len(ids),
+               "approx": use_approx, "eigenvalues": [float(v) for v in eigenval[:k]]}
+    return PcaFit(weights, fitted[["FID", "IID", *pc_names(k)]], summary)
+
+
+def read_weights(path: str | Path) -> pd.DataFrame:
+    w = pd.read_csv(path, sep="\t", dtype={"SNP": str, "CHR": str, "A1": str, "A2": str})
+    missing = [c for c in WEIGHT_COLUMNS if c not in w.columns]
+    if missing or not any(c.startswith(PC_PREFIX) for c in w.columns):
+        raise InputError(f"{path}: not a PCA weights file (columns {WEIGHT_COLUMNS} + {PC_PREFIX}1.. expected)")
+    return w
+
+
+def _pc_columns(weights: pd.DataFrame) -> list[str]:
+    return [c for c in weights.columns if c.startswith(PC_PREFIX)]
+
+
+def project_counts(g: np.ndarray, weights: pd.DataFrame, present: np.ndarray | None = None) -> np.ndarray:
+    """PCs of int8 A1 counts ``g`` (people x weights' SNPs, -1 missing): (people, k) float64.
+
+    ``present`` (new cohorts): the SNPs the cohort has. A SNP absent from the whole cohort adds
+    nothing, which would shrink every PC towards 0 by the share of its squared weights lost; each
+    PC is scaled back by ``sum(w^2) / sum(w[present]^2)`` (the least-squares projection onto the
+    present SNPs' weights), so people of a cohort missing some SNPs stay on the training axes.
+    """
+    f = weights["FREQ"].to_numpy(dtype=np.float64)
+    sd = np.sqrt(2.0 * f * (1.0 - f))
+    inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
+    w = weights[_pc_columns(weights)].to_numpy(dtype=np.float64)
+    x = np.where(g >= 0, g.astype(np.float64) - 2.0 * f, 0.0)
+    scores = x @ (w * inv[:, None])
+    if present is not None and not np.all(present):
+        kept = (w[present] ** 2).sum(axis=0)
+        if np.any(kept <= 0):
+            raise InputError("none of the PCA SNPs is present in the cohort: its ancestry PCs cannot be projected")
+        scores *= (w**2).sum(axis=0) / kept
+    return scores
+
+
+def project(
+    bfile: str,
+    samples: pd.DataFrame,
+    weights: pd.DataFrame,
+    *,
+    chunk_variants: int = 2048,
+    engine: str = "lut",
+) -> pd.DataFrame:
+    """Project ``samples`` (FID, IID, in this order) of ``bfile`` onto the PCs of ``weights``.
+
+    Reads the weights' SNPs by chunks (memory: one int8 chunk + the (people, k) result).
+    """
+    bim = io.read_bim(bfile)
+    fam = io.read_fam(bfile)
+    pos = pd.Series(np.arange(len(bim)), index=bim.SNP.astype(str))
+    absent = [s for s in weights["SNP"] if s not in pos.index]
+    if absent:
+        raise InputError(f"{bfile}.bim lacks {len(absent)} SNP(s) of the PCA weights, e.g. {absent[:3]}")
+    var_idx = pos.loc[weights["SNP"]].to_numpy()
+    fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID + "\t" + fam.IID)
+    samp_idx = fam_pos.loc[samples.FID.astype(str) + "\t" + samples.IID.astype(str)].to_numpy()
+    order = np.argsort(samp_idx, kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    cols = _pc_columns(weights)
+    scores = np.zeros((len(samples), len(cols)))
+    for start, block in io.iter_genotype_chunks(bfile, var_idx, samp_idx[order], n_samples=len(fam),
+                                                chunk_variants=chunk_variants, engine=engine):
+        k = block.shape[1]
+        scores += project_counts(block[inverse], weights.iloc[start:start + k])
+    out = samples[["FID", "IID"]].reset_index(drop=True).copy()
+    for i, c in enumerate(cols):
+        out[c] = scores[:, i]
+    return out
+
+
+def weights_recipe(weights: pd.DataFrame) -> dict[str, Any]:
+    """The weights' SNPs as a recipe (``n_snps`` + SNP features), for :func:`harmonize.plan_variants`."""
+    feats = [{"name": f"{r.SNP}_{r.A1}", "source": "snp", "id": str(r.SNP), "chrom": str(r.CHR), "pos": int(r.POS),
+              "counted": str(r.A1), "other": str(r.A2)} for r in weights.itertuples(index=False)]
+    return {"n_snps": len(feats), "features": feats}
+
+
+def pcs_table(pcs: pd.DataFrame, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """FID, IID and the PC columns (the store's ``pca`` table)."""
+    cols = list(names) if names is not None else [c for c in pcs.columns if c.startswith(PC_PREFIX)]
+    return pcs[["FID", "IID", *cols]]

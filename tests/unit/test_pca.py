@@ -1,0 +1,122 @@
+"""Ancestry PCs (genoml_core.pca): fitted by plink2 on training samples only, projected for everyone
+on the same axes, new cohorts harmonized (swapped alleles, shuffled and absent SNPs) first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoml_core import io, pca, predict
+from genoml_core.plink import write_keep
+from genoml_core.simulate import simulate_cohort
+from tests.conftest import needs_plink
+
+pytestmark = needs_plink
+
+
+@pytest.fixture(scope="module")
+def two_pops(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """300 people of two ancestries (Fst 0.15) x 2,000 SNPs; the first 240 train, the rest are 'test'."""
+    d = tmp_path_factory.mktemp("two_pops")
+    simulate_cohort(d, n_samples=300, n_snps=2000, n_chromosomes=2, n_new=60, seed=3, fst=0.15, frac_pop_b=0.5,
+                    n_bad_samples=0, n_bad_snps=0)
+    fam = io.read_fam(d / "cohort")
+    train, test = fam.iloc[:240][["FID", "IID"]], fam.iloc[240:][["FID", "IID"]]
+    write_keep(train, d / "train.keep")
+    (d / "all.snplist").write_text("\n".join(io.read_bim(d / "cohort").SNP) + "\n")
+    fit = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4)
+    groups = pd.read_csv(d / "groups.tsv", sep="\t", dtype=str)
+    return {"dir": d, "bfile": str(d / "cohort"), "train": train, "test": test, "fit": fit, "groups": groups}
+
+
+def test_projecting_the_training_samples_reproduces_their_fitted_pcs(two_pops):
+    fit = two_pops["fit"]
+    assert fit.summary["n_pcs"] == 4 and fit.summary["n_train"] == 240 and not fit.summary["approx"]
+    projected = pca.project(two_pops["bfile"], two_pops["train"], fit.weights)
+    agree = pca.agreement(projected, fit.fitted)
+    assert agree[0] > 0.999  # the ancestry axis
+    assert min(agree) > 0.98  # noise PCs too (plink2 and the projection treat missing calls alike up to rounding)
+
+
+def test_no_test_sample_enters_the_fit(two_pops, tmp_path):
+    """Scrambling every test person's genotypes changes neither the weights nor anybody else's PCs."""
+    d = two_pops["dir"]
+    fam, bim = io.read_fam(d / "cohort"), io.read_bim(d / "cohort")
+    g = next(io.iter_genotype_chunks(d / "cohort", np.arange(len(bim)), n_samples=len(fam),
+                                     chunk_variants=len(bim)))[1].copy()
+    rng = np.random.default_rng(0)
+    g[240:] = rng.integers(0, 3, size=g[240:].shape).astype(np.int8)
+    io.write_bed(tmp_path / "scrambled", g, bim, fam)
+    other = pca.fit_pca(str(tmp_path / "scrambled"), d / "train.keep", d / "all.snplist", n_pcs=4)
+    pd.testing.assert_frame_equal(other.weights, two_pops["fit"].weights)
+    a = pca.project(two_pops["bfile"], two_pops["train"], two_pops["fit"].weights)
+    b = pca.project(str(tmp_path / "scrambled"), two_pops["train"], other.weights)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_pc1_separates_the_ancestries_of_people_outside_the_fit(two_pops):
+    from sklearn.metrics import roc_auc_score
+
+    test = pca.project(two_pops["bfile"], two_pops["test"], two_pops["fit"].weights)
+    pop = test.merge(two_pops["groups"], on=["FID", "IID"]).ancestry == "pop_b"
+    auc = roc_auc_score(pop, test.merge(two_pops["groups"], on=["FID", "IID"]).ancestry_PC1)
+    assert max(auc, 1 - auc) > 0.99
+
+
+def test_absent_snps_do_not_shrink_the_pcs(two_pops):
+    """A cohort lacking 30% of the PCA SNPs keeps people on the training axes (rescaled)."""
+    d, w = two_pops["dir"], two_pops["fit"].weights
+    bim, fam = io.read_bim(d / "cohort"), io.read_fam(d / "cohort")
+    idx = pd.Series(np.arange(len(bim)), index=bim.SNP).loc[w.SNP].to_numpy()
+    g = next(io.iter_genotype_chunks(d / "cohort", idx, n_samples=len(fam), chunk_variants=len(idx)))[1]
+    full = pca.project_counts(g, w)
+    present = np.random.default_rng(1).random(len(w)) > 0.3
+    g_absent = np.where(present, g, np.int8(-1))
+    shrunk = pca.project_counts(g_absent, w)
+    rescaled = pca.project_counts(g_absent, w, present=present)
+    slope = lambda y: float(np.polyfit(full[:, 0], y[:, 0], 1)[0])  # noqa: E731
+    assert slope(shrunk) < 0.85  # without the correction PC1 shrinks by about the share lost
+    assert abs(slope(rescaled) - 1) < 0.05 and np.corrcoef(full[:, 0], rescaled[:, 0])[0, 1] > 0.99
+
+
+def test_a_new_cohort_is_harmonized_before_projection(two_pops, tmp_path):
+    """The test people written as another cohort (SNPs shuffled, a third of the alleles swapped,
+    renamed to chr:pos ids) get the PCs they get from the training file."""
+    d, w = two_pops["dir"], two_pops["fit"].weights
+    fam, bim = io.read_fam(d / "cohort"), io.read_bim(d / "cohort")
+    g = next(io.iter_genotype_chunks(d / "cohort", np.arange(len(bim)), n_samples=len(fam),
+                                     chunk_variants=len(bim)))[1][240:]
+    rng = np.random.default_rng(2)
+    order = rng.permutation(len(bim))
+    new_bim, new_g = bim.iloc[order].reset_index(drop=True).copy(), g[:, order].copy()
+    swap = rng.random(len(bim)) < 0.33
+    new_bim.loc[swap, ["A1", "A2"]] = new_bim.loc[swap, ["A2", "A1"]].to_numpy()
+    new_g[:, swap] = np.where(new_g[:, swap] >= 0, 2 - new_g[:, swap], -1)
+    new_bim["SNP"] = [f"{c}:{p}" for c, p in zip(new_bim.CHR, new_bim.POS)]  # ids differ: matched by position
+    new_fam = fam.iloc[240:].reset_index(drop=True)
+    io.write_bed(tmp_path / "new", new_g, new_bim, new_fam)
+    (tmp_path / "weights.tsv").write_text(w.to_csv(sep="\t", index=False))
+    checked = predict.CheckedCohort(predict.Cohort(name="new", genotypes=str(tmp_path / "new")),
+                                    io.read_fam(tmp_path / "new"),
+                                    io.read_bim(tmp_path / "new"), {}, None, None)
+    table, report = predict._project_pcs(tmp_path / "weights.tsv", checked, predict.PredictOptions(ambiguous_snps="keep"),
+                                         swap_alleles=True)
+    expected = pca.project(two_pops["bfile"], two_pops["test"], w)
+    assert report["snps"]["used"] == len(w) and report["snps"]["matched_by_position"] == len(w)
+    np.testing.assert_allclose(table.filter(like=pca.PC_PREFIX).to_numpy(),
+                               expected.filter(like=pca.PC_PREFIX).to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_too_few_samples_or_snps():
+    assert pca.n_pcs_for(10, n_train=5, n_snps=1000) == 4
+    assert pca.n_pcs_for(10, n_train=500, n_snps=3) == 2
+    assert pca.n_pcs_for(10, n_train=500, n_snps=1000) == 10
+
+
+def test_a_weights_file_is_checked(tmp_path: Path):
+    (tmp_path / "w.tsv").write_text("SNP\tA1\nrs1\tA\n")
+    with pytest.raises(Exception, match="not a PCA weights file"):
+        pca.read_weights(tmp_path / "w.tsv")
