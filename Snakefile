@@ -18,6 +18,7 @@ include: "workflow/rules/split.smk"
 include: "workflow/rules/munge.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/score.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/nas.smk"
@@ -33,6 +34,7 @@ rule all:
         "results/evaluate/metrics.json",
         "results/individual/evaluate/predictions.tsv",
         EVALUATION_PLOTS,
+        "results/score",
         PREDICT_OUTPUTS,
         EMBED_OUTPUTS,
         EXPLAIN_OUTPUTS,

@@ -78,6 +78,7 @@ __all__ = [
     "ExplainOptions",
     "Explanation",
     "AdditivityError",
+    "linear_parts",
     "model_family",
     "resolve_method",
     "explain_model",
@@ -210,8 +211,13 @@ def _is_torch(est: Any) -> bool:
     return getattr(est, "_genoml_kind", None) == "torch" and hasattr(est, "module_")
 
 
-def _linear_parts(est: Any) -> tuple[np.ndarray, np.ndarray, Any] | None:
-    """``(coef (m, p), intercept (m,), output_fn)`` when the explained output is linear in X."""
+def linear_parts(est: Any) -> tuple[np.ndarray, np.ndarray, Any] | None:
+    """``(coef (m, p), intercept (m,), output_fn)`` when the explained output is linear in X.
+
+    The output: binary classifiers' log-odds of class 1, multiclass decision scores (one row per
+    class in ``classes_`` order), regressors' prediction in the phenotype's units (a standardized
+    target's scale undone). None for any other model. Also used for score files (:mod:`genoml_core.pgs`).
+    """
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.linear_model import (
@@ -269,7 +275,7 @@ def model_family(est: Any) -> str:
         return "torch"
     if isinstance(est, _tree_types()):
         return "tree"
-    if _linear_parts(est) is not None:
+    if linear_parts(est) is not None:
         return "linear"
     return "other"
 
@@ -340,7 +346,7 @@ def _explain_linear(est: Any, background: np.ndarray, X: np.ndarray, task: str,
                     class_names: Sequence[str] | None) -> Explanation:
     import shap
 
-    coef, intercept, output_fn = _linear_parts(est)  # type: ignore[misc]
+    coef, intercept, output_fn = linear_parts(est)  # type: ignore[misc]
     n, p = X.shape
     if coef.shape[0] == 1:
         explainer = shap.LinearExplainer((coef[0], float(intercept[0])), background)
@@ -665,7 +671,7 @@ def _explain_linear_probability(est: Any, background: np.ndarray, X: np.ndarray,
     non-zero coefficient is a Monte Carlo estimate (``LINK_PERMUTATIONS`` or more orderings per pair
     of explained and background rows); features with a zero coefficient get exactly zero.
     """
-    coef, intercept, _ = _linear_parts(est)  # type: ignore[misc]
+    coef, intercept, _ = linear_parts(est)  # type: ignore[misc]
     n, p = X.shape
     active = np.flatnonzero(np.any(coef != 0, axis=0))
     Xd = np.asarray(X, dtype=np.float64)

@@ -7,8 +7,8 @@ allele frequencies and allele weights::
 
     PC_k = sum_j w_jk * (g_j - 2 f_j) / sqrt(2 f_j (1 - f_j))
 
-where ``g_j`` counts the ``.bim`` A1 allele and a missing call counts as the training mean (adds
-nothing). Projecting the training samples reproduces plink2's fitted eigenvectors up to a scale
+where ``g_j`` counts the ``.bim`` A1 allele, a SNP a person lacks adds nothing, and each person's
+PC is scaled by ``sum(w^2) / sum(w[observed]^2)`` for what they lack (:func:`project_counts`). Projecting the training samples reproduces plink2's fitted eigenvectors up to a scale
 per PC (the tests check it), so training, test and new people sit on the same axes. The PCs join
 the feature stores as unpenalized covariates (source ``pca``); ``weights.tsv`` is what a new
 cohort needs: the SNPs with their alleles, training A1 frequencies and per-PC weights.
@@ -139,26 +139,37 @@ def _pc_columns(weights: pd.DataFrame) -> list[str]:
     return [c for c in weights.columns if c.startswith(PC_PREFIX)]
 
 
-def project_counts(g: np.ndarray, weights: pd.DataFrame, present: np.ndarray | None = None) -> np.ndarray:
-    """PCs of int8 A1 counts ``g`` (people x weights' SNPs, -1 missing): (people, k) float64.
-
-    ``present`` (new cohorts): the SNPs the cohort has. A SNP absent from the whole cohort adds
-    nothing, which would shrink every PC towards 0 by the share of its squared weights lost; each
-    PC is scaled back by ``sum(w^2) / sum(w[present]^2)`` (the least-squares projection onto the
-    present SNPs' weights), so people of a cohort missing some SNPs stay on the training axes.
-    """
+def _partial(g: np.ndarray, weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person: the weighted sum over observed SNPs, the observed share of each PC's squared
+    weights (numerator and denominator), and the total squared weights."""
     f = weights["FREQ"].to_numpy(dtype=np.float64)
     sd = np.sqrt(2.0 * f * (1.0 - f))
     inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
     w = weights[_pc_columns(weights)].to_numpy(dtype=np.float64)
-    x = np.where(g >= 0, g.astype(np.float64) - 2.0 * f, 0.0)
-    scores = x @ (w * inv[:, None])
-    if present is not None and not np.all(present):
-        kept = (w[present] ** 2).sum(axis=0)
-        if np.any(kept <= 0):
-            raise InputError("none of the PCA SNPs is present in the cohort: its ancestry PCs cannot be projected")
-        scores *= (w**2).sum(axis=0) / kept
-    return scores
+    obs = g >= 0
+    x = np.where(obs, g.astype(np.float64) - 2.0 * f, 0.0)
+    w2 = w**2
+    return x @ (w * inv[:, None]), obs.astype(np.float64) @ w2, w2.sum(axis=0)
+
+
+def _finish(num: np.ndarray, seen_w2: np.ndarray, total_w2: np.ndarray) -> np.ndarray:
+    scale = np.divide(total_w2, seen_w2, out=np.zeros_like(seen_w2), where=seen_w2 > 0)
+    return num * scale
+
+
+def project_counts(g: np.ndarray, weights: pd.DataFrame) -> np.ndarray:
+    """PCs of int8 A1 counts ``g`` (people x weights' SNPs, -1 missing or absent): (people, k).
+
+    A SNP a person lacks (a missing call, or absent from the whole cohort) adds nothing, which
+    would shrink that person's PCs towards 0 by the share of the squared weights lost; each
+    person's PC is scaled back by ``sum(w^2) / sum(w[observed]^2)`` (the least-squares
+    projection onto the weights of the SNPs they have). One rule for training, test and new
+    people: a cohort missing 20% of the PCA SNPs stays on the training axes, and an absent SNP
+    and a SNP whose calls are all missing give the same PCs. A person with no PCA SNP at all
+    gets 0 (the training mean).
+    """
+    num, seen, total = _partial(g, weights)
+    return _finish(num, seen, total)
 
 
 def project(
@@ -186,11 +197,15 @@ def project(
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     cols = _pc_columns(weights)
-    scores = np.zeros((len(samples), len(cols)))
+    num = np.zeros((len(samples), len(cols)))
+    seen = np.zeros((len(samples), len(cols)))
     for start, block in io.iter_genotype_chunks(bfile, var_idx, samp_idx[order], n_samples=len(fam),
                                                 chunk_variants=chunk_variants, engine=engine):
         k = block.shape[1]
-        scores += project_counts(block[inverse], weights.iloc[start:start + k])
+        n_part, s_part, _ = _partial(block[inverse], weights.iloc[start:start + k])
+        num += n_part
+        seen += s_part
+    scores = _finish(num, seen, (weights[cols].to_numpy(dtype=np.float64) ** 2).sum(axis=0))
     out = samples[["FID", "IID"]].reset_index(drop=True).copy()
     for i, c in enumerate(cols):
         out[c] = scores[:, i]

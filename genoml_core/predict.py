@@ -380,7 +380,7 @@ def _project_pcs(
                                    match_by_position=options.match_by_position, swap_alleles=swap_alleles)
     (g,) = harmonize.read_harmonized_genotypes(checked.cohort.genotypes, [plan], n_samples=len(checked.fam),
                                                chunk_variants=options.chunk_variants, engine=options.engine)
-    scores = pca.project_counts(g, weights, present=plan.present)
+    scores = pca.project_counts(g, weights)  # absent and imputed SNPs are -1: compensated per person
     table = checked.samples.copy()
     names = [c for c in weights.columns if c.startswith(pca.PC_PREFIX)]
     for i, c in enumerate(names):

@@ -136,7 +136,9 @@ def test_munge_alone_with_an_omics_matrix(munged, small_cohort, tmp_path):
     _set(munged, "data", omics=str(tmp_path / "expr.tsv"))
     _rerun(munged, "munge", "results/munge/fold0/recipe.json")
     store = FeatureStore(munged / "results/munge/fold0")
-    assert store.feature_names[-4:] == ["sex", "age", "GENE1", "GENE2"]
+    # covariates, then the ancestry PCs (pca.n_pcs default 10), then the omics columns
+    pcs = [f"ancestry_PC{i}" for i in range(1, 11)]
+    assert store.feature_names[-14:] == ["sex", "age", *pcs, "GENE1", "GENE2"]
     gene1 = store.recipe["features"][-2]
     train_rows = store.samples.role == "train"
     values = store.samples[["FID", "IID"]].merge(omics, on=["FID", "IID"]).loc[train_rows.to_numpy(), "GENE1"]

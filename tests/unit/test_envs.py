@@ -44,6 +44,7 @@ LAZY_IMPORTS = {
     "leaderboard": {"skops", "xgboost", "torch"},  # loads every learner's models, nets included
     "evaluate": {"skops", "xgboost", "torch"},
     "predict": {"skops", "xgboost", "torch", "pandas_plink"},
+    "pgs_score": {"skops"},  # the linear members' model files only (never a tree or net model)
 }
 
 

@@ -29,6 +29,13 @@ def test_make_example_runs_the_workflow_and_says_where_results_are():
     assert final["members"] and final["calibrator"]["kind"] in ("none", "platt", "isotonic")
     # the default refits the chosen trials on every development person and scores with them
     assert final["refit_full"] and all(set(m["models"]) == {"full"} for m in final["members"])
+    # ancestry PCs by default: in the genome-wide store (unpenalized covariates of penalized_glm),
+    # in the report with the model card's line, and projected for the new cohort
+    genome = json.loads((REPO / "results/munge_genome/full/recipe.json").read_text())
+    assert [f["name"] for f in genome["features"] if f["source"] == "pca"] == [f"ancestry_PC{i}" for i in range(1, 11)]
+    assert "ancestry PCs" in (REPO / "results/report.html").read_text()
+    harmonized = json.loads((REPO / "results/predict/example_new/harmonize_report.json").read_text())
+    assert harmonized["ancestry_pcs"]["full"]["n_pcs"] == 10
     result = json.loads((REPO / "results/evaluate/metrics.json").read_text())
     truth = json.loads((REPO / "resources/example/truth.json").read_text())
     # the example cohort carries real signal: the chosen model finds a good part of it, and

@@ -84,7 +84,8 @@ def test_outputs_report_and_metrics(predict_run, small_cohort):
     assert c["strand_flipped"] == c["allele_mismatch"] == c["matched_by_position"] == 0
     assert 0.5 <= report["coverage"] <= 1.0 and report["passed"]
     assert report["importance_source"] == "model_weights"  # logistic_l1 and random_forest both have weights
-    assert report["folds"]["fold0"]["other"]["present"] == 2
+    assert report["folds"]["fold0"]["other"]["present"] == 2 + 10  # sex, age + the ancestry PCs, projected
+    assert report["ancestry_pcs"]["fold0"]["snps"]["absent"] > 0
 
     m = json.loads((work / "results/predict/new/metrics.json").read_text())
     # the final model select_final wrote (the same one evaluate scored), not a winner re-picked here

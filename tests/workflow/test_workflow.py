@@ -264,11 +264,10 @@ def test_kfold(small_cohort, tmp_path):
         pcs = pd.read_csv(res / f"pca/{fold}/pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
         assert set(pcs.index[pcs.role == "train"]) == set(train.IID)
         assert set(pcs.index[pcs.role == "test"]) == set(split[split.set == "test"].IID)
-        for stage in ("munge", "munge_genome") if fold == "full" else ("munge",):
-            recipe = json.loads((res / f"{stage}/{fold}/recipe.json").read_text())
-            names = [f["name"] for f in recipe["features"] if f["source"] == "pca"]
-            assert names == [f"ancestry_PC{i}" for i in range(1, 11)]
-            assert (res / f"{stage}/{fold}" / recipe["pca"]["weights"]).resolve() == (res / f"pca/{fold}/weights.tsv").resolve()
+        recipe = json.loads((res / f"munge/{fold}/recipe.json").read_text())
+        names = [f["name"] for f in recipe["features"] if f["source"] == "pca"]
+        assert names == [f"ancestry_PC{i}" for i in range(1, 11)]
+        assert (res / f"munge/{fold}" / recipe["pca"]["weights"]).resolve() == (res / f"pca/{fold}/weights.tsv").resolve()
 
     for learner in ("logistic_l2", "knn"):
         oof = read_oof(res / f"individual/train/{learner}/trial_0/oof.tsv").set_index("IID")
