@@ -1,6 +1,6 @@
 """Ancestry principal components: fitted on a fold's training people, projected for everyone.
 
-``plink2 --pca K allele-wts`` runs on the fold's training samples over its LD-pruned SNPs
+``plink2 --pca K allele-wts`` runs on the fold's training samples over its LD-pruned autosomal SNPs
 (``approx`` above :data:`APPROX_ABOVE` training samples, as PLINK advises). Every person of the
 fold (train, valid, test) and every new cohort is then projected the same way, with the training
 allele frequencies and allele weights::
@@ -101,7 +101,8 @@ def fit_pca(
     with tempfile.TemporaryDirectory(prefix="genoml_pca_") as tmp:
         out = Path(tmp) / "pca"
         mode = [str(k), "approx", "allele-wts"] if use_approx else [str(k), "allele-wts"]
-        args = ["--bfile", bfile, "--keep", train_keep, "--extract", snplist, "--freq", "--pca", *mode]
+        # autosomes only: X/Y/MT dosages differ by sex and would put sex on the ancestry axes
+        args = ["--bfile", bfile, "--keep", train_keep, "--extract", snplist, "--autosome", "--freq", "--pca", *mode]
         run_plink(args, out, threads=threads, memory_mb=memory_mb)
         alle = pd.read_csv(f"{out}.eigenvec.allele", sep="\t", dtype={"ID": str, "A1": str, "REF": str, "ALT": str})
         freq = pd.read_csv(f"{out}.afreq", sep="\t", dtype={"ID": str, "REF": str, "ALT": str})

@@ -127,3 +127,17 @@ def test_a_weights_file_is_checked(tmp_path: Path):
     (tmp_path / "w.tsv").write_text("SNP\tA1\nrs1\tA\n")
     with pytest.raises(Exception, match="not a PCA weights file"):
         pca.read_weights(tmp_path / "w.tsv")
+
+
+def test_only_autosomes_enter_the_fit(two_pops, tmp_path):
+    """X-chromosome dosages differ by sex: such SNPs get no PCA weight."""
+    import shutil
+
+    d = two_pops["dir"]
+    bim = io.read_bim(d / "cohort")
+    bim.loc[bim.index[:200], "CHR"] = "X"
+    for ext in ("bed", "fam"):
+        shutil.copy(d / f"cohort.{ext}", tmp_path / f"c.{ext}")
+    io.write_tsv(bim[io.BIM_COLUMNS], tmp_path / "c.bim", header=False)
+    fit = pca.fit_pca(str(tmp_path / "c"), d / "train.keep", d / "all.snplist", n_pcs=2)
+    assert not set(fit.weights.SNP) & set(bim.SNP[:200]) and fit.summary["n_snps"] == len(bim) - 200
