@@ -285,16 +285,62 @@ def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
     return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
 
 
+#: where converted genotypes go (genoml_core.genotype_formats): the training cohort, and each
+#: predict cohort under its name
+CONVERTED_GENOTYPES = "results/inputs/genotypes"
+CONVERTED_COHORT = "results/inputs/cohorts/{cohort}/genotypes"
+
+
+def genotype_conversions(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Point every genotype input of ``cfg`` at a PLINK 1 prefix; return what must be converted.
+
+    Inputs that are PLINK 1 filesets (without ``data.keep`` / ``data.extract``) stay where they
+    are. The others (PLINK 2, VCF/BCF, BGEN, or a subset) are rewritten to the prefix plink2 will
+    write (:data:`CONVERTED_GENOTYPES`, :data:`CONVERTED_COHORT`), and listed as
+    ``{prefix: {"source": GenotypeSource, "options": {...}, "what": config key}}``; the
+    original path is kept as ``genotypes_source``.
+    """
+    from .genotype_formats import needs_conversion, resolve
+
+    out: dict[str, dict[str, Any]] = {}
+    data = cfg["data"]
+    if data.get("genotypes"):
+        src = resolve(data["genotypes"], sample=data.get("sample"), check=False)
+        options = {k: data.get(k) for k in ("keep", "extract", "vcf_id_delim", "hard_call_threshold")}
+        data["genotypes_source"] = data["genotypes"]
+        if needs_conversion(src, options):
+            out[CONVERTED_GENOTYPES] = {"source": src, "options": options, "what": "data.genotypes"}
+            data["genotypes"] = CONVERTED_GENOTYPES
+        else:
+            data["genotypes"] = src.path
+    for name, cohort in ((cfg.get("predict") or {}).get("cohorts") or {}).items():
+        src = resolve(cohort["genotypes"], sample=cohort.get("sample"), check=False)
+        options = {"vcf_id_delim": cohort.get("vcf_id_delim") or data.get("vcf_id_delim"),
+                   "hard_call_threshold": data.get("hard_call_threshold")}
+        cohort["genotypes_source"] = cohort["genotypes"]
+        if needs_conversion(src, options):
+            prefix = CONVERTED_COHORT.format(cohort=name)
+            out[prefix] = {"source": src, "options": options, "what": f"predict.cohorts.{name}.genotypes"}
+            cohort["genotypes"] = prefix
+        else:
+            cohort["genotypes"] = src.path
+    return out
+
+
 def check_input_paths(cfg: Mapping[str, Any], base: str | Path = ".") -> None:
     """Every input file named in the config exists (checked before any job runs)."""
+    from .genotype_formats import GenotypeFormatError, resolve
+
     base = Path(base)
     data = cfg["data"]
     missing = []
-    for ext in (".bed", ".bim", ".fam") if data["genotypes"] else ():
-        p = base / f"{data['genotypes']}{ext}"
-        if not p.exists():
-            missing.append(("data.genotypes", p))
-    for key in ("phenotype", "covariates", "omics", "groups"):
+    problems = []  # genotype inputs whose format or companion files are wrong (their own message)
+    if data["genotypes"]:
+        try:
+            resolve(data["genotypes"], sample=data.get("sample"), base=base)
+        except GenotypeFormatError as exc:
+            problems.append(str(exc))
+    for key in ("phenotype", "covariates", "omics", "groups", "keep", "extract"):
         if data.get(key):
             p = base / data[key]
             if not p.exists():
@@ -304,17 +350,18 @@ def check_input_paths(cfg: Mapping[str, Any], base: str | Path = ".") -> None:
         missing.append(("explain.truth", base / truth))
     cohorts = (cfg.get("predict") or {}).get("cohorts") or {}
     for name, cohort in cohorts.items():
-        for ext in (".bed", ".bim", ".fam"):
-            p = base / f"{cohort['genotypes']}{ext}"
-            if not p.exists():
-                missing.append((f"predict.cohorts.{name}.genotypes", p))
+        try:
+            resolve(cohort["genotypes"], sample=cohort.get("sample"), base=base,
+                    what=f"predict.cohorts.{name}.genotypes")
+        except GenotypeFormatError as exc:
+            problems.append(str(exc))
         for key in ("covariates", "omics", "phenotype"):
             if cohort.get(key):
                 p = base / cohort[key]
                 if not p.exists():
                     missing.append((f"predict.cohorts.{name}.{key}", p))
-    if missing:
-        lines = [f"config key {k}: file {p} does not exist" for k, p in missing]
+    if missing or problems:
+        lines = problems + [f"config key {k}: file {p} does not exist" for k, p in missing]
         raise ConfigError(
             "input files not found:\n  " + "\n  ".join(lines) + "\n  fix the paths in the config "
             "(relative paths are read from the working directory)"

@@ -260,13 +260,23 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
     uni_ids = pd.MultiIndex.from_frame(universe)
     ph_ids = pd.MultiIndex.from_frame(pheno[ID_COLS])
     not_in_fam = ~ph_ids.isin(uni_ids)
+    report["phenotype_rows_without_genotypes"] = int(not_in_fam.sum())
     if not_in_fam.any():
         absent = pheno.loc[not_in_fam, ID_COLS]
         listed = ", ".join(show_id(r.FID, r.IID) for r in absent.head(5).itertuples())
-        raise InputError(
-            f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {universe_name}, e.g. {listed}"
-            f"{whitespace_hint(absent)}; check that the ids match {universe_name} exactly (or remove those rows)"
-        )
+        if data.get("unmatched_phenotype", "error") == "drop" and not_in_fam.sum() < len(pheno):
+            log.warning("%s: %d phenotyped sample(s) are not in %s (e.g. %s)%s; dropped (data.unmatched_phenotype: "
+                        "drop)", data["phenotype"], int(not_in_fam.sum()), universe_name, listed,
+                        whitespace_hint(absent))
+            pheno = pheno.loc[~not_in_fam].reset_index(drop=True)
+        else:
+            fix = ("none of them is: check the ids (FID and IID) and the genotype file"
+                   if not_in_fam.all() else "or set data.unmatched_phenotype: drop to leave them out")
+            raise InputError(
+                f"{data['phenotype']}: {int(not_in_fam.sum())} sample(s) are not in {universe_name}, e.g. {listed}"
+                f"{whitespace_hint(absent)}; check that the ids match {universe_name} exactly (or remove those rows), "
+                f"{fix}"
+            )
     report["phenotyped_samples"] = len(pheno)
     report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
         len(universe) - len(pheno)

@@ -630,6 +630,26 @@ def run_prediction(
 
 
 # ----------------------------------------------------------------------------- command line
+def _plink1_genotypes(given: str, out: Path, *, sample: str | None, vcf_id_delim: str | None,
+                      hard_call_threshold: float) -> str:
+    """A PLINK 1 prefix for ``given``: itself, or its conversion by plink2 into ``out/converted/``."""
+    from .genotype_formats import GenotypeFormatError, convert, needs_conversion, resolve
+
+    try:
+        src = resolve(given, sample=sample, what="--bfile")
+    except GenotypeFormatError as exc:
+        raise InputError(str(exc)) from exc
+    options = {"vcf_id_delim": vcf_id_delim, "hard_call_threshold": hard_call_threshold}
+    if not needs_conversion(src, options):
+        return src.path
+    prefix = out / "converted" / "genotypes"
+    report = convert(src, prefix, options)
+    io.write_json(report, out / "converted" / "genotypes.json")
+    log.info("converted %s (%s) to %s: %d samples x %d variants", given, src.format, prefix, report["samples"],
+             report["variants"])
+    return str(prefix)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``genoml-predict --results DIR --bfile PREFIX [...] --out DIR``: predict outside Snakemake."""
     d = PredictOptions()
@@ -639,7 +659,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "(results/final/final_model.json: its members' fold models, stack weights and calibrator).",
     )
     ap.add_argument("--results", required=True, help="the workflow's results folder (with final/final_model.json)")
-    ap.add_argument("--bfile", required=True, help="PLINK 1 prefix of the new cohort (.bed/.bim/.fam)")
+    ap.add_argument("--bfile", "--genotypes", dest="bfile", required=True,
+                    help="the new cohort's genotypes: a PLINK 1 prefix (.bed/.bim/.fam), a PLINK 2 prefix or .pgen, "
+                         "a .vcf.gz/.bcf or a .bgen (others are converted by plink2 into OUT/converted/ first)")
+    ap.add_argument("--sample", help="the BGEN .sample file (default: beside the .bgen)")
+    ap.add_argument("--vcf-id-delim", help="VCF sample ids FID<delim>IID (default: FID = IID = the VCF id)")
+    ap.add_argument("--hard-call-threshold", type=float, default=0.1,
+                    help="dosages farther than this from 0/1/2 become missing calls (VCF DS, BGEN)")
     ap.add_argument("--covariates", help="tab-separated FID, IID and the training covariate columns")
     ap.add_argument("--omics", help="omics matrix (TSV or .parquet) with FID, IID and the training columns")
     ap.add_argument("--phenotype", help="tab-separated FID, IID and a phenotype column, to evaluate on")
@@ -673,7 +699,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             binary_coding=args.binary_coding, missing_values=tuple(args.missing_values), engine=args.engine,
             n_bootstrap=args.n_bootstrap, seed=args.seed, importance=args.importance,
         )
-        cohort = Cohort(name=args.name or Path(args.bfile).name, genotypes=args.bfile, covariates=args.covariates,
+        genotypes = _plink1_genotypes(args.bfile, out, sample=args.sample, vcf_id_delim=args.vcf_id_delim,
+                                      hard_call_threshold=args.hard_call_threshold)
+        cohort = Cohort(name=args.name or Path(args.bfile).name, genotypes=genotypes, covariates=args.covariates,
                         omics=args.omics, phenotype=args.phenotype, phenotype_column=args.phenotype_column)
         model = final_model_from_results(args.results)
         result = run_prediction(model, cohort, options, predictions_path=out / PREDICTIONS_FILE,

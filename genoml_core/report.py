@@ -526,7 +526,11 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
         ],
         "intended_use": use,
         "data": [
-            ("genotypes", str(data.get("genotypes") or f"none (matrix-only run: {data.get('omics')})")),
+            ("genotypes", str(data.get("genotypes_source") or data.get("genotypes")
+                              or f"none (matrix-only run: {data.get('omics')})")
+             + (f" (converted by plink2 to {data['genotypes']})"
+                if data.get("genotypes_source") and data.get("genotypes") != data.get("genotypes_source")
+                and not str(data.get("genotypes_source")).endswith(".bed") else "")),
             ("samples after QC", _fmt((qc.get("sample_qc") or {}).get("samples_after_qc"))),
             ("train / valid / test", " / ".join(_fmt((parts.get(p) or {}).get("n")) for p in ("train", "valid", "test"))),
             ("features", _fmt(recipe_n) if recipe_n else "see the recipe"),

@@ -80,9 +80,12 @@ def test_every_learner_has_a_default_space():
 
 def test_missing_files_are_named(tmp_path):
     cfg = validate_config(MINIMAL)
-    with pytest.raises(ConfigError, match=r"data\.genotypes: file g\.bed does not exist") as err:
-        check_input_paths(cfg)
-    assert "data.phenotype: file p.tsv does not exist" in str(err.value)
+    with pytest.raises(ConfigError, match=r"data\.genotypes: no genotype files at g \(looked for g\.bed/\.bim/\.fam") as err:
+        check_input_paths(cfg, base=tmp_path)
+    assert f"data.phenotype: file {tmp_path / 'p.tsv'} does not exist" in str(err.value)
+    (tmp_path / "g.bed").write_text("")  # a .bed without its .bim and .fam: the missing ones are named
+    with pytest.raises(ConfigError, match=r"data\.genotypes: plink1 input g lacks g\.bim, g\.fam"):
+        check_input_paths(cfg, base=tmp_path)
 
 
 def test_load_config_rejects_bad_yaml(tmp_path):

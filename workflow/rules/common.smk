@@ -9,6 +9,7 @@ from genoml_core import __version__ as GENOML_CORE_VERSION
 from genoml_core import registry as learner_registry
 from genoml_core.config import (
     check_input_paths,
+    genotype_conversions,
     learner_n_trials,
     learner_space,
     resolve_learners,
@@ -22,6 +23,10 @@ _validated = validate_config(config)
 config.clear()
 config.update(_validated)
 check_input_paths(config)
+# PLINK 2, VCF/BCF and BGEN inputs (and data.keep / data.extract) are converted once by plink2
+# into PLINK 1 filesets under results/inputs/ (rules convert_genotypes, convert_cohort); from
+# here on data.genotypes and every cohort's genotypes name PLINK 1 prefixes
+GENOTYPE_CONVERSIONS = genotype_conversions(config)
 
 TASK = config["task"]
 FOLDS = fold_names(config["split"]["method"], config["split"]["n_folds"])
@@ -304,6 +309,12 @@ def mem_pca(wildcards, input, attempt):
     k = int(config["pca"]["n_pcs"])
     extra = 8e-6 * n * n if exact else 8e-6 * n * 40 * max(k, 1)
     return _request(120 + 1.15 * _size_mb(bed) + extra, attempt)
+
+
+def mem_convert(wildcards, input, attempt):
+    """plink2 converting to PLINK 1: its workspace, not the input, bounds memory (it streams the
+    source; about 1 GB for the 50,000-sample .bed measured); half the input size as headroom."""
+    return _request(1000 + 0.5 * _size_mb(list(input)), attempt)
 
 
 def mem_tables(wildcards, input, attempt):

@@ -1,6 +1,76 @@
 # Input checks, sample QC (all analysis samples) and variant QC (training samples of each fold).
 
 
+def conversion_inputs(prefix):
+    """The files plink2 reads to write ``prefix`` (the source, data.keep, data.extract)."""
+    conv = GENOTYPE_CONVERSIONS[prefix]
+    return [*conv["source"].files, *[conv["options"][k] for k in ("keep", "extract") if conv["options"].get(k)]]
+
+
+def conversion_params(prefix):
+    conv = GENOTYPE_CONVERSIONS[prefix]
+    return {"given": conv["source"].given, "sample": conv["source"].sample, "options": conv["options"],
+            "what": conv["what"]}
+
+
+# Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
+# plink2 (hard calls, biallelic, unique ids; genoml_core.genotype_formats). Made only when needed.
+if "results/inputs/genotypes" in GENOTYPE_CONVERSIONS:
+
+    rule convert_genotypes:
+        input:
+            conversion_inputs("results/inputs/genotypes"),
+        output:
+            multiext("results/inputs/genotypes", ".bed", ".bim", ".fam"),
+            report="results/inputs/genotypes.json",
+        log:
+            "logs/convert_genotypes.log",
+        benchmark:
+            "benchmarks/convert_genotypes.tsv"
+        conda:
+            "../../envs/plink.yaml"
+        threads: 2
+        resources:
+            mem_mb=mem_convert,
+            runtime=runtime_min(120),
+        params:
+            source=conversion_params("results/inputs/genotypes"),
+            code_version=GENOML_CORE_VERSION,
+        script:
+            "../../scripts/convert_genotypes.py"
+
+
+def cohort_conversion_inputs(wildcards):
+    return conversion_inputs(f"results/inputs/cohorts/{wildcards.cohort}/genotypes")
+
+
+def cohort_conversion_params(wildcards):
+    return conversion_params(f"results/inputs/cohorts/{wildcards.cohort}/genotypes")
+
+
+rule convert_cohort:
+    input:
+        cohort_conversion_inputs,
+    output:
+        multiext("results/inputs/cohorts/{cohort}/genotypes", ".bed", ".bim", ".fam"),
+        report="results/inputs/cohorts/{cohort}/genotypes.json",
+    log:
+        "logs/convert_cohort/{cohort}.log",
+    benchmark:
+        "benchmarks/convert_cohort/{cohort}.tsv"
+    conda:
+        "../../envs/plink.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_convert,
+        runtime=runtime_min(120),
+    params:
+        source=cohort_conversion_params,
+        code_version=GENOML_CORE_VERSION,
+    script:
+        "../../scripts/convert_genotypes.py"
+
+
 rule check_inputs:
     input:
         genotypes=genotype_files(),
