@@ -277,6 +277,7 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
                 f"{whitespace_hint(absent)}; check that the ids match {universe_name} exactly (or remove those rows), "
                 f"{fix}"
             )
+    report["phenotype_column"] = data["phenotype_column"]
     report["phenotyped_samples"] = len(pheno)
     report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
         len(universe) - len(pheno)
