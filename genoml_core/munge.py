@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import __version__, io
 from .errors import InputError
+from .progress import Progress
 
 __all__ = ["build_feature_store", "FeatureStore", "StoreView", "RecipeScaling", "scale_features", "RECIPE_VERSION"]
 
@@ -174,6 +175,7 @@ def _write_store(
         if p
         else iter(())
     )
+    progress = Progress(p, f"munge fold {fold}", unit="variants", logger=log)
     for start, block in chunks:
         block = block[inverse]  # back to split order
         k = block.shape[1]
@@ -192,6 +194,7 @@ def _write_store(
         scale[start : start + k] = np.where(sd > 1e-12, sd, 1.0)
         miss_rate[start : start + k] = 1 - cnt / max(int(train.sum()), 1)
         del block, tb, obs, x
+        progress.advance(k)
     G.flush()
     del G
 

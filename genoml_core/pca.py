@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import io
 from .errors import InputError
+from .progress import Progress
 
 __all__ = ["PcaFit", "agreement", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names", "n_pcs_for",
            "APPROX_ABOVE", "PC_PREFIX"]
@@ -200,12 +201,15 @@ def project(
     cols = _pc_columns(weights)
     num = np.zeros((len(samples), len(cols)))
     seen = np.zeros((len(samples), len(cols)))
+    progress = Progress(len(weights), f"projecting {len(samples):,} people onto {len(cols)} PCs", unit="SNPs",
+                        logger=log)
     for start, block in io.iter_genotype_chunks(bfile, var_idx, samp_idx[order], n_samples=len(fam),
                                                 chunk_variants=chunk_variants, engine=engine):
         k = block.shape[1]
         n_part, s_part, _ = _partial(block[inverse], weights.iloc[start:start + k])
         num += n_part
         seen += s_part
+        progress.advance(k)
     scores = _finish(num, seen, (weights[cols].to_numpy(dtype=np.float64) ** 2).sum(axis=0))
     out = samples[["FID", "IID"]].reset_index(drop=True).copy()
     for i, c in enumerate(cols):

@@ -687,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output folder: predictions.tsv (per person: individual-level "
                                                  "data, not for sharing), harmonize_report.json, metrics.json, plots/")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__} (genoml_core)")
     args = ap.parse_args(argv)
     if args.phenotype and not args.phenotype_column:
         ap.error("--phenotype needs --phenotype-column")

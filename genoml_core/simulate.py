@@ -1014,6 +1014,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--chunk-snps", type=int, default=default["chunk_snps"],
                     help=f"SNPs per written chunk (bounds memory; the files do not depend on it) {d('chunk_snps')}")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__} (genoml_core)")
     args = ap.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"

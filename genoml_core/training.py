@@ -884,7 +884,7 @@ def fit_supervised(
         }
         history.append(row)
         log.info(
-            "epoch %d/%d train_loss=%.4f valid_loss=%.4f valid_%s=%.4f %.0f samples/s",
+            "epoch %d/%d train_loss=%.4f valid_loss=%.4f valid_%s=%.4f %.0f samples/s, at most %.0f s left",
             epoch,
             options.max_epochs,
             train_loss,
@@ -892,6 +892,7 @@ def fit_supervised(
             metric,
             value,
             row["samples_per_s"],
+            seconds * (options.max_epochs - epoch),  # early stopping may end it sooner
         )
         if not (math.isfinite(train_loss) and finite):
             log.warning("the loss became non-finite at epoch %d; stopping (try a lower lr)", epoch)

@@ -383,6 +383,42 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def results_summary(results: str | os.PathLike[str] = "results", *, n_warnings: int | None = None) -> str:
+    """The end of a successful run in a few lines: the final model, its test metric with the
+    95% CI, the new cohorts' metric, the number of warnings and where the report is. Reads the
+    results' JSON files only; lines whose files are absent (a partial target) are left out."""
+    res = Path(results)
+    lines = ["genoml-workflow: done."]
+    try:
+        ev = json.loads((res / "evaluate" / "metrics.json").read_text())
+    except (OSError, ValueError):
+        ev = None
+    if ev:
+        key = ev.get("selection_metric") or next(iter(ev.get("test") or {}), None)
+        value = (ev.get("test") or {}).get(key)
+        ci = (ev.get("test_ci95") or {}).get(key) or [None, None]
+        ci_text = f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if None not in ci[:2] else ""
+        lines.append(f"  final model: {ev.get('learner')} ({ev.get('calibrator') or 'uncalibrated'}, scored with "
+                     f"{ev.get('scored_with', 'its fold models')})")
+        if value is not None:
+            lines.append(f"  held-out test {key}: {value:.3f}{ci_text} on {ev.get('n_test')} people")
+    for m in sorted(res.glob("predict/*/metrics.json")):
+        try:
+            pm = json.loads(m.read_text())
+        except (OSError, ValueError):
+            continue
+        if pm.get("metrics") and ev:
+            key = ev.get("selection_metric")
+            if key in pm["metrics"]:
+                lines.append(f"  new cohort {pm.get('cohort')}: {key} {pm['metrics'][key]:.3f} on {pm.get('n_evaluated')}"
+                             " people")
+    if n_warnings is not None:
+        lines.append(f"  warnings: {n_warnings}")
+    if (res / "report.html").exists():
+        lines.append(f"  report: {res / 'report.html'}")
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
 def console_summary(
     collected: Mapping[str, Any],
     *,

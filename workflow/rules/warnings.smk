@@ -6,7 +6,12 @@ import os
 import sys
 import time
 
-from genoml_core.warnings_log import SIDECAR_DIR, collect_warnings, console_summary
+from genoml_core.warnings_log import (
+    SIDECAR_DIR,
+    collect_warnings,
+    console_summary,
+    results_summary,
+)
 
 # the console summary covers the jobs this run started (a small allowance for the
 # clocks of cluster nodes)
@@ -36,6 +41,9 @@ def print_warnings_summary(failed):
         text = console_summary(
             collected, failed=failed, warnings_file=WARNINGS_FILE if fresh else None
         )
+        if not failed:  # the final model, its test metric with CI, the warnings, the report
+            done = results_summary("results", n_warnings=int(collected.get("n_warnings", 0)))
+            text = f"{done}\n{text}" if done else text
     except Exception as err:  # the summary must never change how the run ends
         text = f"genoml-workflow: no warnings summary ({type(err).__name__}: {err}); see {SIDECAR_DIR}/"
     print(text, file=sys.stderr)
