@@ -45,7 +45,10 @@ _SUFFIXES = {
 }
 
 
-class GenotypeFormatError(ValueError):
+from .errors import GenomlError, InputError  # noqa: E402  (no third-party imports)
+
+
+class GenotypeFormatError(InputError):
     """A genotype path whose format cannot be told, or whose companion files are missing."""
 
 
@@ -129,11 +132,28 @@ def plink_read_args(src: GenotypeSource, options: Mapping[str, Any]) -> list[str
     if src.format == "plink2":
         return ["--pfile", src.path]
     if src.format in ("vcf", "bcf"):
-        args = [f"--{src.format}", src.path, "dosage=DS"]
+        args = [f"--{src.format}", src.path]
+        if src.format == "bcf" or _vcf_has_ds(src.path):  # plink2 warns when asked for an absent DS
+            args.append("dosage=DS")
         delim = options.get("vcf_id_delim")
         args += ["--id-delim", str(delim)] if delim else ["--double-id"]
         return args
     return ["--bgen", src.path, "ref-first", "--sample", str(src.sample)]
+
+
+def _vcf_has_ds(path: str) -> bool:
+    """Whether a VCF (plain or bgzipped) declares a FORMAT/DS field in its header."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rt", errors="replace") if gz else open(path, errors="replace")) as fh:
+        for line in fh:
+            if not line.startswith("##"):
+                return False
+            if line.startswith("##FORMAT=<ID=DS,"):
+                return True
+    return False
 
 
 def needs_conversion(src: GenotypeSource, options: Mapping[str, Any]) -> bool:
@@ -162,8 +182,12 @@ def convert(src: GenotypeSource, out_prefix: str | os.PathLike[str], options: Ma
             if options.get(key):
                 args += [f"--{key}", str(options[key])]
         args += ["--make-bed"]
-        run_plink(args, tmp_out, threads=threads)
-        fam, bim = io.read_fam(tmp_out), io.read_bim(tmp_out)
+        try:
+            run_plink(args, tmp_out, threads=threads)
+            fam, bim = io.read_fam(tmp_out), io.read_bim(tmp_out)
+        except GenomlError as exc:  # say which input, then plink2's or the check's own words
+            text = str(exc).replace(str(tmp_out), f"<{src.format} converted>")
+            raise GenotypeFormatError(f"{src.given} ({src.format}) could not be read as genotypes: {text}") from exc
         log_text = Path(f"{tmp_out}.log").read_text() if Path(f"{tmp_out}.log").exists() else ""
         with io.StagedOutputs() as staged:  # .fam last: the three appear together
             for ext in (".bed", ".bim", ".fam"):

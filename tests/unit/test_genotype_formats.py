@@ -152,3 +152,15 @@ def test_genoml_predict_takes_any_format(formats, tmp_path):
     prefix = _plink1_genotypes(str(formats["dir"] / "g.bgen"), tmp_path, **kw)
     assert prefix == str(tmp_path / "converted" / "genotypes")
     _same_genotypes(formats, tmp_path / "converted" / "genotypes")
+
+
+def test_unreadable_inputs_name_the_file_and_plink2s_reason(formats, tmp_path):
+    data = (formats["dir"] / "v.vcf.gz").read_bytes()
+    (tmp_path / "cut.vcf.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(GenotypeFormatError, match=r"cut\.vcf\.gz \(vcf\) could not be read as genotypes: .*plink2"):
+        convert(resolve(str(tmp_path / "cut.vcf.gz")), tmp_path / "o1", {})
+    lines = (formats["dir"] / "g.sample").read_text().splitlines()
+    (tmp_path / "short.sample").write_text("\n".join(lines[:-5]) + "\n")
+    with pytest.raises(GenotypeFormatError, match=r"(?s)g\.bgen \(bgen\).*\.sample file has \d+ samples, while \.bgen"):
+        convert(resolve(str(formats["dir"] / "g.bgen"), sample=str(tmp_path / "short.sample")), tmp_path / "o2", {})
+    assert not list(tmp_path.glob("o1.*")) and not list(tmp_path.glob("o2.*"))  # nothing half-written
