@@ -609,9 +609,11 @@ def run_search(
                 "step": step, "epoch": epoch, "reward": reward, "baseline": baseline, "advantage": advantage,
                 "entropy": entropy, "skip_density": sample.arch.skip_density, "architecture": sample.arch.describe(),
             })  # fmt: skip
+            spent = time.perf_counter() - t0
             log.info(
-                "step %d/%d epoch %d: %s=%.4f baseline=%.4f %s",
+                "step %d/%d epoch %d: %s=%.4f baseline=%.4f %s; %.2f steps/s, about %.0f s left",
                 step, config.budget, epoch, metric, reward, baseline, sample.arch.describe(),
+                step / spent if spent > 0 else math.inf, spent / step * (config.budget - step) if step else 0.0,
             )  # fmt: skip
         log.info("supernet epoch %d/%d: train_loss=%.4f (%.1f s)", epoch, config.supernet_epochs,
                  history[-1]["train_loss"], history[-1]["seconds"])  # fmt: skip
