@@ -141,3 +141,14 @@ def test_only_autosomes_enter_the_fit(two_pops, tmp_path):
     io.write_tsv(bim[io.BIM_COLUMNS], tmp_path / "c.bim", header=False)
     fit = pca.fit_pca(str(tmp_path / "c"), d / "train.keep", d / "all.snplist", n_pcs=2)
     assert not set(fit.weights.SNP) & set(bim.SNP[:200]) and fit.summary["n_snps"] == len(bim) - 200
+
+
+def test_approximate_mode_gives_the_same_ancestry_axis(two_pops):
+    """plink2 --pca approx (used above 5,000 training samples) finds the same PC1."""
+    d = two_pops["dir"]
+    fit = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, approx=True)
+    assert fit.summary["approx"] and not two_pops["fit"].summary["approx"]
+    a = pca.project(two_pops["bfile"], two_pops["test"], fit.weights).ancestry_PC1
+    b = pca.project(two_pops["bfile"], two_pops["test"], two_pops["fit"].weights).ancestry_PC1
+    assert abs(np.corrcoef(a, b)[0, 1]) > 0.99
+    assert pca._use_approx("auto", pca.APPROX_ABOVE + 1) and not pca._use_approx("auto", pca.APPROX_ABOVE)
