@@ -287,8 +287,8 @@ def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
 
 #: where converted genotypes go (genoml_core.genotype_formats): the training cohort, and each
 #: predict cohort under its name
-CONVERTED_GENOTYPES = "results/inputs/genotypes"
-CONVERTED_COHORT = "results/inputs/cohorts/{cohort}/genotypes"
+CONVERTED_GENOTYPES = "results/individual/inputs/genotypes"
+CONVERTED_COHORT = "results/individual/inputs/cohorts/{cohort}/genotypes"
 
 
 def genotype_conversions(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Genotype inputs in the formats geneticists hold them: PLINK 1, PLINK 2, VCF/BCF and BGEN 1.2.
 
 The workflow reads PLINK 1 ``.bed`` filesets (int8 counts, memory-mapped, the LUT decoder). Any
-other input is converted once, by plink2, into ``results/inputs/genotypes.{bed,bim,fam}`` (a
-predict cohort into ``results/inputs/cohorts/<name>/genotypes.*``); a PLINK 1 input is used in
+other input is converted once, by plink2, into ``results/individual/inputs/genotypes.{bed,bim,fam}`` (a
+predict cohort into ``results/individual/inputs/cohorts/<name>/genotypes.*``); a PLINK 1 input is used in
 place unless ``data.keep`` / ``data.extract`` ask for a subset, which is then written the same way.
 
 How each format is read (plink2 flags):

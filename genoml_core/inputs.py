@@ -244,6 +244,9 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
                 "give variants unique ids (plink2 --set-all-var-ids @:#:\\$r:\\$a --make-bed)"
             )
         universe, universe_name = fam[ID_COLS], f"{prefix}.fam"
+        source = data.get("genotypes_source")
+        if source and str(source) not in (str(prefix), f"{prefix}.bed"):  # converted by plink2: name what was given
+            universe_name += f" (converted from {source})"
         report: dict[str, Any] = {"fam_samples": len(fam), "bim_variants": len(bim)}
     else:
         # matrix-only run: the samples are the rows of the feature matrix

@@ -283,7 +283,7 @@ def plot_residuals(y_true: Any, predictions: Any, path: PathLike) -> Path:
 
 
 # ----------------------------------------------------------------------------- ancestry PCs
-#: Marker per role in a fold's ``results/pca/{fold}/pcs.tsv``: the training people are the ones the
+#: Marker per role in a fold's ``results/individual/pca/{fold}/pcs.tsv``: the training people are the ones the
 #: PCs were fitted on; everybody else was projected with the training allele weights.
 PCA_ROLE_MARKERS: dict[str, str] = {"train": "o", "valid": "s", "test": "^", "unused": "D"}
 _ROLE_ORDER = ("train", "valid", "unused", "test")  # drawn in this order: the projected test people on top
@@ -321,7 +321,7 @@ def plot_ancestry_pcs(
     """Ancestry PC1 against PC2 of one fold, coloured by group (or by role without groups).
 
     Args:
-        pcs: ``results/pca/{fold}/pcs.tsv`` (path or DataFrame): FID, IID, ``role`` (train, valid,
+        pcs: ``results/individual/pca/{fold}/pcs.tsv`` (path or DataFrame): FID, IID, ``role`` (train, valid,
             test or unused) and ``ancestry_PC1`` ... ``ancestry_PCk``.
         path: the PNG to write.
         groups: the ``data.groups`` table (path or DataFrame: FID, IID, group columns) or ``None``.

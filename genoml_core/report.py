@@ -35,7 +35,7 @@ embed_plot_tsne      ``results/embed/tsne_scatter.png``: t-SNE scatter
 nas_architectures    ``results/nas/architectures.json``: the top RRFCN architectures found
 nas_plot_winner      ``results/nas/winner.png``: diagram of the winning architecture
 nas_plot_curve       ``results/nas/search_curve.png``: the search's reward curve
-pca_pcs              ``results/pca/{fold}/pcs.tsv``: ancestry PCs per person and role (see
+pca_pcs              ``results/individual/pca/{fold}/pcs.tsv``: ancestry PCs per person and role (see
                      :data:`PCA_INPUTS`, :func:`pca_report_fold`); drawn by
                      :func:`genoml_core.plots.plot_ancestry_pcs` while the report is made
 pca_summary          ``results/pca/{fold}/summary.json``: n_pcs, n_train, n_snps, approx,
@@ -86,7 +86,7 @@ OPTIONAL_INPUTS: dict[str, str] = {
 }
 #: Ancestry PC report input key -> file, per fold (``{fold}``: :func:`pca_report_fold`).
 PCA_INPUTS: dict[str, str] = {
-    "pca_pcs": "results/pca/{fold}/pcs.tsv",
+    "pca_pcs": "results/individual/pca/{fold}/pcs.tsv",
     "pca_summary": "results/pca/{fold}/summary.json",
 }
 #: Eigenvalues listed in the report's ancestry PC section.

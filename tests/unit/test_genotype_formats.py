@@ -136,11 +136,11 @@ def test_the_config_points_every_rule_at_plink1_prefixes(formats):
            "predict": {"cohorts": {"plain": {"genotypes": str(d / "cohort")},
                                    "imputed": {"genotypes": str(d / "g.bgen"), "sample": None}}}}
     conv = genotype_conversions(cfg)
-    assert cfg["data"]["genotypes"] == "results/inputs/genotypes" and cfg["data"]["genotypes_source"].endswith("v.vcf.gz")
+    assert cfg["data"]["genotypes"] == "results/individual/inputs/genotypes" and cfg["data"]["genotypes_source"].endswith("v.vcf.gz")
     assert cfg["predict"]["cohorts"]["plain"]["genotypes"] == str(d / "cohort")  # PLINK 1: used in place
-    assert cfg["predict"]["cohorts"]["imputed"]["genotypes"] == "results/inputs/cohorts/imputed/genotypes"
-    assert sorted(conv) == ["results/inputs/cohorts/imputed/genotypes", "results/inputs/genotypes"]
-    assert conv["results/inputs/genotypes"]["options"]["vcf_id_delim"] == "_"
+    assert cfg["predict"]["cohorts"]["imputed"]["genotypes"] == "results/individual/inputs/cohorts/imputed/genotypes"
+    assert sorted(conv) == ["results/individual/inputs/cohorts/imputed/genotypes", "results/individual/inputs/genotypes"]
+    assert conv["results/individual/inputs/genotypes"]["options"]["vcf_id_delim"] == "_"
 
 
 def test_genoml_predict_takes_any_format(formats, tmp_path):

@@ -165,5 +165,5 @@ def test_the_report_reads_the_final_models_fold():
     assert pca_report_fold("holdout", 5, refit_full=False) == "fold0"
     assert pca_report_fold("kfold", 5, refit_full=False) == "fold0"
     assert pca_report_fold("kfold", 5, refit_full=True) == "full"
-    assert PCA_INPUTS["pca_pcs"].format(fold="full") == "results/pca/full/pcs.tsv"
+    assert PCA_INPUTS["pca_pcs"].format(fold="full") == "results/individual/pca/full/pcs.tsv"
     assert PCA_INPUTS["pca_summary"].format(fold="fold0") == "results/pca/fold0/summary.json"

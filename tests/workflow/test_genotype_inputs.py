@@ -36,7 +36,7 @@ def test_vcf_training_and_bgen_new_cohort(small_cohort, tmp_path):
                                                "keep": str(data / "keep.txt")}, **common)
     proc = run_snakemake(tmp_path, check=False)
     assert proc.returncode != 0
-    assert "40 sample(s) are not in results/inputs/genotypes.fam" in (tmp_path / "logs/check_inputs.log").read_text()
+    assert "40 sample(s) are not in results/individual/inputs/genotypes.fam (converted from" in (tmp_path / "logs/check_inputs.log").read_text()
     assert "data.unmatched_phenotype: drop" in (tmp_path / "logs/check_inputs.log").read_text()
 
     write_config(tmp_path, small_cohort, data={"genotypes": str(data / "train.vcf.gz"), "vcf_id_delim": "_",
@@ -44,11 +44,11 @@ def test_vcf_training_and_bgen_new_cohort(small_cohort, tmp_path):
                  **common)
     run_snakemake(tmp_path)
     res = tmp_path / "results"
-    conv = json.loads((res / "inputs/genotypes.json").read_text())
+    conv = json.loads((res / "individual/inputs/genotypes.json").read_text())
     assert conv["format"] == "vcf" and conv["samples"] == len(keep) and conv["id_mode"] == "--id-delim _"
     report = json.loads((res / "inputs/report.json").read_text())
     assert report["fam_samples"] == len(keep) and report["phenotype_rows_without_genotypes"] == 40
-    assert json.loads((res / "inputs/cohorts/new/genotypes.json").read_text())["format"] == "bgen"
+    assert json.loads((res / "individual/inputs/cohorts/new/genotypes.json").read_text())["format"] == "bgen"
     pred = pd.read_csv(res / "individual/predict/new/predictions.tsv", sep="\t", dtype=str)
     assert list(pred.IID) == list(io.read_fam(small_cohort / "new_cohort").IID)  # the .sample's ids, in order
     m = json.loads((res / "predict/new/metrics.json").read_text())

@@ -42,7 +42,7 @@ def test_search_runs_once_and_the_top_k_retrain_as_rrfcn_trials(nas_run):
 
     found = json.loads((work / "results/nas/architectures.json").read_text())
     assert found["sampler"] == "controller" and found["budget"] == 4 and len(found["architectures"]) == 2
-    assert found["n_features"] == 302  # 300 SNPs + sex + age of fold0's store
+    assert found["n_features"] == 312  # 300 SNPs + sex + age + 10 ancestry PCs of fold0's store
     for entry in found["architectures"]:
         assert len(entry["architecture"]["widths"]) == 3 and 0.0 <= entry["supernet_score"] <= 1.0
     for name in ("winner.png", "search_curve.png"):

@@ -89,7 +89,8 @@ def test_outputs_and_metrics(binary_run, small_cohort):
 
     recipe = json.loads((work / "results/munge/fold0/recipe.json").read_text())
     names = [f["name"] for f in recipe["features"]]
-    assert names[-2:] == ["sex", "age"] and len(names) == 302
+    pcs = [f"ancestry_PC{i}" for i in range(1, 11)]  # pca.n_pcs default 10, after the covariates
+    assert names[-12:] == ["sex", "age", *pcs] and len(names) == 312
 
 
 # Per-person outputs live in results/individual/ (README, "Individual-level data"); elsewhere in
@@ -261,7 +262,7 @@ def test_kfold(small_cohort, tmp_path):
         assert summary["n_train"] == len(train) and summary["n_pcs"] == 10
         assert f"--keep: {len(train)} samples remaining" in (tmp_path / f"logs/pca/{fold}.log").read_text()
         assert min(summary["train_projection_agreement"]) > 0.95
-        pcs = pd.read_csv(res / f"pca/{fold}/pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
+        pcs = pd.read_csv(res / f"individual/pca/{fold}/pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
         assert set(pcs.index[pcs.role == "train"]) == set(train.IID)
         assert set(pcs.index[pcs.role == "test"]) == set(split[split.set == "test"].IID)
         recipe = json.loads((res / f"munge/{fold}/recipe.json").read_text())

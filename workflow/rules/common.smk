@@ -82,7 +82,7 @@ def pca_inputs(wildcards):
     """A fold's ancestry PCs and their weights, for its feature stores (none when pca.n_pcs is 0)."""
     if not PCA:
         return {}
-    return {"pcs": f"results/pca/{wildcards.fold}/pcs.tsv", "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv"}
+    return {"pcs": f"results/individual/pca/{wildcards.fold}/pcs.tsv", "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv"}
 
 
 def per_fold_summaries(stage, name):

@@ -15,14 +15,14 @@ def conversion_params(prefix):
 
 # Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
 # plink2 (hard calls, biallelic, unique ids; genoml_core.genotype_formats). Made only when needed.
-if "results/inputs/genotypes" in GENOTYPE_CONVERSIONS:
+if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
 
     rule convert_genotypes:
         input:
-            conversion_inputs("results/inputs/genotypes"),
+            conversion_inputs("results/individual/inputs/genotypes"),
         output:
-            multiext("results/inputs/genotypes", ".bed", ".bim", ".fam"),
-            report="results/inputs/genotypes.json",
+            multiext("results/individual/inputs/genotypes", ".bed", ".bim", ".fam"),
+            report="results/individual/inputs/genotypes.json",
         log:
             "logs/convert_genotypes.log",
         benchmark:
@@ -34,26 +34,26 @@ if "results/inputs/genotypes" in GENOTYPE_CONVERSIONS:
             mem_mb=mem_convert,
             runtime=runtime_min(120),
         params:
-            source=conversion_params("results/inputs/genotypes"),
+            source=conversion_params("results/individual/inputs/genotypes"),
             code_version=GENOML_CORE_VERSION,
         script:
             "../../scripts/convert_genotypes.py"
 
 
 def cohort_conversion_inputs(wildcards):
-    return conversion_inputs(f"results/inputs/cohorts/{wildcards.cohort}/genotypes")
+    return conversion_inputs(f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes")
 
 
 def cohort_conversion_params(wildcards):
-    return conversion_params(f"results/inputs/cohorts/{wildcards.cohort}/genotypes")
+    return conversion_params(f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes")
 
 
 rule convert_cohort:
     input:
         cohort_conversion_inputs,
     output:
-        multiext("results/inputs/cohorts/{cohort}/genotypes", ".bed", ".bim", ".fam"),
-        report="results/inputs/cohorts/{cohort}/genotypes.json",
+        multiext("results/individual/inputs/cohorts/{cohort}/genotypes", ".bed", ".bim", ".fam"),
+        report="results/individual/inputs/cohorts/{cohort}/genotypes.json",
     log:
         "logs/convert_cohort/{cohort}.log",
     benchmark:
@@ -210,7 +210,7 @@ rule pca:
         train="results/split/{fold}/train.keep",
         snplist="results/ld_prune/{fold}/pruned.snplist",
     output:
-        pcs="results/pca/{fold}/pcs.tsv",
+        pcs="results/individual/pca/{fold}/pcs.tsv",
         weights="results/pca/{fold}/weights.tsv",
         summary="results/pca/{fold}/summary.json",
     log:
