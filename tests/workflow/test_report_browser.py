@@ -189,7 +189,7 @@ def test_report_renders_in_headless_chromium(report_run, tmp_path):
     for learner in board.learner:
         assert learner in seen["leaderboard"]
     assert seen["leaderboard_h"] > 20 and seen["title"] == "genoml-workflow report"
-    assert len(seen["imgs"]) == 5 + 3 + 1  # evaluation plots, SHAP plots, per-group plot
+    assert len(seen["imgs"]) == 5 + 3 + 1 + 1  # evaluation plots, SHAP plots, per-group plot, ancestry PCs
     for img in seen["imgs"]:
         assert img["complete"] and img["natural_w"] > 100 and img["natural_h"] > 100, img
         assert img["w"] > 100 and img["h"] > 100 and img["display"] != "none" and img["visibility"] == "visible", img

@@ -169,7 +169,7 @@ def test_editing_one_space_reruns_only_that_learner(binary_run):
     out = run_snakemake(binary_run, "-n")
     counts = _job_counts(out.stdout)
     assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "select_final": 1, "evaluate": 1,
-                      "explain": 1, "collect_warnings": 1, "report": 1, "all": 1}, out.stdout
+                      "pgs_score": 1, "explain": 1, "collect_warnings": 1, "report": 1, "all": 1}, out.stdout
     outputs = [line for line in out.stdout.splitlines() if line.strip().startswith("output:")]
     assert any("results/train/random_forest/trial_0/metrics.json" in line for line in outputs)
     assert not any("results/train/logistic_l1/" in line for line in outputs)
