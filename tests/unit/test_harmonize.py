@@ -381,9 +381,11 @@ def test_config_predict_section(tmp_path):
     assert set(shipped["predict"]) == set(validate_config(MINIMAL)["predict"])
     assert shipped["predict"]["cohorts"]["example_new"]["genotypes"] == "resources/example/new_cohort"
     cfg = validate_config({**MINIMAL, "predict": {"cohorts": {"new": {"genotypes": "n", "phenotype": "ph.tsv"}}}})
-    assert cfg["predict"]["cohorts"]["new"] == {"genotypes": "n", "covariates": None, "omics": None,
-                                                "phenotype": "ph.tsv", "phenotype_column": None}
-    with pytest.raises(ConfigError, match=r"predict\.cohorts\.new\.genotypes: file n\.bed does not exist") as err:
+    assert cfg["predict"]["cohorts"]["new"] == {"genotypes": "n", "sample": None, "vcf_id_delim": None,
+                                                "covariates": None, "omics": None, "phenotype": "ph.tsv",
+                                                "phenotype_column": None}
+    with pytest.raises(ConfigError, match=r"predict\.cohorts\.new\.genotypes: no genotype files at n \(looked for "
+                                          r"n\.bed/\.bim/\.fam") as err:
         check_input_paths(cfg)
     assert "predict.cohorts.new.phenotype: file ph.tsv does not exist" in str(err.value)
     with pytest.raises(ConfigError, match=r"predict\.cohorts\.new: unknown key 'covariate' \(did you mean"):
