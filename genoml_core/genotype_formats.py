@@ -27,7 +27,7 @@ This module imports nothing heavy: the Snakefile reads it while parsing.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -61,7 +61,6 @@ class GenotypeSource:
     path: str  # PLINK prefix, or the VCF/BCF/BGEN file
     files: tuple[str, ...]  # every file plink2 reads (rule inputs)
     sample: str | None = None  # BGEN .sample
-    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_plink1(self) -> bool:

@@ -20,7 +20,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,8 @@ from . import io
 from .errors import InputError
 from .progress import Progress
 
-__all__ = ["PcaFit", "agreement", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names", "n_pcs_for",
-           "APPROX_ABOVE", "PC_PREFIX"]
+__all__ = ["PcaFit", "agreement", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names",
+           "n_pcs_for", "read_pcs", "APPROX_ABOVE", "PC_PREFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def weights_recipe(weights: pd.DataFrame) -> dict[str, Any]:
     return {"n_snps": len(feats), "features": feats}
 
 
-def pcs_table(pcs: pd.DataFrame, names: Sequence[str] | None = None) -> pd.DataFrame:
-    """FID, IID and the PC columns (the store's ``pca`` table)."""
-    cols = list(names) if names is not None else [c for c in pcs.columns if c.startswith(PC_PREFIX)]
-    return pcs[["FID", "IID", *cols]]
+def read_pcs(path: str | Path) -> pd.DataFrame:
+    """A fold's ``pcs.tsv`` as the stores and the association filter take it: FID, IID and the PCs."""
+    pcs = pd.read_csv(path, sep="\t", dtype={"FID": str, "IID": str})
+    return pcs[["FID", "IID", *[c for c in pcs.columns if c.startswith(PC_PREFIX)]]]

@@ -3,8 +3,6 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-import pandas as pd  # noqa: E402
-
 from genoml_core import io, pca, plink  # noqa: E402
 from genoml_core.inputs import load_covariates  # noqa: E402
 from genoml_core.split import load_fold  # noqa: E402
@@ -13,7 +11,7 @@ smk = snakemake  # noqa: F821
 train = load_fold(smk.input.split, smk.wildcards.fold, smk.params.split_method)["train"]
 covariates = load_covariates(smk.params.data)
 if smk.input.get("pcs"):  # ancestry PCs adjust the test, as in a GWAS (pca.n_pcs > 0)
-    pcs = pca.pcs_table(pd.read_csv(smk.input.pcs, sep="\t", dtype={"FID": str, "IID": str}))
+    pcs = pca.read_pcs(smk.input.pcs)
     covariates = pcs if covariates is None else covariates.merge(pcs, on=["FID", "IID"], how="outer")
 summary = plink.assoc_filter(smk.params.bfile, train, smk.input.snplist, task=smk.params.task,
                              covariates=covariates, out_snplist=smk.output.snplist, out_table=smk.output.table,

@@ -18,7 +18,7 @@ summary = build_feature_store(
     fold=smk.wildcards.fold, method=smk.params.split_method, task=smk.params.task,
     class_names=io.read_json(smk.input.report)["class_names"],
     covariates=load_covariates(smk.params.data), omics=load_omics(smk.params.data),
-    pcs=pca.pcs_table(pd.read_csv(smk.input.pcs, sep="\t", dtype={"FID": str, "IID": str})) if pcs_path else None,
+    pcs=pca.read_pcs(smk.input.pcs) if pcs_path else None,
     pca_weights=smk.input.pca_weights if pcs_path else None,
     chunk_variants=smk.params.munge["chunk_variants"], engine=smk.params.munge["engine"],
     summary_path=smk.output.summary,  # written with the store, all files at once
