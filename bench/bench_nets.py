@@ -1,16 +1,27 @@
-"""Benchmark the PyTorch nets against XGBoost and L2-logistic (run by hand, not in CI).
+"""Benchmark the PyTorch nets (TabM and the AutoGenome nets) against the classical learners (run by
+hand, not in CI).
 
-Three datasets, each one workflow run (same split for every learner, chosen on validation):
-  * scanpy's pbmc68k_reduced (700 cells x 765 genes, 10 cell types), matrix-only, with the
-    embed stage (Res-VAE vs PCA vs t-SNE, Davies-Bouldin on held-out cells);
-  * scikit-survival's GSE7390 (198 tumours x 76 genes, ER status), matrix-only;
-  * the simulated example genotype cohort (2,000 x 20,000 SNPs, case/control).
-Reports held-out metrics of mlp, rfcn_resnet, rfcn_densenet, xgboost and logistic_l2, and the
-nets' training throughput (median samples/s over epochs of the chosen trial; CPU here, or the
-GPU when torch sees one).
+Each dataset is one workflow run with the defaults (5 stratified folds, one trial per learner, the
+final model stacked and refitted): every learner is fitted on each fold and predicts its held-out
+part, so every learner has out-of-fold (OOF) predictions for every development person, the same
+people for all. Learners are compared on those (4/5 of the data, instead of a small test set):
+
+* per learner: the OOF metric (ROC AUC for binary traits, accuracy for several classes) with its
+  95% bootstrap CI, the mean fit time per fold and, for nets, the training throughput (median
+  samples/s over epochs, fold 0; CPU here, or the GPU when torch sees one);
+* the best net against the best classical learner: the paired difference on the same people,
+  with its 95% CI (a stratified bootstrap of the people), and a verdict (>=, within CI, below);
+* the final model (which learners it stacks) and its held-out test metric, scored once.
+
+Datasets: scanpy's pbmc68k_reduced (700 cells x 765 genes, 10 cell types), scikit-survival's
+GSE7390 (198 tumours x 76 genes, ER status), the simulated example genotype cohort (2,000 x 20,000
+SNPs, case/control; the genome-wide penalized GLM joins the classical side), and optionally a
+simulated expression matrix with nonlinear class structure (``--sim-expression N G K``;
+:func:`genoml_core.datasets.simulate_expression`).
 
 Usage:
-    .venv/bin/python bench/bench_nets.py --out /tmp/bench_nets [--trials 3] [--write-md BENCHMARKS.md]
+    .venv/bin/python bench/bench_nets.py --out /tmp/bench_nets [--datasets pbmc68k gse7390 example]
+        [--sim-expression 3000 2000 10] [--write-md BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -23,10 +34,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
+from sklearn.metrics import roc_auc_score
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,12 +49,14 @@ from _markdown import markers, write_section  # noqa: E402
 from genoml_core import datasets, persist  # noqa: E402
 from genoml_core.simulate import simulate_cohort  # noqa: E402
 
-LEARNERS = ["mlp", "rfcn_resnet", "rfcn_densenet", "xgboost", "logistic_l2"]
-NETS = LEARNERS[:3]
+NETS = ["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]
+CLASSICAL = ["logistic_l2", "xgboost"]
+GENOME = ["penalized_glm"]
 MARK_START, MARK_END = markers("bench_nets")
+N_BOOT = 1000
 
 
-def _run(work: Path, cfg: dict, cores: int) -> float:
+def _run(work: Path, cfg: dict[str, Any], cores: int) -> float:
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(REPO / "Snakefile"), "--directory",
@@ -57,67 +72,124 @@ def _throughput(work: Path, learner: str, trial: int) -> tuple[float, str]:
     return float(np.median(rates)), str(est.device_)
 
 
+def _oof(work: Path, learner: str, trial: int) -> pd.DataFrame:
+    oof = pd.read_csv(work / f"results/individual/train/{learner}/trial_{trial}/oof.tsv", sep="\t",
+                      dtype={"FID": str, "IID": str, "label": str})
+    return oof.sort_values(["FID", "IID"]).reset_index(drop=True)
+
+
+def _metric(task: str, oof: pd.DataFrame, rows: np.ndarray | None = None) -> float:
+    d = oof if rows is None else oof.iloc[rows]
+    if task == "binary":
+        return float(roc_auc_score(d["label"].astype(float), d["score"]))
+    probs = [c for c in d.columns if c.startswith("prob_")]
+    pred = np.asarray([c.removeprefix("prob_") for c in probs])[d[probs].to_numpy().argmax(axis=1)]
+    return float(np.mean(pred == d["label"].to_numpy()))
+
+
+def _boot_rows(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Resample people within each class (as pROC does), so every replicate keeps the class counts."""
+    return np.concatenate([rng.choice(idx, size=idx.size) for idx in
+                           (np.flatnonzero(labels == c) for c in np.unique(labels))])
+
+
+def _ci(task: str, oof: pd.DataFrame, other: pd.DataFrame | None = None, seed: int = 0) -> tuple[float, float]:
+    """95% percentile CI of the metric, or (``other`` given) of metric(oof) - metric(other) on the same people."""
+    rng = np.random.default_rng(seed)
+    labels = oof["label"].to_numpy()
+    reps = []
+    for _ in range(N_BOOT):
+        rows = _boot_rows(labels, rng)
+        v = _metric(task, oof, rows)
+        reps.append(v if other is None else v - _metric(task, other, rows))
+    lo, hi = np.percentile(reps, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _datasets(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, dict[str, Any], list[str]]]:
+    runs: dict[str, tuple[str, dict[str, Any], list[str]]] = {}
+    if "pbmc68k" in args.datasets:
+        pb = datasets.export_pbmc68k(out / "data")
+        runs["pbmc68k_reduced (10 cell types)"] = ("multiclass", {"data": {
+            "genotypes": None, "omics": pb["matrix"], "phenotype": pb["labels"], "phenotype_column": pb["column"]}},
+            CLASSICAL)
+    if "gse7390" in args.datasets:
+        ge = datasets.export_gse7390(out / "data")
+        runs["GSE7390 (ER status)"] = ("binary", {"data": {
+            "genotypes": None, "omics": ge["matrix"], "phenotype": ge["labels"], "phenotype_column": ge["column"]}},
+            CLASSICAL)
+    if "example" in args.datasets:
+        cohort = out / "cohort"
+        if not (cohort / "cohort.bed").exists():
+            simulate_cohort(cohort, seed=args.seed)
+        runs["example genotype cohort (case/control)"] = ("binary", {"data": {
+            "genotypes": str(cohort / "cohort"), "phenotype": str(cohort / "phenotype.tsv"),
+            "phenotype_column": "case_control", "covariates": str(cohort / "covariates.tsv")}}, GENOME + CLASSICAL)
+    if args.sim_expression:
+        n, g, k = args.sim_expression
+        sim = datasets.simulate_expression(out / "data" / f"sim_expression_{n}x{g}x{k}", n_samples=n, n_genes=g,
+                                           n_classes=k, seed=args.seed)
+        runs[f"simulated expression ({n:,} x {g:,}, {k} classes)"] = ("multiclass", {"data": {
+            "genotypes": None, "omics": sim["matrix"], "phenotype": sim["labels"],
+            "phenotype_column": sim["column"]}}, CLASSICAL)
+    return runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--datasets", nargs="*", default=["pbmc68k", "gse7390", "example"],
+                    choices=["pbmc68k", "gse7390", "example"])
+    ap.add_argument("--sim-expression", nargs=3, type=int, metavar=("N", "GENES", "CLASSES"), default=None)
+    ap.add_argument("--trials", type=int, default=1)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--write-md", type=Path, default=None)
     args = ap.parse_args()
     out = args.out.resolve()
-    train = {"learners": LEARNERS, "n_trials": args.trials}
-    runs: dict[str, tuple[str, dict]] = {}
-    pb = datasets.export_pbmc68k(out / "data")
-    runs["pbmc68k_reduced (10 cell types)"] = ("multiclass", {
-        "data": {"genotypes": None, "omics": pb["matrix"], "phenotype": pb["labels"], "phenotype_column": pb["column"]},
-        "embed": {"enabled": True, "n_trials": args.trials}})
-    ge = datasets.export_gse7390(out / "data")
-    runs["GSE7390 (ER status)"] = ("binary", {
-        "data": {"genotypes": None, "omics": ge["matrix"], "phenotype": ge["labels"], "phenotype_column": ge["column"]}})
-    cohort = out / "cohort"
-    if not (cohort / "cohort.bed").exists():
-        simulate_cohort(cohort, seed=args.seed)
-    runs["example genotype cohort (case/control)"] = ("binary", {
-        "data": {"genotypes": str(cohort / "cohort"), "phenotype": str(cohort / "phenotype.tsv"),
-                 "phenotype_column": "case_control", "covariates": str(cohort / "covariates.tsv")}})
-
-    lines = [MARK_START, "## Deep models vs XGBoost and L2-logistic", "",
-             f"Command: `.venv/bin/python bench/bench_nets.py --out {args.out} --trials {args.trials} "
-             f"--cores {args.cores}` ({platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}). "
-             f"Each dataset is one workflow run: every learner gets {args.trials} trials, the same split, and is "
-             "chosen on validation; the test columns are the held-out set, scored once per learner.", ""]
-    embed_rows = []
-    for name, (task, extra) in runs.items():
+    command = " ".join(["bench/bench_nets.py", *sys.argv[1:]])
+    lines = [MARK_START, "## Deep models vs the classical learners (out-of-fold, same people)", "",
+             f"Command: `.venv/bin/python {command}` ({platform.machine()}, {os.cpu_count()} cores, "
+             f"{time.strftime('%Y-%m-%d')}). Each dataset is one workflow run with the defaults (5 stratified folds, "
+             f"{args.trials} trial(s) per learner, each learner's defaults first): every learner predicts every "
+             "development person once, from the fold model that did not train on them, so learners are compared on "
+             "the same people (95% CIs: stratified bootstrap of the people; the difference is paired). The final "
+             "model's test metric is the held-out set, scored once.", ""]
+    verdicts = []
+    for name, (task, extra, classical) in _datasets(args, out).items():
         work = out / name.split()[0].replace("/", "_")
-        cfg = {"seed": args.seed, "task": task, "split": {"valid_fraction": 0.15, "test_fraction": 0.2},
-               "train": train, "evaluate": {"n_bootstrap": 200}, **extra}
+        learners = classical + NETS
+        cfg = {"seed": args.seed, "task": task, "train": {"learners": learners, "n_trials": args.trials},
+               "evaluate": {"n_bootstrap": 200}, **extra}
         wall = _run(work, cfg, args.cores)
-        board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t").set_index("learner")
+        res = work / "results"
+        board = pd.read_csv(res / "leaderboard.tsv", sep="\t").set_index("learner")
         metric = "roc_auc" if task == "binary" else "accuracy"
-        other = "pr_auc" if task == "binary" else "balanced_accuracy"
-        n_test = json.loads((work / "results/evaluate/metrics.json").read_text())["n_test"]
-        lines += [f"**{name}**: {n_test} test samples, whole run {wall:.0f} s.", "",
-                  f"| learner | valid {metric} | test {metric} | test {other} | fit s | train samples/s |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for learner in LEARNERS:
-            r = board.loc[learner]
+        oofs = {ln: _oof(work, ln, int(board.loc[ln, "best_trial"])) for ln in learners}
+        scores = {ln: _metric(task, oofs[ln]) for ln in learners}
+        ev = json.loads((res / "evaluate/metrics.json").read_text())
+        final = json.loads((res / "final/final_model.json").read_text())
+        members = "+".join(f"{m['learner']} ({m['weight']:.2f})" for m in final["members"])
+        lines += [f"**{name}**: {len(oofs[learners[0]])} development people (OOF), {ev['n_test']} test people; "
+                  f"whole run {wall:.0f} s. Final model: {final['combiner']} of {members}; test {metric} "
+                  f"{ev['test'][metric]:.3f}.", "",
+                  f"| learner | OOF {metric} (95% CI) | fit s per fold | train samples/s |", "| --- | --- | --- | --- |"]
+        for ln in learners:
+            lo, hi = _ci(task, oofs[ln], seed=args.seed)
             rate = ""
-            if learner in NETS:
-                sps, device = _throughput(work, learner, int(r.best_trial))
+            if ln in NETS:
+                sps, device = _throughput(work, ln, int(board.loc[ln, "best_trial"]))
                 rate = f"{sps:,.0f} ({device})"
-            lines.append(f"| {learner} | {r[f'valid_{metric}']:.3f} | {r[f'test_{metric}']:.3f} | "
-                         f"{r[f'test_{other}']:.3f} | {r.fit_seconds:.1f} | {rate} |")
-        lines.append("")
-        summary = work / "results/embed/summary.json"
-        if summary.exists():
-            for method, e in json.loads(summary.read_text())["methods"].items():
-                embed_rows.append(f"| {name} | {method} | {e['d_latent']} | {e['davies_bouldin_heldout']:.2f} | "
-                                  f"{e.get('recon_mse_heldout', float('nan')):.3f} |")
-    lines += ["**Embeddings** (Davies-Bouldin index of the held-out cells' latent space against the cell types: "
-              "lower is better separated; reconstruction MSE on standardised held-out values):", "",
-              "| dataset | method | dims | Davies-Bouldin | reconstruction MSE |", "| --- | --- | --- | --- | --- |",
-              *embed_rows, "", MARK_END]
+            lines.append(f"| {ln} | {scores[ln]:.3f} ({lo:.3f}-{hi:.3f}) | {board.loc[ln, 'fit_seconds']:.1f} | {rate} |")
+        best_net = max(NETS, key=lambda ln: scores[ln])
+        best_cls = max(classical, key=lambda ln: scores[ln])
+        lo, hi = _ci(task, oofs[best_net], oofs[best_cls], seed=args.seed)
+        diff = scores[best_net] - scores[best_cls]
+        verdict = ">=" if diff >= 0 else ("within CI" if hi >= 0 else "below")
+        verdicts.append(f"- {name}: best net {best_net} {scores[best_net]:.3f} vs best classical {best_cls} "
+                        f"{scores[best_cls]:.3f}: {diff:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}): **{verdict}**")
+        lines += ["", verdicts[-1], ""]
+    lines += ["Verdicts (best net vs best classical learner, paired on the same people):", "", *verdicts, "", MARK_END]
     section = "\n".join(lines)
     print(section)
     if args.write_md:

@@ -56,7 +56,7 @@ from . import __version__, registry
 from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
 from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
-from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet
+from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
 from .nn.rrfcn import RRFCN, Architecture
 from .runtime import resolve_device, seed_everything, set_threads
 from .training import (
@@ -106,6 +106,7 @@ _MODULE_CLASSES: dict[str, type[nn.Module]] = {
     "rfcn_densenet": RFCNDenseNet,
     "res_vae": ResVAE,
     "rrfcn": RRFCN,
+    "tabm": TabMNet,
 }
 # architecture keys beyond the search space that params may set
 _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
@@ -114,6 +115,7 @@ _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
     "rfcn_densenet": {"activation": "relu", "compression": 0.5},
     "res_vae": {"activation": "relu"},
     "rrfcn": {"activation": "relu"},
+    "tabm": {"activation": "relu"},
 }
 # defaults of the searched networks: the shared optimisation keys, input keep ratio, no architecture
 _SEARCHED_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -127,7 +129,7 @@ def _param_defaults(arch: str) -> dict[str, Any]:
 
 _INT_KEYS = {
     "n_layers", "d_layer", "n_blocks", "d_block", "growth_rate", "d_first", "d_latent", "batch_size",
-    "max_epochs", "patience", "kl_warmup_epochs", "eval_batch_size", "max_pairs",
+    "max_epochs", "patience", "kl_warmup_epochs", "eval_batch_size", "max_pairs", "k",
 }  # fmt: skip
 
 
@@ -195,6 +197,8 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
             "compression": merged["compression"],
             **common,
         }
+    elif arch == "tabm":
+        module = {k: merged[k] for k in ("k", "n_blocks", "d_block", "arch_type")} | common
     elif arch == "rrfcn":
         if merged["arch_json"] is None:
             raise ConfigError(

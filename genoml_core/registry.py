@@ -445,7 +445,7 @@ _DECLARED = [
         fit_bytes_per_value=None, explainer="linear", default=False, self_tuning=False,
         description="elastic-net linear regression by SGD, out of core (standardized target)",
     ),
-    # --- PyTorch networks (AutoGenome): streamed batches, every task, trained when listed --------
+    # --- PyTorch networks (AutoGenome, TabM): streamed batches, every task, trained when listed ----
     Learner(
         name="mlp", tasks=_ALL, kind="net", feature_set="compact", builder=_NET, space=_net_space("mlp"),
         fit_bytes_per_value=None, explainer="gradient", default=False, self_tuning=False,
@@ -462,6 +462,11 @@ _DECLARED = [
         space=_net_space("rfcn_densenet"),
         fit_bytes_per_value=None, explainer="gradient", default=False, self_tuning=False,
         description="densely connected fully connected network, RFCN-DenseNet (AutoGenome; PyTorch)",
+    ),
+    Learner(
+        name="tabm", tasks=_ALL, kind="net", feature_set="compact", builder=_NET, space=_net_space("tabm"),
+        fit_bytes_per_value=None, explainer="gradient", default=False, self_tuning=False,
+        description="TabM, an ensemble of k MLPs in one network (Gorishniy et al. 2025; the tabm package)",
     ),
     Learner(
         name="rrfcn", tasks=_ALL, kind="searched_net", feature_set="compact", builder=_NET,

@@ -747,7 +747,9 @@ def fit_supervised(
 
     Args:
         module: a network mapping ``(batch, p)`` to ``(batch, 2)`` (binary), ``(batch, K)``
-            (multiclass) or ``(batch, 1)`` (continuous).
+            (multiclass) or ``(batch, 1)`` (continuous). An ensemble (TabM) may return
+            ``(batch, members, outputs)`` in training mode: the loss is then the mean of the
+            members' losses; in eval mode it must return the ensemble's ``(batch, outputs)``.
         X: training rows (a :class:`RowSource`).
         y: class codes ``0..K-1`` (int) for classification; float targets for continuous.
         X_valid: validation rows.
@@ -793,6 +795,12 @@ def fit_supervised(
 
     def criterion(out: Tensor, yb: Tensor) -> Tensor:
         out = out.float()
+        if out.ndim == 3:  # an ensemble's (batch, members, outputs) (TabM): the mean of the members' losses
+            if loss_name == "pairwise_auc":  # pairs within a member
+                return torch.stack([criterion(out[:, m], yb) for m in range(out.shape[1])]).mean()
+            # cross-entropy (weighted too) and MSE: the mean over all (row, member) pairs is the same
+            yb = yb.repeat_interleave(out.shape[1])
+            out = out.flatten(0, 1)
         if loss_name == "mse":
             return F.mse_loss(out[:, 0], yb)
         if loss_name == "pairwise_auc":
@@ -917,9 +925,12 @@ def fit_supervised(
 
 
 def _check_outputs(out: Tensor, task: str, expected: int | None, y_all: Tensor) -> None:
-    if out.ndim != 2:
-        raise ConfigError(f"the network returned shape {tuple(out.shape)}; expected (batch, outputs)")
-    n_out = out.shape[1]
+    if out.ndim not in (2, 3):
+        raise ConfigError(
+            f"the network returned shape {tuple(out.shape)}; expected (batch, outputs), or (batch, members, "
+            "outputs) for an ensemble in training mode"
+        )
+    n_out = out.shape[-1]
     if expected is not None and n_out != expected:
         raise ConfigError(f"task={task!r} needs a network with d_out={expected}; this one has {n_out} outputs")
     if task == "multiclass" and int(y_all.max()) >= n_out:

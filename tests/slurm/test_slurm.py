@@ -613,6 +613,8 @@ def test_torch_jobs_on_the_gpu_partition_cpu_jobs_on_norm(real: RealRuns) -> Non
         if j.rule == "train_net":
             assert a["Partition"] == "gpu", (j.rule, j.wildcards, a)
             assert "gres/gpu=1" in a["AllocTRES"], a
+            # the CPUs the net's torch threads use: train.net_threads (default 4), not 1
+            assert re.search(r"(^|,)cpu=4(,|$)", a["AllocTRES"]), a
         else:
             assert a["Partition"] == "norm", (j.rule, j.wildcards, a)
             assert "gres/gpu" not in a["AllocTRES"], a

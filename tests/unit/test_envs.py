@@ -30,7 +30,7 @@ ENVS = {name: REPO / "envs" / f"{name}.yaml" for name in ("plink", "classical", 
 # conda-forge names that differ from the PyPI names in pyproject.toml
 CONDA_TO_PYPI = {"pytorch": "torch", "matplotlib-base": "matplotlib", "py-xgboost": "xgboost"}
 # tools that are not Python packages: name -> the oldest version the workflow is tested with
-TOOLS = {"plink2": "2.00a3.5"}
+TOOLS = {"plink2": "2.00a3.5", "pip": "23"}
 # pyproject dependencies no job environment needs: Snakemake drives the jobs from its own
 # environment (a conda job runs only the rule's script in the env)
 DRIVER_ONLY = {"snakemake"}
@@ -38,12 +38,12 @@ DRIVER_ONLY = {"snakemake"}
 LAZY_IMPORTS = {
     "munge": {"pandas_plink"},  # genoml_core.io reads .bed files through pandas-plink
     "train_classical": {"skops", "xgboost"},  # model files (genoml_core.persist)
-    "train_net": {"torch", "skops"},
+    "train_net": {"torch", "skops", "tabm"},  # tabm: the TabM net, built when listed
     "refit_classical": {"skops", "xgboost"},
-    "refit_net": {"torch", "skops"},
-    "leaderboard": {"skops", "xgboost", "torch"},  # loads every learner's models, nets included
-    "evaluate": {"skops", "xgboost", "torch"},
-    "predict": {"skops", "xgboost", "torch", "pandas_plink"},
+    "refit_net": {"torch", "skops", "tabm"},
+    "leaderboard": {"skops", "xgboost", "torch", "tabm"},  # loads every learner's models, nets included
+    "evaluate": {"skops", "xgboost", "torch", "tabm"},
+    "predict": {"skops", "xgboost", "torch", "tabm", "pandas_plink"},
     "pgs_score": {"skops"},  # the linear members' model files only (never a tree or net model)
 }
 
@@ -62,10 +62,20 @@ def load_env(name: str) -> dict[str, Any]:
 
 
 def conda_specs(env: dict[str, Any]) -> dict[str, str]:
-    """{package: version spec} of an env's dependencies (channel prefixes dropped)."""
+    """{package: version spec} of an env's dependencies (channel prefixes dropped), the PyPI-only
+    packages of its ``pip:`` section included (pinned ``==``)."""
     specs = {}
+    deps: list[str] = []
     for dep in env["dependencies"]:
-        assert isinstance(dep, str), f"pip sections are not supported here: {dep!r}"
+        if isinstance(dep, dict):
+            assert set(dep) == {"pip"}, f"only a pip section may be a mapping: {dep!r}"
+            assert "pip" in {d.split()[0] for d in env["dependencies"] if isinstance(d, str)}, "list pip beside it"
+            for pkg in dep["pip"]:
+                assert re.fullmatch(r"[A-Za-z0-9_.-]+ ?==\d+(\.\d+)*", pkg), f"pin PyPI-only {pkg!r} exactly (==)"
+            deps += dep["pip"]
+        else:
+            deps.append(dep)
+    for dep in deps:
         m = re.match(r"^(?:[\w.-]+::)?([A-Za-z0-9_.-]+)\s*(.*)$", dep.strip())
         assert m, dep
         specs[m.group(1).lower()] = m.group(2).replace(" ", "")
@@ -156,8 +166,9 @@ def test_every_job_dependency_of_pyproject_is_in_some_env():
 def test_torch_env_is_the_classical_env_plus_pytorch():
     """train_net runs the same trial code as train_classical, so the same stack, same pins."""
     classical, torch = conda_specs(load_env("classical")), conda_specs(load_env("torch"))
-    assert set(torch) - set(classical) == {"pytorch"}
-    assert {k: v for k, v in torch.items() if k != "pytorch"} == classical
+    extra = {"pytorch", "pip", "tabm"}  # tabm (TabM) is PyPI-only: the env's pip installs it
+    assert set(torch) - set(classical) == extra
+    assert {k: v for k, v in torch.items() if k not in extra} == classical
 
 
 def test_shared_packages_have_the_same_pins_everywhere():

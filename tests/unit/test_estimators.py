@@ -32,6 +32,7 @@ FAST_ARCH = {
     "mlp": {"n_layers": 1, "d_layer": 16},
     "rfcn_resnet": {"n_blocks": 2, "d_block": 16},
     "rfcn_densenet": {"block_structure": "2-2", "growth_rate": 8},
+    "tabm": {"k": 4, "n_blocks": 1, "d_block": 16},
 }
 FAST_VAE = {"max_epochs": 5, "d_first": 16, "n_layers": 3, "d_latent": 2, "batch_size": 32, "kl_warmup_epochs": 0}
 
@@ -386,7 +387,10 @@ def test_net_spaces_are_well_formed_and_their_defaults_build(arch):
             assert not spec["log"] or spec["low"] > 0, name
             if spec["type"] == "int":
                 assert all(isinstance(spec[k], int) for k in ("low", "high", "default")), name
-    assert space["max_epochs"]["high"] <= 100 and space["max_epochs"]["default"] <= 30
+    if arch == "tabm":  # the paper's recipe: patience 16 epochs, so a longer budget
+        assert space["patience"]["default"] == 16 and space["max_epochs"]["default"] <= 100
+    else:
+        assert space["max_epochs"]["high"] <= 100 and space["max_epochs"]["default"] <= 30
     assert space["keep_ratio"]["values"] == [0.6, 0.8, 1.0]
     module, _ = resolve_params(arch, None)
     d_out = {} if arch == "res_vae" else {"d_out": 2}

@@ -80,6 +80,7 @@ def test_res_vae_output_shapes(device):
 
 
 @pytest.mark.gpu
+@pytest.mark.gpu
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 def test_autocast_bf16_forward_on_cuda():
     net = make_net("rfcn_resnet", 13, 2).cuda()

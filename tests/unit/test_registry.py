@@ -104,7 +104,7 @@ def test_views_agree_with_the_registry() -> None:
     assert dict(memory.FIT_BYTES_PER_VALUE) == {
         n: s.fit_bytes_per_value for n, s in REGISTRY.items() if s.fit_bytes_per_value is not None}
     assert config.NET_LEARNERS == tuple(n for n, s in REGISTRY.items() if s.kind in ("net", "searched_net"))
-    assert config.NET_LEARNERS == ("mlp", "rfcn_resnet", "rfcn_densenet", "rrfcn")
+    assert config.NET_LEARNERS == ("mlp", "rfcn_resnet", "rfcn_densenet", "tabm", "rrfcn")
     assert config.STREAMING_LEARNERS == ("logistic_l1_sgd", "logistic_l2_sgd", "linear_sgd")
     assert config.SELF_TUNING_LEARNERS == ("penalized_glm",)
     assert tune.NET_LEARNERS == config.NET_LEARNERS

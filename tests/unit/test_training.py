@@ -336,6 +336,7 @@ def test_resolve_device_asks_torch_not_the_environment(monkeypatch):
 
 
 @pytest.mark.gpu
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_resolve_device_picks_cuda_and_training_uses_amp():
     device = runtime.resolve_device("auto")

@@ -34,17 +34,21 @@ def test_gse7390_every_net_beside_classical_learners(tmp_path):
     pytest.importorskip("sksurv")
     exported = datasets.export_gse7390(tmp_path / "data")
     _config(tmp_path / "work", exported, "binary",
-            train={"learners": ["logistic_l2", "xgboost", "mlp", "rfcn_resnet", "rfcn_densenet"], "n_trials": 1})
+            train={"learners": ["logistic_l2", "xgboost", "mlp", "rfcn_resnet", "rfcn_densenet", "tabm"],
+                   "n_trials": 1, "net_threads": 3})
     run_snakemake(tmp_path / "work")
     res = tmp_path / "work/results"
     assert not (res / "qc/samples.keep").exists()  # PLINK stages skipped
     board = pd.read_csv(res / "leaderboard.tsv", sep="\t")
-    assert set(board.learner) == {"logistic_l2", "xgboost", "mlp", "rfcn_resnet", "rfcn_densenet"}
+    assert set(board.learner) == {"logistic_l2", "xgboost", "mlp", "rfcn_resnet", "rfcn_densenet", "tabm"}
+    # a net job's torch uses the threads it was given: train.net_threads (3), capped by --cores 2
+    for net in ("mlp", "tabm"):
+        assert "device: cpu (2 threads)" in (tmp_path / f"work/logs/train/{net}/trial_0.log").read_text()
     assert not [c for c in board.columns if c.startswith("test")]  # the test set is scored once, by the final model
     # ER status is written all over a breast tumour's expression profile (ESR1 and its targets)
     assert json.loads((res / "evaluate/metrics.json").read_text())["test"]["roc_auc"] > 0.85
     # every net learns it too (out-of-fold on ~30 validation tumours: an AUC's standard error is ~0.08)
-    assert (board.set_index("learner").oof_roc_auc[["mlp", "rfcn_resnet", "rfcn_densenet"]] > 0.6).all()
+    assert (board.set_index("learner").oof_roc_auc[["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]] > 0.6).all()
     recipe = json.loads((res / "munge/fold0/recipe.json").read_text())
     assert recipe["n_snps"] == 0 and len(recipe["features"]) == 76
     assert all(f["source"] == "omics" for f in recipe["features"])

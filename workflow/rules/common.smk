@@ -159,9 +159,18 @@ GENOME_STORES = (
 ALL_STORES = STORES + GENOME_STORES
 
 
+def threads_net(wildcards=None):
+    """Threads of a torch job (train.net_threads; capped by --cores locally; on SLURM the job's
+    --cpus-per-task, on GPU nodes too: data loading and CPU kernels use them)."""
+    return int(config["train"]["net_threads"])
+
+
 def threads_train(wildcards):
     """Threads of a training (or refit) job: the genome-wide GLM is multithreaded (adelie, OpenMP;
-    capped by --cores locally), the in-memory learners run one job per core."""
+    capped by --cores locally), the nets use train.net_threads, the other in-memory learners run
+    one job per core."""
+    if learner_registry.is_net(wildcards.learner):
+        return threads_net()
     return 4 if FEATURE_SETS.get(wildcards.learner) == "genome" else 1
 
 

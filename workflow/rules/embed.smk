@@ -34,7 +34,7 @@ rule embed_vae:
         "benchmarks/embed_vae/trial_{trial}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: threads_net
     resources:
         mem_mb=mem_train,
         runtime=runtime_min(120),

@@ -21,7 +21,7 @@ rule nas_search:
         "benchmarks/nas/search.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: threads_net
     resources:
         mem_mb=8000,
         runtime=480,

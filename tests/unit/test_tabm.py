@@ -1,0 +1,159 @@
+"""TabM (genoml_core.nn.tabm, the ``tabm`` learner): the ensemble in training and in inference,
+the members' mean loss, learning, persistence and reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import r2_score, roc_auc_score
+
+from genoml_core import registry
+from genoml_core.errors import ConfigError
+from genoml_core.estimators import NetEstimator, make_net, resolve_params
+from genoml_core.net_spaces import space_defaults
+from genoml_core.nn import TabMNet
+from genoml_core.training import TrainOptions, fit_supervised
+
+CUDA = torch.cuda.is_available()
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CUDA")])]
+SMALL = {"k": 4, "n_blocks": 2, "d_block": 16, "max_epochs": 40, "patience": 8, "batch_size": 64}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _data(n=400, p=12, seed=0, task="binary"):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)).astype(np.float32)
+    lin = 1.5 * X[:, 0] - X[:, 1] + X[:, 2] * X[:, 3]
+    if task == "continuous":
+        return X, lin + 0.3 * rng.normal(size=n)
+    if task == "multiclass":
+        return X, np.digitize(lin, [-0.8, 0.8])
+    return X, (lin + 0.5 * rng.normal(size=n) > 0).astype(int)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("d_out", [2, 3, 1], ids=["binary", "multiclass", "continuous"])
+def test_members_in_training_one_prediction_in_inference(d_out, device):
+    net = TabMNet(d_in=7, d_out=d_out, k=5, n_blocks=2, d_block=16, dropout=0.0).to(device)
+    x = torch.randn(9, 7, device=device)
+    members = net.train()(x)
+    assert members.shape == (9, 5, d_out)
+    with torch.no_grad():
+        ensemble = net.eval()(x)
+    assert ensemble.shape == (9, d_out)
+    if d_out == 1:  # regression: the members' mean
+        torch.testing.assert_close(ensemble, members.mean(dim=1))
+    else:  # classification: softmax of the output is the members' mean probability
+        torch.testing.assert_close(ensemble.softmax(-1), members.softmax(-1).mean(dim=1))
+    with torch.no_grad():
+        assert net(x[:1]).shape == (1, d_out)  # a batch of one in inference
+
+
+def test_members_differ_and_share_weights():
+    net = TabMNet(d_in=6, d_out=2, k=4, n_blocks=2, d_block=32, dropout=0.0)
+    out = net.train()(torch.randn(16, 6)).detach()
+    assert not torch.allclose(out[:, 0], out[:, 1])  # the members are different models ...
+    plain = sum(p.numel() for p in torch.nn.Sequential(
+        torch.nn.Linear(6, 32), torch.nn.Linear(32, 32), torch.nn.Linear(32, 2)).parameters())
+    n_params = sum(p.numel() for p in net.parameters())
+    assert n_params < 2 * plain  # ... sharing their weight matrices (not k = 4 separate MLPs)
+
+
+@pytest.mark.parametrize("kw", [{"k": 0}, {"arch_type": "tabm-huge"}, {"activation": "swish"}, {"dropout": 1.0}])
+def test_bad_arguments_are_refused(kw):
+    args = {"d_in": 5, "d_out": 2, "k": 4, "n_blocks": 1, "d_block": 8, **kw}
+    with pytest.raises(ValueError):
+        TabMNet(**args)
+
+
+def test_loss_is_the_mean_of_the_members_losses():
+    """One SGD step of fit_supervised on a TabM equals a step on the mean of the k members' losses."""
+    X, y = _data(n=64)
+    torch.manual_seed(0)
+    net = TabMNet(d_in=X.shape[1], d_out=2, k=3, n_blocks=1, d_block=8, dropout=0.0)
+    twin = TabMNet(d_in=X.shape[1], d_out=2, k=3, n_blocks=1, d_block=8, dropout=0.0)
+    twin.load_state_dict(net.state_dict())
+    opts = TrainOptions(lr=0.1, batch_size=64, max_epochs=1, patience=1, optimizer="sgd", momentum=0.0,
+                        weight_decay=0.0)
+    fit_supervised(net, X, y, X_valid=X, y_valid=y, task="binary", options=opts, seed=0, device=torch.device("cpu"))
+    # the same step by hand: the mean over members of each member's cross-entropy
+    opt = torch.optim.SGD(twin.parameters(), lr=0.1)
+    out = twin.train()(torch.from_numpy(X))
+    yt = torch.from_numpy(y).long()
+    loss = torch.stack([F.cross_entropy(out[:, m], yt) for m in range(3)]).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    for (name, a), b in zip(net.state_dict().items(), twin.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "continuous"])
+def test_tabm_learns_every_task(task):
+    X, y = _data(n=600, task=task, seed=1)
+    Xt, yt, Xv, yv = X[:450], y[:450], X[450:], y[450:]
+    est = make_net("tabm", dict(SMALL, lr=0.01), task=task, random_state=0, n_threads=1).fit(Xt, yt)
+    if task == "binary":
+        assert roc_auc_score(yv, est.predict_proba(Xv)[:, 1]) > 0.85
+    elif task == "multiclass":
+        proba = est.predict_proba(Xv)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+        assert roc_auc_score(yv, proba, multi_class="ovr") > 0.8
+    else:
+        assert r2_score(yv, est.predict(Xv)) > 0.5
+
+
+def test_pairwise_auc_loss_trains_tabm():
+    X, y = _data(n=500, seed=2)
+    est = make_net("tabm", dict(SMALL, loss="pairwise_auc", lr=0.01), task="binary", random_state=0,
+                   n_threads=1).fit(X[:400], y[:400])
+    assert roc_auc_score(y[400:], est.decision_function(X[400:])) > 0.85
+
+
+def test_save_load_and_same_seed_same_model(tmp_path):
+    X, y = _data(n=300, seed=3)
+    params = dict(SMALL, max_epochs=5)
+    a = make_net("tabm", params, task="binary", random_state=7, n_threads=1).fit(X, y)
+    b = make_net("tabm", params, task="binary", random_state=7, n_threads=1).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    a.save(tmp_path / "m")
+    loaded = NetEstimator.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
+    assert type(loaded.module_).__name__ == "TabMNet"
+
+
+def test_registry_and_defaults():
+    spec = registry.REGISTRY["tabm"]
+    assert spec.kind == "net" and spec.feature_set == "compact" and spec.explainer == "gradient"
+    assert set(spec.tasks) == {"binary", "multiclass", "continuous"}
+    d = space_defaults("tabm")
+    # the paper's optimiser, not the AutoGenome nets' shared defaults
+    assert (d["lr"], d["weight_decay"], d["batch_size"], d["patience"]) == (2e-3, 3e-4, 256, 16)
+    assert space_defaults("mlp")["lr"] == 1e-3  # the other nets keep theirs
+    module, options = resolve_params("tabm", {"k": 8.0})
+    assert module["k"] == 8 and options["lr"] == 2e-3
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        resolve_params("tabm", {"d_layer": 8})
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs CUDA")
+def test_tabm_trains_on_cuda_with_mixed_precision_and_loads_on_cpu(tmp_path):
+    X, y = _data(n=600, seed=4)
+    est = make_net("tabm", dict(SMALL, lr=0.01), task="binary", random_state=0, n_threads=1, device="cuda")
+    est.fit(X[:450], y[:450])
+    assert est.device_.type == "cuda"
+    proba = est.predict_proba(X[450:])
+    assert roc_auc_score(y[450:], proba[:, 1]) > 0.85
+    est.save(tmp_path / "m")
+    on_cpu = NetEstimator.load(tmp_path / "m", device="cpu")
+    np.testing.assert_allclose(on_cpu.predict_proba(X[450:]), proba, atol=2e-2)  # bf16 on the GPU vs fp32 here
