@@ -144,6 +144,9 @@ ARMS: dict[str, dict[str, Any]] = {
     "new_default": {"base": "repo", "overrides": {}},
     # the default before final.refit_full: test and new people scored by the mean of the fold models
     "no_refit": {"base": "repo", "overrides": {"final": {"refit_full": False}}},
+    # the default learners plus nets (issue 15: the stack with nets against the stack without)
+    "with_nets": {"base": "repo", "overrides": {"train": {"learners": [
+        "penalized_glm", "logistic_l2", "random_forest", "xgboost", "mlp", "rfcn_resnet", "tabm"]}}},
     # the default without ancestry PCs (pca.n_pcs 0: the 0.3.x default before the PCs)
     "no_pca": {"base": "repo", "overrides": {"pca": {"n_pcs": 0}}},
     # the default of genoml_core 0.3.0: holdout split, 4 trials per learner, the 4-alpha GLM grid

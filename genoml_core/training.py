@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 TASKS = ("binary", "multiclass", "continuous")
 LOSSES = ("auto", "cross_entropy", "mse", "pairwise_auc")
 OPTIMIZERS = ("adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 #: Validation metric per task (higher is better, 0-1 scale for the AUCs).
 METRICS = {"binary": "roc_auc", "multiclass": "roc_auc_ovr_macro", "continuous": "r2"}
 #: Early-stopping score used when the validation metric is undefined (e.g. one class in y_valid).
@@ -142,6 +143,9 @@ class TrainOptions:
         eval_batch_size: batch size for validation and prediction.
         max_pairs: ``pairwise_auc`` samples at most this many pairs per batch (all pairs if fewer).
         auc_margin: margin of the ``pairwise_auc`` squared hinge.
+        lr_schedule: ``"constant"``, or ``"cosine"``: the learning rate follows a half cosine
+            from ``lr`` down to 0 over ``max_epochs``, step by step (:func:`scheduled_lr`; a
+            function of the step alone, so a resumed fit follows the same schedule).
     """
 
     lr: float = 1e-3
@@ -157,6 +161,7 @@ class TrainOptions:
     eval_batch_size: int = 1024
     max_pairs: int = 4096
     auc_margin: float = 1.0
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         _require(self.lr > 0, f"lr={self.lr!r} must be > 0")
@@ -172,6 +177,7 @@ class TrainOptions:
         _require(self.auc_margin > 0, f"auc_margin={self.auc_margin!r} must be > 0")
         _require(self.optimizer in OPTIMIZERS, f"optimizer={self.optimizer!r} must be one of {OPTIMIZERS}")
         _require(self.loss in LOSSES, f"loss={self.loss!r} must be one of {LOSSES}")
+        _require(self.lr_schedule in LR_SCHEDULES, f"lr_schedule={self.lr_schedule!r} must be one of {LR_SCHEDULES}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
@@ -328,6 +334,19 @@ def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abs
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def scheduled_lr(options: TrainOptions, progress: float) -> float:
+    """The learning rate at ``progress`` (epochs done / ``max_epochs``, fractional within an epoch).
+
+    Example:
+        >>> opts = TrainOptions(lr=0.01, lr_schedule="cosine", max_epochs=10)
+        >>> [round(scheduled_lr(opts, p), 4) for p in (0.0, 0.5, 1.0)]
+        [0.01, 0.005, 0.0]
+    """
+    if options.lr_schedule == "cosine":
+        return options.lr * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+    return options.lr
 
 
 def _make_optimizer(module: nn.Module, options: TrainOptions) -> torch.optim.Optimizer:
@@ -858,7 +877,11 @@ def fit_supervised(
         t0 = time.perf_counter()
         running = torch.zeros((), device=device)
         seen = 0
-        for idx in iter_batches(len(X), options.batch_size, generator=generator, merge_singleton=True):
+        n_steps = max(1, math.ceil(len(X) / options.batch_size))  # about the epoch's batches
+        for step, idx in enumerate(iter_batches(len(X), options.batch_size, generator=generator, merge_singleton=True)):
+            if options.lr_schedule != "constant":
+                for group in optimizer.param_groups:
+                    group["lr"] = scheduled_lr(options, (epoch - 1 + step / n_steps) / options.max_epochs)
             xb = load_batch(X, idx, device)
             yb = y_all[idx].to(device, non_blocking=True)
             with _autocast(device, dtype):

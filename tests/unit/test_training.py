@@ -287,6 +287,30 @@ def test_train_options_validate():
     with pytest.raises(ConfigError, match="batch_size"):
         TrainOptions(batch_size=0)
     assert TrainOptions.from_dict({"lr": 0.1}).to_dict()["lr"] == 0.1
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        TrainOptions(lr_schedule="linear")
+
+
+def test_cosine_schedule_decays_the_learning_rate_step_by_step(monkeypatch):
+    """lr_schedule='cosine': each step's lr follows the half cosine over max_epochs (the optimizer
+    sees it), from lr at the first step to near 0 at the last; 'constant' keeps lr."""
+    seen = {"cosine": [], "constant": []}
+    step = torch.optim.AdamW.step
+
+    def spy(self, *a, **kw):
+        seen[mode].append(self.param_groups[0]["lr"])
+        return step(self, *a, **kw)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    X, y = binary_task(n=200, seed=3)
+    for mode in seen:
+        fit(X[:160], y[:160], X[160:], y[160:], max_epochs=4, patience=100, batch_size=40, lr=0.01, lr_schedule=mode)
+    assert len(seen["cosine"]) == 16 and seen["constant"] == [0.01] * 16
+    assert seen["cosine"][0] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(seen["cosine"], seen["cosine"][1:]))
+    assert seen["cosine"][-1] == pytest.approx(training.scheduled_lr(TrainOptions(lr=0.01, lr_schedule="cosine",
+                                                                                   max_epochs=4), 15 / 16))
+    assert seen["cosine"][-1] < 0.0003
 
 
 # ----------------------------------------------------------------------------- Res-VAE loop
