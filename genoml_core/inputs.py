@@ -209,7 +209,7 @@ def read_numeric_table(
         raise InputError(f"{path}: {what} column(s) {absent} not found; available: {list(df.columns)}")
     if not feats:
         raise InputError(f"{path}: the {what} file has no columns besides FID and IID")
-    out = df[ID_COLS].copy()
+    values: dict[str, pd.Series] = {}
     for c in feats:
         num = pd.to_numeric(df[c], errors="coerce")
         bad = num.isna() & df[c].notna()
@@ -220,8 +220,9 @@ def read_numeric_table(
                 f"{show_id(df.FID.iloc[i], df.IID.iloc[i])}); encode it as numbers (e.g. sex as 0/1, "
                 "categories as 0/1 indicator columns) or list the token in data.missing_values"
             )
-        out[c] = num.astype(np.float64)
-    return out
+        values[c] = num.astype(np.float64)
+    # one concat, not a column at a time (thousands of omics columns fragment the frame)
+    return pd.concat([df[ID_COLS].copy(), pd.DataFrame(values, index=df.index)], axis=1)
 
 
 def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:

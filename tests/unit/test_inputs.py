@@ -142,3 +142,21 @@ def test_duplicated_fam_sample_suggests_a_sample_fix_not_a_variant_one(data, tmp
     assert "line 5: sample FID=F4 IID=I4 appears 2 times" in msg
     assert "--set-all-var-ids" not in msg and "--update-ids" not in msg
     assert "_dup" in msg and "--remove" in msg and "Duplicate ID" in msg
+
+
+def test_a_wide_omics_matrix_reads_without_fragmenting_the_frame(tmp_path):
+    """Thousands of omics columns (NCI60: 6,830 genes) are read in one concat: no PerformanceWarning
+    per column in every job that reads them, and the same values."""
+    import warnings
+
+    from genoml_core.inputs import read_numeric_table
+
+    rng = np.random.default_rng(0)
+    m = pd.DataFrame(rng.normal(size=(20, 300)), columns=[f"g{i}" for i in range(300)])
+    m.insert(0, "IID", [f"s{i}" for i in range(20)])
+    m.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = read_numeric_table(tmp_path / "m.tsv", None, ["NA"], "omics")
+    assert list(out.columns) == ["FID", "IID", *[f"g{i}" for i in range(300)]]
+    np.testing.assert_array_equal(out.iloc[:, 2:].to_numpy(), pd.read_csv(tmp_path / "m.tsv", sep="\t").iloc[:, 1:].to_numpy())
