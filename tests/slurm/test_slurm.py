@@ -613,7 +613,7 @@ def test_torch_jobs_on_the_gpu_partition_cpu_jobs_on_norm(real: RealRuns) -> Non
         if j.rule == "train_net":
             assert a["Partition"] == "gpu", (j.rule, j.wildcards, a)
             assert "gres/gpu=1" in a["AllocTRES"], a
-            # the CPUs the net's torch threads use: train.net_threads (default 4), not 1
+            # the CPUs the net's torch threads use: the profile's set-threads (4), not 1
             assert re.search(r"(^|,)cpu=4(,|$)", a["AllocTRES"]), a
         else:
             assert a["Partition"] == "norm", (j.rule, j.wildcards, a)
@@ -628,6 +628,11 @@ def test_torch_decides_the_device_with_cuda_is_available(real: RealRuns) -> None
     for path in logs:
         text = path.read_text()
         assert re.search(r"device: cpu .*requested 'auto'", text), f"{path}:\n{text[-2000:]}"
+        # the profile's set-threads (4) reach the job, capped by the CPUs its snakemake sees (2 on a
+        # 2-core CI box, whatever the node advertises), and torch uses them all: not 1
+        job_threads = int(re.search(r"rule train_net wildcards=.* threads=(\d+)", text).group(1))
+        assert job_threads == min(4, os.cpu_count() or 1) > 1, text[:500]
+        assert f"device: cpu ({job_threads} threads)" in text, f"{path}:\n{text[-2000:]}"
 
 
 def test_memory_requests_cover_measured_peaks_without_waste(real: RealRuns) -> None:
