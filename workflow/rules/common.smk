@@ -160,8 +160,8 @@ ALL_STORES = STORES + GENOME_STORES
 
 
 def threads_net(wildcards=None):
-    """Threads of a torch job (train.net_threads; capped by --cores locally; on SLURM the job's
-    --cpus-per-task, on GPU nodes too: data loading and CPU kernels use them)."""
+    """Threads of a torch job: train.net_threads (default 1), capped by --cores; the SLURM profile
+    overrides them with set-threads (4), which is also the job's --cpus-per-task."""
     return int(config["train"]["net_threads"])
 
 
