@@ -82,7 +82,10 @@ def pca_inputs(wildcards):
     """A fold's ancestry PCs and their weights, for its feature stores (none when pca.n_pcs is 0)."""
     if not PCA:
         return {}
-    return {"pcs": f"results/individual/pca/{wildcards.fold}/pcs.tsv", "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv"}
+    return {
+        "pcs": f"results/individual/pca/{wildcards.fold}/pcs.tsv",
+        "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv",
+    }
 
 
 def per_fold_summaries(stage, name):
@@ -195,7 +198,13 @@ FINAL_STORES = sorted({refit_store(name) for name in LEARNERS}) if REFIT else AL
 
 
 # the PCA weights the final model's stores name (new cohorts are projected with them)
-FINAL_PCA = sorted({f"results/pca/{Path(store).parent.name}/weights.tsv" for store in FINAL_STORES}) if PCA else []
+FINAL_PCA = (
+    sorted(
+        {f"results/pca/{Path(store).parent.name}/weights.tsv" for store in FINAL_STORES}
+    )
+    if PCA
+    else []
+)
 
 
 def stores_of(wildcards):
@@ -322,7 +331,8 @@ def mem_pca(wildcards, input, attempt):
 
 def mem_convert(wildcards, input, attempt):
     """plink2 converting to PLINK 1: its workspace, not the input, bounds memory (it streams the
-    source; about 1 GB for the 50,000-sample .bed measured); half the input size as headroom."""
+    source; about 1 GB for the 50,000-sample .bed measured); half the input size as headroom.
+    """
     return _request(1000 + 0.5 * _size_mb(list(input)), attempt)
 
 

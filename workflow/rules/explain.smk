@@ -38,14 +38,17 @@ def explain_genotypes():
 def report_optional_inputs(wildcards):
     """Per-group results when data.groups is set; the embedding results when embed runs
     (embed.enabled), the RRFCN search results when rrfcn is trained, and the ancestry PCs of the
-    final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes."""
+    final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes.
+    """
     files = dict(SUBGROUP_FILES) if config["data"]["groups"] else {}
     made = set(globals().get("EMBED_OUTPUTS", []))
     if "rrfcn" in LEARNERS:
         made.update(p for k, p in OPTIONAL_INPUTS.items() if k.startswith("nas_"))
     files.update({k: p for k, p in OPTIONAL_INPUTS.items() if p in made})
     if PCA:
-        fold = pca_report_fold(config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT)
+        fold = pca_report_fold(
+            config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
+        )
         files.update({k: p.format(fold=fold) for k, p in PCA_INPUTS.items()})
         if config["data"]["groups"]:
             files["pca_groups"] = config["data"]["groups"]

@@ -4,13 +4,20 @@
 def conversion_inputs(prefix):
     """The files plink2 reads to write ``prefix`` (the source, data.keep, data.extract)."""
     conv = GENOTYPE_CONVERSIONS[prefix]
-    return [*conv["source"].files, *[conv["options"][k] for k in ("keep", "extract") if conv["options"].get(k)]]
+    return [
+        *conv["source"].files,
+        *[conv["options"][k] for k in ("keep", "extract") if conv["options"].get(k)],
+    ]
 
 
 def conversion_params(prefix):
     conv = GENOTYPE_CONVERSIONS[prefix]
-    return {"given": conv["source"].given, "sample": conv["source"].sample, "options": conv["options"],
-            "what": conv["what"]}
+    return {
+        "given": conv["source"].given,
+        "sample": conv["source"].sample,
+        "options": conv["options"],
+        "what": conv["what"],
+    }
 
 
 # Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
@@ -41,18 +48,27 @@ if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
 
 
 def cohort_conversion_inputs(wildcards):
-    return conversion_inputs(f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes")
+    return conversion_inputs(
+        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
+    )
 
 
 def cohort_conversion_params(wildcards):
-    return conversion_params(f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes")
+    return conversion_params(
+        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
+    )
 
 
 rule convert_cohort:
     input:
         cohort_conversion_inputs,
     output:
-        multiext("results/individual/inputs/cohorts/{cohort}/genotypes", ".bed", ".bim", ".fam"),
+        multiext(
+            "results/individual/inputs/cohorts/{cohort}/genotypes",
+            ".bed",
+            ".bim",
+            ".fam",
+        ),
         report="results/individual/inputs/cohorts/{cohort}/genotypes.json",
     log:
         "logs/convert_cohort/{cohort}.log",

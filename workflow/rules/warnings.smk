@@ -41,8 +41,12 @@ def print_warnings_summary(failed):
         text = console_summary(
             collected, failed=failed, warnings_file=WARNINGS_FILE if fresh else None
         )
-        if not failed:  # the final model, its test metric with CI, the warnings, the report
-            done = results_summary("results", n_warnings=int(collected.get("n_warnings", 0)))
+        if (
+            not failed
+        ):  # the final model, its test metric with CI, the warnings, the report
+            done = results_summary(
+                "results", n_warnings=int(collected.get("n_warnings", 0))
+            )
             text = f"{done}\n{text}" if done else text
     except Exception as err:  # the summary must never change how the run ends
         text = f"genoml-workflow: no warnings summary ({type(err).__name__}: {err}); see {SIDECAR_DIR}/"
