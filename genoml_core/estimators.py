@@ -57,6 +57,7 @@ from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
 from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
+from .nn.bagged import BaggedNet
 from .nn.rrfcn import RRFCN, Architecture
 from .runtime import resolve_device, seed_everything, set_threads
 from .training import (
@@ -98,6 +99,12 @@ SEARCHED_ARCHS = registry.names(kinds="searched_net")
 EMBED_ARCHS = ("res_vae",)
 #: Share of the training rows held out for early stopping when no validation set is given.
 VALIDATION_FRACTION = 0.1
+#: ``n_bags: auto`` trains :data:`AUTO_BAGS` bags when the estimator fits on at most this many
+#: rows (its 10% early-stopping holdout would be under 100 rows), else one network.
+AUTO_BAG_MAX_ROWS = 1000
+#: Bags of ``n_bags: auto`` on small training sets (an inner 5-fold: each bag trains on 80% of the
+#: rows and stops early on the other 20%).
+AUTO_BAGS = 5
 
 _FORMAT = "genoml_core.net/1"
 _MODULE_CLASSES: dict[str, type[nn.Module]] = {
@@ -119,7 +126,10 @@ _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
 }
 # defaults of the searched networks: the shared optimisation keys, input keep ratio, no architecture
 _SEARCHED_DEFAULTS: dict[str, dict[str, Any]] = {
-    "rrfcn": {"arch_json": None, "keep_ratio": 1.0, **{k: v["default"] for k, v in SHARED_SPACE.items()}},
+    "rrfcn": {
+        "arch_json": None, "keep_ratio": 1.0, "n_bags": "auto",
+        **{k: v["default"] for k, v in SHARED_SPACE.items()},
+    },
 }
 
 
@@ -182,6 +192,7 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
             value = int(value)
         merged[key] = value
     options = {k: merged.pop(k) for k in list(merged) if k in option_keys}
+    n_bags = _check_n_bags(merged.pop("n_bags", 1))
     common = {k: merged[k] for k in ("dropout", "keep_ratio", "activation")}
     if arch == "mlp":
         n_layers = merged["n_layers"]
@@ -212,7 +223,59 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
         module = {**wiring.module_kwargs(), **common}
     else:  # res_vae
         module = {k: merged[k] for k in ("n_layers", "d_first", "width_decay", "d_latent")} | common
+    if arch not in EMBED_ARCHS:
+        module["n_bags"] = n_bags
     return module, options
+
+
+def _check_n_bags(value: Any) -> int | str:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"n_bags={value!r} must be 'auto' or an integer >= 1")
+    return value
+
+
+def resolve_n_bags(value: int | str, n_rows: int) -> int:
+    """The number of bags to train: ``value``, or for ``"auto"`` :data:`AUTO_BAGS` when the
+    estimator fits on at most :data:`AUTO_BAG_MAX_ROWS` rows, else 1.
+
+    Example:
+        >>> resolve_n_bags("auto", 177), resolve_n_bags("auto", 1400), resolve_n_bags(3, 1400)
+        (5, 1, 3)
+    """
+    value = _check_n_bags(value)
+    if value == "auto":
+        return AUTO_BAGS if n_rows <= AUTO_BAG_MAX_ROWS else 1
+    return int(value)
+
+
+def _bag_rows(
+    n: int, n_bags: int, *, stratify: np.ndarray | None, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """An inner K-fold of ``range(n)``: ``n_bags`` pairs of sorted (train, early-stopping) rows.
+
+    Rows are dealt to the parts at random, class by class when ``stratify`` is given, so every
+    part has its share of each class; every row stops early for exactly one bag.
+    """
+    rng = np.random.default_rng([random_state, 0xBA6])
+    part = np.empty(n, dtype=np.int64)
+    strata = np.zeros(n, dtype=np.int64) if stratify is None else np.asarray(stratify)
+    offset = 0
+    for k in np.unique(strata):
+        members = rng.permutation(np.flatnonzero(strata == k))
+        part[members] = (np.arange(len(members)) + offset) % n_bags
+        offset += len(members)
+    out = []
+    for b in range(n_bags):
+        stop = np.flatnonzero(part == b)
+        train = np.flatnonzero(part != b)
+        if len(stop) == 0 or len(train) < 2:
+            raise ValueError(f"cannot cut n_samples={n} rows into n_bags={n_bags} bags; lower n_bags")
+        out.append((train, stop))
+    return out
 
 
 def build_module(arch: str, module_kwargs: Mapping[str, Any]) -> nn.Module:
@@ -223,8 +286,13 @@ def build_module(arch: str, module_kwargs: Mapping[str, Any]) -> nn.Module:
     """
     if arch not in _MODULE_CLASSES:
         raise ConfigError(f"unknown network {arch=}; choose one of {tuple(_MODULE_CLASSES)}")
+    kwargs = dict(module_kwargs)
+    n_bags = _check_n_bags(kwargs.pop("n_bags", 1))
+    n_bags = 1 if n_bags == "auto" else n_bags  # "auto" is resolved at fit time
     try:
-        return _MODULE_CLASSES[arch](**module_kwargs)
+        if n_bags > 1:
+            return BaggedNet([_MODULE_CLASSES[arch](**kwargs) for _ in range(n_bags)])
+        return _MODULE_CLASSES[arch](**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"cannot build {arch!r} from {dict(module_kwargs)}: {err}") from err
 
@@ -476,7 +544,11 @@ class NetEstimator(BaseEstimator):
             y: training targets.
             X_valid: validation features; when both validation arguments are ``None``, a
                 deterministic (stratified for classification) 10% of the training rows is
-                held out instead.
+                held out instead, or, with ``n_bags`` > 1 (``params["n_bags"]``; ``"auto"``: see
+                :func:`resolve_n_bags`), the rows are cut into ``n_bags`` parts and one network
+                is trained per part, on the other parts, and early-stopped on it; the model is
+                their :class:`~genoml_core.nn.bagged.BaggedNet` (mean prediction). With an
+                explicit validation set one network is trained.
             y_valid: validation targets.
 
         Returns:
@@ -508,45 +580,72 @@ class NetEstimator(BaseEstimator):
             d_out = 1
         if (X_valid is None) != (y_valid is None):
             raise ValueError("pass both X_valid and y_valid, or neither (then 10% of X is held out)")
-        if X_valid is None:
-            stratify = codes if self._is_classification() else None
-            train_rows, valid_rows = _holdout_rows(len(Xs), stratify=stratify, random_state=seed)
-            X_train, y_train = RowSubset(Xs, train_rows), codes[train_rows]
-            X_val, y_val = RowSubset(Xs, valid_rows), codes[valid_rows]
-        else:
-            X_train, y_train = Xs, codes
+        stratify = codes if self._is_classification() else None
+        n_bags = 1 if X_valid is not None else resolve_n_bags(module_params.pop("n_bags", 1), len(Xs))
+        module_params["n_bags"] = 1
+        if X_valid is not None:  # the caller's validation set: one network, stopped on it
+            splits = [(None, None)]
             X_val = self._validate_X(X_valid, reset=False)
             y_val = self._encode_y(self._validate_y(y_valid, len(X_val)), fit=False)
-        if len(X_train) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training rows; got n_samples={len(X_train)}")
-        class_weight = self._class_weights(y_train)
+        elif n_bags == 1:
+            splits = [_holdout_rows(len(Xs), stratify=stratify, random_state=seed)]
+        else:
+            splits = _bag_rows(len(Xs), n_bags, stratify=stratify, random_state=seed)
+        members, results = [], []
         with _torch_threads(self.n_threads):
             device = resolve_device(self.device)
-            seed_everything(seed)
             module_kwargs = {"d_in": self.n_features_in_, "d_out": d_out, **module_params}
-            module = build_module(self.arch, module_kwargs)
-            result = fit_supervised(
-                module,
-                X_train,
-                y_train,
-                X_valid=X_val,
-                y_valid=y_val,
-                task=self.task,
-                options=options,
-                seed=seed,
-                device=device,
-                class_weight=class_weight,
-                checkpoint=self._checkpoint_spec(),
-            )
-        self.module_ = result.module
+            for bag, (train_rows, stop_rows) in enumerate(splits):
+                if train_rows is None:
+                    X_train, y_train = Xs, codes
+                else:
+                    X_train, y_train = RowSubset(Xs, train_rows), codes[train_rows]
+                    X_val, y_val = RowSubset(Xs, stop_rows), codes[stop_rows]
+                if len(X_train) < 2:
+                    raise ValueError(
+                        f"{type(self).__name__} needs at least 2 training rows; got n_samples={len(X_train)}"
+                    )
+                bag_seed = seed if bag == 0 else int(np.random.SeedSequence([seed, bag]).generate_state(1)[0] % (2**31 - 1))
+                seed_everything(bag_seed)
+                result = fit_supervised(
+                    build_module(self.arch, module_kwargs),
+                    X_train,
+                    y_train,
+                    X_valid=X_val,
+                    y_valid=y_val,
+                    task=self.task,
+                    options=options,
+                    seed=bag_seed,
+                    device=device,
+                    class_weight=self._class_weights(y_train),
+                    checkpoint=self._bag_checkpoint(bag, len(splits)),
+                )
+                members.append(result.module)
+                results.append(result)
+        if len(members) == 1:
+            self.module_ = members[0]
+        else:
+            self.module_ = BaggedNet(members).to(device).eval()
+            module_kwargs["n_bags"] = len(members)
         self.module_kwargs_ = module_kwargs
         self.train_options_ = options
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.best_score_ = result.best_score
-        self.metric_ = result.metric
+        # one network: its history; bags: the first bag's history, and every bag's best epoch and score
+        self.history_ = results[0].history
+        self.best_epoch_ = int(np.median([r.best_epoch for r in results]))
+        self.best_score_ = float(np.mean([r.best_score for r in results]))
+        self.bags_ = [{"best_epoch": r.best_epoch, "best_score": r.best_score} for r in results]
+        self.metric_ = results[0].metric
         self.device_ = device
         return self
+
+    def _bag_checkpoint(self, bag: int, n_bags: int) -> CheckpointSpec | None:
+        """The checkpoint of one bag: the estimator's file, with ``.bag{i}`` before the suffix
+        when there are several bags (a resumed fit retrains the finished bags, then resumes)."""
+        spec = self._checkpoint_spec()
+        if spec is None or n_bags == 1:
+            return spec
+        path = spec.path.with_name(f"{spec.path.stem}.bag{bag}{spec.path.suffix}")
+        return CheckpointSpec(path=path, every=spec.every)
 
     # -- inference
     def _outputs(self, X: Any, fn: Any = None) -> np.ndarray:

@@ -4,7 +4,8 @@ Which explainer (``explain.method: auto``)
     * PyTorch nets (:class:`~genoml_core.estimators.NetClassifier` / ``NetRegressor``):
       ``shap.GradientExplainer`` (expected gradients; ``gradient_nsamples`` draws per explained
       row). ``method: deep`` uses ``shap.DeepExplainer`` (DeepLIFT) with its additivity check on:
-      a mismatch stops the job. The module is switched to eval mode and its mode restored after.
+      a mismatch stops the job; a bagged net (``n_bags`` > 1) falls back to ``gradient``, as
+      DeepLIFT has no rule for the log of the bags' mean probability. The module is switched to eval mode and its mode restored after.
     * Tree ensembles (random forest, extra trees, XGBoost): ``shap.TreeExplainer``, exact
       path-dependent TreeSHAP; its "background" is the trees' own training cover.
     * Linear models (logistic regression, LDA, ridge/lasso/elastic net/linear SVR, and the binary
@@ -289,11 +290,17 @@ def resolve_method(est: Any, requested: str = "auto") -> tuple[str, str | None]:
     if requested not in METHODS:
         raise ConfigError(f"explain.method={requested!r}; use one of {list(METHODS)}")
     family = model_family(est)
-    if requested == "auto" or requested == "permutation" or requested in _ALLOWED[family]:
+    bagged = family == "torch" and type(getattr(est, "module_", None)).__name__ == "BaggedNet"
+    if requested == "auto" or requested == "permutation" or (requested in _ALLOWED[family]
+                                                              and not (bagged and requested == "deep")):
         return (_AUTO[family] if requested == "auto" else requested), None
     method = _AUTO[family]
-    note = (f"explain.method={requested!r} does not apply to the final model ({type(est).__name__}); "
-            f"used {method!r} instead")
+    if bagged:  # DeepLIFT has no rule for the log of the bags' mean probability
+        note = (f"explain.method={requested!r} does not apply to a bagged network (n_bags > 1: DeepLIFT cannot "
+                f"pass through the bags' mean probability); used {method!r} instead")
+    else:
+        note = (f"explain.method={requested!r} does not apply to the final model ({type(est).__name__}); "
+                f"used {method!r} instead")
     log.warning(note)
     return method, note
 

@@ -89,6 +89,7 @@ _RETRAIN_DEFAULTS = {
     "max_epochs": 30,
     "patience": 5,
     "dropout": 0.1,
+    "n_bags": "auto",
 }
 
 

@@ -203,7 +203,7 @@ def test_checkpointing_does_not_change_the_result_and_cleans_up(tmp_path):
 # ----------------------------------------------------------------------------- estimator, trials
 def test_estimator_checkpoint_is_not_a_parameter_and_resumes(tmp_path, kill_after):
     X, y, _, _ = binary_task()
-    params = {"max_epochs": 5, "d_layer": 16, "n_layers": 1}
+    params = {"max_epochs": 5, "d_layer": 16, "n_layers": 1, "n_bags": 1}
     reference = NetClassifier("mlp", params, device="cpu").fit(X, y)
     path = tmp_path / "mlp_fold0.pt"
     est = make_net("mlp", params, task="binary", random_state=0, n_threads=1, device="cpu",
@@ -253,7 +253,9 @@ def test_run_trial_gives_each_net_fold_its_checkpoint_and_resumes(tmp_path, kill
     with pytest.raises(Killed):
         run_trial(stores, model_paths={"fold0": tmp_path / "model.zip"}, checkpoint_dir=ckpt_dir,
                   checkpoint_every=1, **common)  # fmt: skip
-    assert [f.name for f in ckpt_dir.iterdir()] == ["mlp_trial0_fold0.pt"]
+    # 100 training rows: n_bags "auto" trains 5 bags, each with its own checkpoint; the run was
+    # killed in the first
+    assert [f.name for f in ckpt_dir.iterdir()] == ["mlp_trial0_fold0.bag0.pt"]
     record = run_trial(stores, model_paths={"fold0": tmp_path / "model.zip"}, checkpoint_dir=ckpt_dir,
                        checkpoint_every=1, **common)  # fmt: skip
     assert list(ckpt_dir.iterdir()) == []

@@ -179,9 +179,26 @@ def tiny_net():
     from genoml_core.estimators import make_net
 
     X, y = three_feature_data("binary", n=600)
-    est = make_net("mlp", {"max_epochs": 15, "d_layer": 32, "n_layers": 1, "dropout": 0.0, "lr": 0.01},
+    est = make_net("mlp", {"max_epochs": 15, "d_layer": 32, "n_layers": 1, "dropout": 0.0, "lr": 0.01, "n_bags": 1},
                    task="binary", random_state=0, n_threads=1)
     return est.fit(X[:500], y[:500]), X
+
+
+def test_a_bagged_net_is_explained_by_gradients_and_deep_falls_back():
+    from genoml_core.estimators import make_net
+
+    X, y = three_feature_data("binary", n=600)
+    est = make_net("mlp", {"max_epochs": 15, "d_layer": 32, "n_layers": 1, "dropout": 0.0, "lr": 0.01, "n_bags": 3},
+                   task="binary", random_state=0, n_threads=1).fit(X[:500], y[:500])
+    assert type(est.module_).__name__ == "BaggedNet"
+    exp = explain_model(est, X[:100], X[500:600], task="binary", class_names=["control", "case"],
+                        options=ExplainOptions(method="deep", gradient_nsamples=100), seed=0)
+    assert exp.method == "gradient" and any("bagged" in n for n in exp.notes)
+    # the explained output is the bag's: the log-odds of the bags' mean probability
+    np.testing.assert_allclose(1 / (1 + np.exp(-exp.outputs[:, 0])), est.predict_proba(X[500:600])[:, 1], atol=1e-5)
+    assert set(np.argsort(-exp.importance()[:, 0])[:3]) == {0, 1, 2}
+    spread = float(np.abs(exp.outputs - exp.base_values).mean())
+    assert exp.additivity_error() < 0.5 * max(spread, 1.0)
 
 
 @pytest.mark.parametrize("method", ["gradient", "deep"])
@@ -207,8 +224,8 @@ def test_torch_regressor_is_explained_in_phenotype_units():
     from genoml_core.estimators import make_net
 
     X, y = three_feature_data("continuous", n=400)
-    est = make_net("mlp", {"max_epochs": 10, "d_layer": 16, "n_layers": 1}, task="continuous", random_state=0,
-                   n_threads=1).fit(X[:300], y[:300])
+    est = make_net("mlp", {"max_epochs": 10, "d_layer": 16, "n_layers": 1, "n_bags": 1}, task="continuous",
+                   random_state=0, n_threads=1).fit(X[:300], y[:300])
     exp = explain_model(est, X[:50], X[300:340], task="continuous", options=ExplainOptions(method="deep"))
     np.testing.assert_allclose(exp.outputs[:, 0], est.predict(X[300:340]), rtol=1e-4, atol=1e-3)
     assert exp.additivity_error() < 1e-2 * max(1.0, float(np.abs(exp.outputs).max()))

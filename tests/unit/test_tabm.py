@@ -128,7 +128,9 @@ def test_save_load_and_same_seed_same_model(tmp_path):
     a.save(tmp_path / "m")
     loaded = NetEstimator.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
-    assert type(loaded.module_).__name__ == "TabMNet"
+    # 300 rows: n_bags "auto" trains 5 bags, each a TabM
+    assert type(loaded.module_).__name__ == "BaggedNet" and len(loaded.module_) == 5
+    assert all(type(m).__name__ == "TabMNet" for m in loaded.module_.members)
 
 
 def test_registry_and_defaults():
@@ -137,7 +139,7 @@ def test_registry_and_defaults():
     assert set(spec.tasks) == {"binary", "multiclass", "continuous"}
     d = space_defaults("tabm")
     # the paper's optimiser, not the AutoGenome nets' shared defaults
-    assert (d["lr"], d["weight_decay"], d["batch_size"], d["patience"]) == (2e-3, 3e-4, 256, 16)
+    assert (d["lr"], d["weight_decay"], d["batch_size"], d["patience"]) == (2e-3, 3e-4, 256, 8)
     assert space_defaults("mlp")["lr"] == 1e-3  # the other nets keep theirs
     module, options = resolve_params("tabm", {"k": 8.0})
     assert module["k"] == 8 and options["lr"] == 2e-3
