@@ -57,7 +57,7 @@ from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
 from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
-from .nn.bagged import BaggedNet
+from .nn.bagged import BaggedNet, SmoothClipped
 from .nn.rrfcn import RRFCN, Architecture
 from .runtime import resolve_device, seed_everything, set_threads
 from .training import (
@@ -127,7 +127,7 @@ _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
 # defaults of the searched networks: the shared optimisation keys, input keep ratio, no architecture
 _SEARCHED_DEFAULTS: dict[str, dict[str, Any]] = {
     "rrfcn": {
-        "arch_json": None, "keep_ratio": 1.0, "n_bags": "auto",
+        "arch_json": None, "keep_ratio": 1.0, "n_bags": "auto", "input_clip": 0.0,
         **{k: v["default"] for k, v in SHARED_SPACE.items()},
     },
 }
@@ -193,6 +193,7 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
         merged[key] = value
     options = {k: merged.pop(k) for k in list(merged) if k in option_keys}
     n_bags = _check_n_bags(merged.pop("n_bags", 1))
+    input_clip = _check_input_clip(merged.pop("input_clip", 0.0))
     common = {k: merged[k] for k in ("dropout", "keep_ratio", "activation")}
     if arch == "mlp":
         n_layers = merged["n_layers"]
@@ -225,7 +226,15 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
         module = {k: merged[k] for k in ("n_layers", "d_first", "width_decay", "d_latent")} | common
     if arch not in EMBED_ARCHS:
         module["n_bags"] = n_bags
+        if input_clip:
+            module["input_clip"] = input_clip
     return module, options
+
+
+def _check_input_clip(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"input_clip={value!r} must be a number >= 0 (0: off)")
+    return float(value)
 
 
 def _check_n_bags(value: Any) -> int | str:
@@ -289,10 +298,16 @@ def build_module(arch: str, module_kwargs: Mapping[str, Any]) -> nn.Module:
     kwargs = dict(module_kwargs)
     n_bags = _check_n_bags(kwargs.pop("n_bags", 1))
     n_bags = 1 if n_bags == "auto" else n_bags  # "auto" is resolved at fit time
+    clip = _check_input_clip(kwargs.pop("input_clip", 0.0))
+
+    def one() -> nn.Module:
+        net = _MODULE_CLASSES[arch](**kwargs)
+        return SmoothClipped(net, clip) if clip else net
+
     try:
         if n_bags > 1:
-            return BaggedNet([_MODULE_CLASSES[arch](**kwargs) for _ in range(n_bags)])
-        return _MODULE_CLASSES[arch](**kwargs)
+            return BaggedNet([one() for _ in range(n_bags)])
+        return one()
     except (TypeError, ValueError) as err:
         raise ConfigError(f"cannot build {arch!r} from {dict(module_kwargs)}: {err}") from err
 

@@ -90,6 +90,8 @@ _RETRAIN_DEFAULTS = {
     "patience": 5,
     "dropout": 0.1,
     "n_bags": "auto",
+    "input_clip": 0.0,
+    "lr_schedule": "constant",
 }
 
 

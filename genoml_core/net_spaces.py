@@ -37,6 +37,11 @@ _KEEP_RATIO = {"type": "categorical", "values": [0.6, 0.8, 1.0], "default": 1.0}
 #: network fits on at most 1,000 rows (where a 10% early-stopping holdout is too few rows to stop on
 #: and one network's variance dominates), else 1.
 _N_BAGS = {"type": "categorical", "values": ["auto", 1, 3, 5], "default": "auto"}
+#: RealMLP's smooth clipping of the standardized inputs, x / sqrt(1 + (x / c)^2) (0: off), and the
+#: learning-rate schedule: searched, off / constant by default, as neither changed the OOF metric
+#: on GSE7390 or the simulated expression set (BENCHMARKS.md).
+_INPUT_CLIP = {"type": "categorical", "values": [0.0, 3.0], "default": 0.0}
+_LR_SCHEDULE = {"type": "categorical", "values": ["constant", "cosine"], "default": "constant"}
 
 #: RFCN-DenseNet block structures: runs of consecutive unit counts drawn from AutoGenome's
 #: {2, 3, 4} and {3, 4, 5} (one, two or three dense blocks).
@@ -60,18 +65,24 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "d_layer": {"type": "categorical", "values": _WIDTHS_1024, "default": 128},
         "keep_ratio": _KEEP_RATIO,
         "n_bags": _N_BAGS,
+        "input_clip": _INPUT_CLIP,
+        "lr_schedule": _LR_SCHEDULE,
     },
     "rfcn_resnet": {
         "n_blocks": {"type": "categorical", "values": [1, 2, 3, 5, 6], "default": 2},
         "d_block": {"type": "categorical", "values": _WIDTHS_512, "default": 128},
         "keep_ratio": _KEEP_RATIO,
         "n_bags": _N_BAGS,
+        "input_clip": _INPUT_CLIP,
+        "lr_schedule": _LR_SCHEDULE,
     },
     "rfcn_densenet": {
         "block_structure": {"type": "categorical", "values": BLOCK_STRUCTURES, "default": "2-3"},
         "growth_rate": {"type": "categorical", "values": _WIDTHS_512, "default": 32},
         "keep_ratio": _KEEP_RATIO,
         "n_bags": _N_BAGS,
+        "input_clip": _INPUT_CLIP,
+        "lr_schedule": _LR_SCHEDULE,
     },
     # TabM (Gorishniy et al. 2025; the tabm package): the paper's defaults (k = 32 members, 3
     # blocks without numeric embeddings, dropout 0.1; AdamW, lr 2e-3, weight decay 3e-4, batch 256)
@@ -87,6 +98,8 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "arch_type": {"type": "categorical", "values": ["tabm", "tabm-mini"], "default": "tabm"},
         "keep_ratio": _KEEP_RATIO,
         "n_bags": _N_BAGS,
+        "input_clip": _INPUT_CLIP,
+        "lr_schedule": _LR_SCHEDULE,
         "lr": {"type": "float", "low": 1e-4, "high": 5e-3, "log": True, "default": 2e-3},
         "weight_decay": {"type": "float", "low": 1e-5, "high": 1e-2, "log": True, "default": 3e-4},
         "batch_size": {"type": "categorical", "values": [64, 128, 256, 512], "default": 256},

@@ -1,4 +1,5 @@
-"""Several trained copies of a network, scored as one: the mean prediction of the bags.
+"""Wrappers around a network: several trained copies scored as one (the mean prediction of the
+bags), and smooth clipping of the inputs.
 
 :class:`~genoml_core.estimators.NetEstimator` trains ``n_bags`` copies of a network, each on its
 own part of the training rows and early-stopped on the rest (an inner K-fold, as AutoGluon bags
@@ -14,7 +15,39 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["BaggedNet"]
+__all__ = ["BaggedNet", "SmoothClipped", "smooth_clip"]
+
+
+def smooth_clip(x: Tensor, clip: float) -> Tensor:
+    """RealMLP's smooth clipping (Holzmüller et al. 2024): ``x / sqrt(1 + (x / clip)^2)``.
+
+    Near the identity for ``|x|`` well below ``clip``, it tends to ``+-clip``: an outlying
+    standardized value (a rare homozygote, an extreme expression level) cannot dominate a unit.
+
+    Example:
+        >>> [round(v, 3) for v in smooth_clip(torch.tensor([0.5, 3.0, 100.0]), 3.0).tolist()]
+        [0.493, 2.121, 2.999]
+    """
+    return x / torch.sqrt(1 + (x / clip) ** 2)
+
+
+class SmoothClipped(nn.Module):
+    """``net`` applied to smoothly clipped inputs (:func:`smooth_clip`).
+
+    Args:
+        net: the network.
+        clip: the clipping scale (> 0), in units of the standardized inputs.
+    """
+
+    def __init__(self, net: nn.Module, clip: float) -> None:
+        super().__init__()
+        if not clip > 0:
+            raise ValueError(f"input_clip={clip!r} must be > 0 (0 turns clipping off)")
+        self.net = net
+        self.clip = float(clip)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(smooth_clip(x, self.clip))
 
 
 class BaggedNet(nn.Module):

@@ -93,3 +93,26 @@ def test_a_bag_is_not_trained_as_a_whole():
         bag.train()(torch.randn(2, 3))
     with pytest.raises(ValueError, match="at least 2"):
         BaggedNet([torch.nn.Linear(3, 2)])
+
+
+def test_input_clip_smoothly_bounds_the_inputs_and_survives_save_load(tmp_path):
+    from genoml_core.nn.bagged import SmoothClipped, smooth_clip
+
+    x = torch.tensor([-1e6, -3.0, 0.0, 0.1, 3.0, 1e6])
+    c = smooth_clip(x, 3.0)
+    assert torch.all(c.abs() <= 3.0) and torch.all(torch.diff(c) > 0)  # bounded, order kept
+    assert abs(float(c[3]) - 0.1) < 1e-3  # near the identity close to 0
+    X, y = _noisy(n=1200)
+    est = make_net("mlp", {**SMALL, "input_clip": 3.0, "lr_schedule": "cosine"}, task="binary", random_state=0,
+                   n_threads=1).fit(X[:1100], y[:1100])  # fmt: skip
+    assert isinstance(est.module_, SmoothClipped) and est.train_options_.lr_schedule == "cosine"
+    X_out = X[1100:].copy()
+    X_out[:, 0] *= 1e4  # an outlier moves the prediction no further than the clipped value does
+    X_cap = X[1100:].copy()
+    X_cap[:, 0] = np.sign(X_cap[:, 0]) * 1e6
+    np.testing.assert_allclose(est.predict_proba(X_out), est.predict_proba(X_cap), atol=1e-4)
+    est.save(tmp_path / "m")
+    np.testing.assert_array_equal(NetEstimator.load(tmp_path / "m").predict_proba(X[1100:]), est.predict_proba(X[1100:]))
+    for bad in (-1.0, float("nan"), "3"):
+        with pytest.raises(ConfigError, match="input_clip"):
+            make_net("mlp", {"input_clip": bad}, task="binary", random_state=0, n_threads=1)
