@@ -287,6 +287,11 @@ def _bag_rows(
     return out
 
 
+def _bag_seed(seed: int, bag: int) -> int:
+    """The seed of bag ``bag`` >= 1 (bag 0 uses ``seed`` itself, as one network would)."""
+    return int(np.random.SeedSequence([seed, bag]).generate_state(1)[0] % (2**31 - 1))
+
+
 def build_module(arch: str, module_kwargs: Mapping[str, Any]) -> nn.Module:
     """Instantiate the network for ``arch`` from its full kwargs (including ``d_in``/``d_out``).
 
@@ -620,7 +625,7 @@ class NetEstimator(BaseEstimator):
                     raise ValueError(
                         f"{type(self).__name__} needs at least 2 training rows; got n_samples={len(X_train)}"
                     )
-                bag_seed = seed if bag == 0 else int(np.random.SeedSequence([seed, bag]).generate_state(1)[0] % (2**31 - 1))
+                bag_seed = seed if bag == 0 else _bag_seed(seed, bag)
                 seed_everything(bag_seed)
                 result = fit_supervised(
                     build_module(self.arch, module_kwargs),
@@ -644,10 +649,14 @@ class NetEstimator(BaseEstimator):
             module_kwargs["n_bags"] = len(members)
         self.module_kwargs_ = module_kwargs
         self.train_options_ = options
-        # one network: its history; bags: the first bag's history, and every bag's best epoch and score
+        # one network: its history, best epoch and score; bags: the first bag's history, the median
+        # best epoch and mean best score, and every bag's in bags_
         self.history_ = results[0].history
-        self.best_epoch_ = int(np.median([r.best_epoch for r in results]))
-        self.best_score_ = float(np.mean([r.best_score for r in results]))
+        if len(results) == 1:
+            self.best_epoch_, self.best_score_ = results[0].best_epoch, results[0].best_score
+        else:
+            self.best_epoch_ = int(np.median([r.best_epoch for r in results]))
+            self.best_score_ = float(np.mean([r.best_score for r in results]))
         self.bags_ = [{"best_epoch": r.best_epoch, "best_score": r.best_score} for r in results]
         self.metric_ = results[0].metric
         self.device_ = device
@@ -731,6 +740,7 @@ class NetEstimator(BaseEstimator):
             **self._extra_state(),
             "best_epoch": self.best_epoch_,
             "best_score": self.best_score_,
+            "bags": getattr(self, "bags_", None),
             "metric": self.metric_,
             "history": self.history_,
             "device": str(self.device_),
@@ -798,6 +808,8 @@ class NetEstimator(BaseEstimator):
             est.y_scale_ = float(meta["target_scaling"]["scale"])
         est.history_ = meta["history"]
         est.best_epoch_ = meta["best_epoch"]
+        if meta.get("bags") is not None:
+            est.bags_ = meta["bags"]
         est.best_score_ = -math.inf if meta["best_score"] is None else meta["best_score"]
         est.metric_ = meta["metric"]
         est._after_load()

@@ -70,6 +70,7 @@ def test_bagged_classifier_is_the_mean_of_its_members_and_beats_one_net_on_small
     loaded = NetEstimator.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict_proba(X[300:]), bag.predict_proba(X[300:]))
     assert isinstance(loaded.module_, BaggedNet) and loaded.module_kwargs_["n_bags"] == 5
+    assert loaded.bags_ == bag.bags_ and [b["best_epoch"] for b in bag.bags_] != [0] * 5
 
 
 def test_bagged_regressor_averages_and_an_explicit_validation_set_trains_one_net():
@@ -112,7 +113,8 @@ def test_input_clip_smoothly_bounds_the_inputs_and_survives_save_load(tmp_path):
     X_cap[:, 0] = np.sign(X_cap[:, 0]) * 1e6
     np.testing.assert_allclose(est.predict_proba(X_out), est.predict_proba(X_cap), atol=1e-4)
     est.save(tmp_path / "m")
-    np.testing.assert_array_equal(NetEstimator.load(tmp_path / "m").predict_proba(X[1100:]), est.predict_proba(X[1100:]))
+    loaded = NetEstimator.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(X[1100:]), est.predict_proba(X[1100:]))
     for bad in (-1.0, float("nan"), "3"):
         with pytest.raises(ConfigError, match="input_clip"):
             make_net("mlp", {"input_clip": bad}, task="binary", random_state=0, n_threads=1)
