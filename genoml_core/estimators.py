@@ -55,7 +55,7 @@ from torch import nn
 from . import __version__, registry
 from .errors import ConfigError, InputError
 from .io import atomic_path, read_json, write_json
-from .net_spaces import NET_SPACES, SHARED_SPACE, parse_block_structure, space_defaults
+from .net_spaces import NET_SPACES, RECIPE_SPACE, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
 from .nn.bagged import BaggedNet, SmoothClipped
 from .nn.rrfcn import RRFCN, Architecture
@@ -127,8 +127,8 @@ _EXTRA_MODULE_KEYS: dict[str, dict[str, Any]] = {
 # defaults of the searched networks: the shared optimisation keys, input keep ratio, no architecture
 _SEARCHED_DEFAULTS: dict[str, dict[str, Any]] = {
     "rrfcn": {
-        "arch_json": None, "keep_ratio": 1.0, "n_bags": "auto", "input_clip": 0.0,
-        **{k: v["default"] for k, v in SHARED_SPACE.items()},
+        "arch_json": None, "keep_ratio": 1.0,
+        **{k: v["default"] for k, v in {**SHARED_SPACE, **RECIPE_SPACE}.items()},
     },
 }
 

@@ -5,7 +5,8 @@ Which explainer (``explain.method: auto``)
       ``shap.GradientExplainer`` (expected gradients; ``gradient_nsamples`` draws per explained
       row). ``method: deep`` uses ``shap.DeepExplainer`` (DeepLIFT) with its additivity check on:
       a mismatch stops the job; a bagged net (``n_bags`` > 1) falls back to ``gradient``, as
-      DeepLIFT has no rule for the log of the bags' mean probability. The module is switched to eval mode and its mode restored after.
+      DeepLIFT has no rule for the log of the bags' mean probability. The module is switched to
+      eval mode and its mode restored after.
     * Tree ensembles (random forest, extra trees, XGBoost): ``shap.TreeExplainer``, exact
       path-dependent TreeSHAP; its "background" is the trees' own training cover.
     * Linear models (logistic regression, LDA, ridge/lasso/elastic net/linear SVR, and the binary
@@ -285,14 +286,21 @@ _AUTO = {"torch": "gradient", "tree": "tree", "linear": "linear", "other": "perm
 _ALLOWED = {"torch": {"gradient", "deep"}, "tree": {"tree"}, "linear": {"linear"}, "other": set()}
 
 
+def _is_bagged(est: Any) -> bool:
+    """A torch net whose module is several bags (``n_bags`` > 1)."""
+    from .nn.bagged import BaggedNet
+
+    return isinstance(getattr(est, "module_", None), BaggedNet)
+
+
 def resolve_method(est: Any, requested: str = "auto") -> tuple[str, str | None]:
     """The explainer for ``est``: ``(method, note)``; the note says why a request was not followed."""
     if requested not in METHODS:
         raise ConfigError(f"explain.method={requested!r}; use one of {list(METHODS)}")
     family = model_family(est)
-    bagged = family == "torch" and type(getattr(est, "module_", None)).__name__ == "BaggedNet"
-    if requested == "auto" or requested == "permutation" or (requested in _ALLOWED[family]
-                                                              and not (bagged and requested == "deep")):
+    bagged = family == "torch" and _is_bagged(est)
+    allowed = _ALLOWED[family] - {"deep"} if bagged else _ALLOWED[family]
+    if requested == "auto" or requested == "permutation" or requested in allowed:
         return (_AUTO[family] if requested == "auto" else requested), None
     method = _AUTO[family]
     if bagged:  # DeepLIFT has no rule for the log of the bags' mean probability

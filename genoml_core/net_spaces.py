@@ -23,6 +23,7 @@ from .errors import ConfigError
 __all__ = [
     "NET_SPACES",
     "SHARED_SPACE",
+    "RECIPE_SPACE",
     "BLOCK_STRUCTURES",
     "space_for",
     "space_defaults",
@@ -42,6 +43,8 @@ _N_BAGS = {"type": "categorical", "values": ["auto", 1, 3, 5], "default": "auto"
 #: on GSE7390 or the simulated expression set (BENCHMARKS.md).
 _INPUT_CLIP = {"type": "categorical", "values": [0.0, 3.0], "default": 0.0}
 _LR_SCHEDULE = {"type": "categorical", "values": ["constant", "cosine"], "default": "constant"}
+#: The recipe keys every supervised network has (the rrfcn retrain takes their defaults too).
+RECIPE_SPACE: dict[str, dict[str, Any]] = {"n_bags": _N_BAGS, "input_clip": _INPUT_CLIP, "lr_schedule": _LR_SCHEDULE}
 
 #: RFCN-DenseNet block structures: runs of consecutive unit counts drawn from AutoGenome's
 #: {2, 3, 4} and {3, 4, 5} (one, two or three dense blocks).
@@ -64,25 +67,19 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "n_layers": {"type": "int", "low": 1, "high": 4, "log": False, "default": 2},
         "d_layer": {"type": "categorical", "values": _WIDTHS_1024, "default": 128},
         "keep_ratio": _KEEP_RATIO,
-        "n_bags": _N_BAGS,
-        "input_clip": _INPUT_CLIP,
-        "lr_schedule": _LR_SCHEDULE,
+        **RECIPE_SPACE,
     },
     "rfcn_resnet": {
         "n_blocks": {"type": "categorical", "values": [1, 2, 3, 5, 6], "default": 2},
         "d_block": {"type": "categorical", "values": _WIDTHS_512, "default": 128},
         "keep_ratio": _KEEP_RATIO,
-        "n_bags": _N_BAGS,
-        "input_clip": _INPUT_CLIP,
-        "lr_schedule": _LR_SCHEDULE,
+        **RECIPE_SPACE,
     },
     "rfcn_densenet": {
         "block_structure": {"type": "categorical", "values": BLOCK_STRUCTURES, "default": "2-3"},
         "growth_rate": {"type": "categorical", "values": _WIDTHS_512, "default": 32},
         "keep_ratio": _KEEP_RATIO,
-        "n_bags": _N_BAGS,
-        "input_clip": _INPUT_CLIP,
-        "lr_schedule": _LR_SCHEDULE,
+        **RECIPE_SPACE,
     },
     # TabM (Gorishniy et al. 2025; the tabm package): the paper's defaults (k = 32 members, 3
     # blocks without numeric embeddings, dropout 0.1; AdamW, lr 2e-3, weight decay 3e-4, batch 256)
@@ -97,9 +94,7 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "d_block": {"type": "categorical", "values": [64, 128, 256, 512, 1024], "default": 128},
         "arch_type": {"type": "categorical", "values": ["tabm", "tabm-mini"], "default": "tabm"},
         "keep_ratio": _KEEP_RATIO,
-        "n_bags": _N_BAGS,
-        "input_clip": _INPUT_CLIP,
-        "lr_schedule": _LR_SCHEDULE,
+        **RECIPE_SPACE,
         "lr": {"type": "float", "low": 1e-4, "high": 5e-3, "log": True, "default": 2e-3},
         "weight_decay": {"type": "float", "low": 1e-5, "high": 1e-2, "log": True, "default": 3e-4},
         "batch_size": {"type": "categorical", "values": [64, 128, 256, 512], "default": 256},
