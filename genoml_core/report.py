@@ -411,11 +411,10 @@ def _pca_section(summary: Mapping[str, Any], pcs_path: str, groups_path: str | N
         img = _img(png, "Ancestry PC1 vs PC2")
     caption = (f"PC1 vs PC2 of {fold or 'the fold'}, coloured by {group_col if group_col else 'role'}; circles: "
                "training people (fitted), other markers: projected people (triangles: test)")
-    approx = summary.get("approx")
     asked = summary.get("n_pcs_asked")
     fewer = f" (of {_fmt(int(asked))} asked: too few training people or SNPs for more)" \
         if isinstance(asked, (int, float)) and int(asked) > k else ""
-    text = (f"{k} PCs{fewer} fitted by plink2 --pca{' approx (randomized)' if approx else ''} on "
+    text = (f"{k} PCs{fewer} fitted by {_pca_method(summary)} on "
             f"{_fmt(summary.get('n_train'))} training people of {fold or 'the fold'} over "
             f"{_fmt(summary.get('n_snps'))} LD-pruned SNPs; the other people projected with the training allele "
             "weights; the PCs are added as unpenalized covariates.")
@@ -426,11 +425,19 @@ def _pca_section(summary: Mapping[str, Any], pcs_path: str, groups_path: str | N
             "plot": img | {"title": caption}}
 
 
+def _pca_method(summary: Mapping[str, Any]) -> str:
+    """How the PCs were fitted, from the PCA summary (runs before the numpy engine used plink2)."""
+    approx = bool(summary.get("approx"))
+    if summary.get("engine", "plink2") == "plink2":
+        return f"plink2 --pca{' approx (randomized)' if approx else ''}"
+    return "a randomized SVD" if approx else "an exact eigendecomposition"
+
+
 def _pca_card_line(config: Mapping[str, Any], pca: Mapping[str, Any] | None) -> str:
     """The model card's answer to "were ancestry PCs used?"."""
     k = int((pca or {}).get("n_pcs") or 0)
     if k > 0:
-        return (f"yes: {k} PCs (plink2 --pca on {_fmt((pca or {}).get('n_train'))} training people of "
+        return (f"yes: {k} PCs ({_pca_method(pca or {})} on {_fmt((pca or {}).get('n_train'))} training people of "
                 f"{(pca or {}).get('fold', 'the fold')}, {_fmt((pca or {}).get('n_snps'))} LD-pruned SNPs), "
                 "unpenalized covariates")
     if not (config.get("data") or {}).get("genotypes"):

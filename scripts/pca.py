@@ -10,7 +10,8 @@ from genoml_core.split import fold_members  # noqa: E402
 smk = snakemake  # noqa: F821
 opts = smk.params.pca
 fit = pca.fit_pca(smk.params.bfile, smk.input.train, smk.input.snplist, n_pcs=opts["n_pcs"], approx=opts["approx"],
-                  threads=smk.threads)
+                  engine=opts["engine"], threads=smk.threads, seed=smk.params.seed,
+                  chunk_variants=smk.params.munge["chunk_variants"], decode_engine=smk.params.munge["engine"])
 weights, summary = fit.weights, fit.summary
 split = pd.read_csv(smk.input.split, sep="\t", dtype={"FID": str, "IID": str})
 pcs = pca.project(smk.params.bfile, split, weights, chunk_variants=smk.params.munge["chunk_variants"],
@@ -20,7 +21,7 @@ key = pcs.FID + "\t" + pcs.IID
 for name, sub in fold_members(split, smk.wildcards.fold, smk.params.split_method).items():
     role[key.isin(sub.FID + "\t" + sub.IID)] = name
 pcs.insert(2, "role", role.to_numpy())
-# the projection of the training samples against plink2's own eigenvectors (1 = same axes)
+# the projection of the training samples against their fitted PCs (1 = same axes)
 train_pcs = pcs[role.to_numpy() == "train"]
 summary["train_projection_agreement"] = [round(a, 6) for a in pca.agreement(train_pcs, fit.fitted)]
 summary.update(fold=smk.wildcards.fold, n_projected=int(len(pcs)),

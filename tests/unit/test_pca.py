@@ -1,5 +1,6 @@
-"""Ancestry PCs (genoml_core.pca): fitted by plink2 on training samples only, projected for everyone
-on the same axes, new cohorts harmonized (swapped alleles, shuffled and absent SNPs) first."""
+"""Ancestry PCs (genoml_core.pca): fitted on training samples only (our own decomposition, checked
+against plink2 --pca), projected for everyone on the same axes, new cohorts harmonized (swapped
+alleles, shuffled and absent SNPs) first."""
 
 from __future__ import annotations
 
@@ -28,17 +29,41 @@ def two_pops(tmp_path_factory: pytest.TempPathFactory) -> dict:
     write_keep(train, d / "train.keep")
     (d / "all.snplist").write_text("\n".join(io.read_bim(d / "cohort").SNP) + "\n")
     fit = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4)
+    plink2 = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, engine="plink2")
     groups = pd.read_csv(d / "groups.tsv", sep="\t", dtype=str)
-    return {"dir": d, "bfile": str(d / "cohort"), "train": train, "test": test, "fit": fit, "groups": groups}
+    return {"dir": d, "bfile": str(d / "cohort"), "train": train, "test": test, "fit": fit, "plink2": plink2,
+            "groups": groups}
 
 
 def test_projecting_the_training_samples_reproduces_their_fitted_pcs(two_pops):
     fit = two_pops["fit"]
     assert fit.summary["n_pcs"] == 4 and fit.summary["n_train"] == 240 and not fit.summary["approx"]
+    assert fit.summary["engine"] == "numpy"
     projected = pca.project(two_pops["bfile"], two_pops["train"], fit.weights)
-    agree = pca.agreement(projected, fit.fitted)
+    # our own fit: the projection is the fitted PCs (Z V), up to the projection's per-person
+    # rescaling for missing calls (about 1% of the calls here)
+    both = projected.merge(fit.fitted, on=["FID", "IID"], suffixes=("", "_fit"))
+    for c in pca.pc_names(4):
+        assert np.allclose(both[c], both[f"{c}_fit"], rtol=0.05, atol=0.05 * both[c].std()), c
+    assert min(pca.agreement(projected, fit.fitted)) > 0.999
+    # plink2's eigenvectors: the same axes up to a scale per PC
+    p2 = two_pops["plink2"]
+    agree = pca.agreement(pca.project(two_pops["bfile"], two_pops["train"], p2.weights), p2.fitted)
     assert agree[0] > 0.999  # the ancestry axis
     assert min(agree) > 0.98  # noise PCs too (plink2 and the projection treat missing calls alike up to rounding)
+
+
+def test_our_pcs_are_plink2s(two_pops):
+    """The numpy engine's weights, frequencies and eigenvalues are plink2 --pca's (signs aside)."""
+    ours, theirs = two_pops["fit"], two_pops["plink2"]
+    assert list(ours.weights.SNP) == list(theirs.weights.SNP)
+    np.testing.assert_allclose(ours.weights.FREQ, theirs.weights.FREQ, atol=1e-6)
+    for name in pca.pc_names(4):
+        assert abs(np.corrcoef(ours.weights[name], theirs.weights[name])[0, 1]) > 0.99, name
+    np.testing.assert_allclose(ours.summary["eigenvalues"], theirs.summary["eigenvalues"], rtol=0.03)
+    # each PC's largest weight is positive, so reruns (and other machines) give the same signs
+    w = ours.weights[pca.pc_names(4)].to_numpy()
+    assert (w[np.abs(w).argmax(axis=0), np.arange(4)] > 0).all()
 
 
 def test_no_test_sample_enters_the_fit(two_pops, tmp_path):
@@ -130,7 +155,7 @@ def test_a_weights_file_is_checked(tmp_path: Path):
 
 
 def test_only_autosomes_enter_the_fit(two_pops, tmp_path):
-    """X-chromosome dosages differ by sex: such SNPs get no PCA weight."""
+    """X-chromosome dosages differ by sex: such SNPs get no PCA weight (either engine)."""
     import shutil
 
     d = two_pops["dir"]
@@ -139,16 +164,37 @@ def test_only_autosomes_enter_the_fit(two_pops, tmp_path):
     for ext in ("bed", "fam"):
         shutil.copy(d / f"cohort.{ext}", tmp_path / f"c.{ext}")
     io.write_tsv(bim[io.BIM_COLUMNS], tmp_path / "c.bim", header=False)
-    fit = pca.fit_pca(str(tmp_path / "c"), d / "train.keep", d / "all.snplist", n_pcs=2)
-    assert not set(fit.weights.SNP) & set(bim.SNP[:200]) and fit.summary["n_snps"] == len(bim) - 200
+    for engine in pca.ENGINES:
+        fit = pca.fit_pca(str(tmp_path / "c"), d / "train.keep", d / "all.snplist", n_pcs=2, engine=engine)
+        assert not set(fit.weights.SNP) & set(bim.SNP[:200]) and fit.summary["n_snps"] == len(bim) - 200
 
 
-def test_approximate_mode_gives_the_same_ancestry_axis(two_pops):
-    """plink2 --pca approx (used above 5,000 training samples) finds the same PC1."""
+@pytest.mark.parametrize("engine", ["numpy", "plink2"])
+def test_approximate_mode_gives_the_same_ancestry_axis(two_pops, engine):
+    """The randomized SVD (numpy) and plink2 --pca approx, used above 5,000 training samples, find
+    the exact fit's PC1; the randomized one is the same on a rerun with the same seed."""
     d = two_pops["dir"]
-    fit = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, approx=True)
+    fit = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, approx=True, engine=engine)
     assert fit.summary["approx"] and not two_pops["fit"].summary["approx"]
     a = pca.project(two_pops["bfile"], two_pops["test"], fit.weights).ancestry_PC1
     b = pca.project(two_pops["bfile"], two_pops["test"], two_pops["fit"].weights).ancestry_PC1
     assert abs(np.corrcoef(a, b)[0, 1]) > 0.99
     assert pca._use_approx("auto", pca.APPROX_ABOVE + 1) and not pca._use_approx("auto", pca.APPROX_ABOVE)
+    if engine == "numpy":
+        again = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, approx=True)
+        pd.testing.assert_frame_equal(again.weights, fit.weights)
+
+
+def test_autosomes_are_1_to_22():
+    chrom = pd.Series(["1", "chr22", "22", "23", "X", "chrX", "MT", "0", "chr7"])
+    assert pca.is_autosome(chrom).tolist() == [True, True, True, False, False, False, False, False, True]
+
+
+def test_an_unknown_engine_or_sample_is_refused(two_pops, tmp_path):
+    d = two_pops["dir"]
+    with pytest.raises(ValueError, match="engine"):
+        pca.fit_pca(two_pops["bfile"], d / "train.keep", d / "all.snplist", n_pcs=2, engine="eigensoft")
+    keep = pd.concat([two_pops["train"], pd.DataFrame({"FID": ["nobody"], "IID": ["nobody"]})])
+    write_keep(keep, tmp_path / "bad.keep")
+    with pytest.raises(Exception, match="not in .*cohort.fam"):
+        pca.fit_pca(two_pops["bfile"], tmp_path / "bad.keep", d / "all.snplist", n_pcs=2)

@@ -167,3 +167,12 @@ def test_the_report_reads_the_final_models_fold():
     assert pca_report_fold("kfold", 5, refit_full=True) == "full"
     assert PCA_INPUTS["pca_pcs"].format(fold="full") == "results/individual/pca/full/pcs.tsv"
     assert PCA_INPUTS["pca_summary"].format(fold="fold0") == "results/pca/fold0/summary.json"
+
+
+def test_the_report_names_how_the_pcs_were_fitted():
+    from genoml_core.report import _pca_method
+
+    assert _pca_method({"engine": "numpy", "approx": False}) == "an exact eigendecomposition"
+    assert _pca_method({"engine": "numpy", "approx": True}) == "a randomized SVD"
+    assert _pca_method({"engine": "plink2", "approx": True}) == "plink2 --pca approx (randomized)"
+    assert _pca_method({"approx": False}) == "plink2 --pca"  # summaries written before the numpy engine

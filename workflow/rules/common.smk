@@ -316,17 +316,26 @@ def mem_plink(wildcards, input, attempt):
 
 
 def mem_pca(wildcards, input, attempt):
-    """plink2 --pca holds the .bed and, in exact mode, the n x n relationship matrix of the n
-    training samples (8 bytes a cell: 200 MB at 5,000); approx mode (above 5,000, pca.approx
-    auto) works on n x (a few K) blocks instead. The projection adds one int8 chunk."""
+    """pca.engine numpy (the default) streams int8 chunks of the training genotypes: in exact mode
+    (at most 5,000 training people with pca.approx auto) it holds the n x n relationship matrix
+    and its eigensolver's copy (16 bytes a cell: 400 MB at 5,000); in approx mode an (n + m) x
+    (K + 10) basis a few times; three float64 n x chunk_variants blocks either way. plink2 --pca
+    (pca.engine plink2) holds the .bed, and in exact mode the n x n matrix; approx mode works on
+    n x (a few K) blocks. The projection adds one int8 chunk."""
     bed = _with_suffix(_files(input, "genotypes"), ".bed")
     train = _files(input, "train")
-    n = sum(1 for _ in open(train[0])) if train and os.path.exists(train[0]) else 0
+    snplist = _files(input, "snplist")
+    n = _lines(train[0]) if train else 0
+    m = _lines(snplist[0]) if snplist else 0
     approx = config["pca"]["approx"]
     exact = (n <= 5000) if approx == "auto" else not approx
     k = int(config["pca"]["n_pcs"])
-    extra = 8e-6 * n * n if exact else 8e-6 * n * 40 * max(k, 1)
-    return _request(120 + 1.15 * _size_mb(bed) + extra, attempt)
+    if config["pca"].get("engine", "numpy") == "plink2":
+        extra = 8e-6 * n * n if exact else 8e-6 * n * 40 * max(k, 1)
+        return _request(120 + 1.15 * _size_mb(bed) + extra, attempt)
+    blocks = 24e-6 * n * int(config["munge"]["chunk_variants"])
+    extra = 16e-6 * n * n if exact else 8e-6 * (n + m) * (k + 10) * 4
+    return _request(150 + blocks + extra, attempt)
 
 
 def mem_convert(wildcards, input, attempt):
