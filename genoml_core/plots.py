@@ -26,6 +26,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from .errors import ConfigError
 from .io import atomic_path
+from .layout import PLOT_FILES
 from .metrics import THRESHOLD, _average_precision, _check_inputs, compute_metrics, confusion
 
 __all__ = [
@@ -44,24 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Plot name -> file name, per task, as written by :func:`evaluation_plots` (before ``prefix``).
-PLOT_FILES: dict[str, dict[str, str]] = {
-    "binary": {
-        "roc": "roc.png",
-        "pr": "pr.png",
-        "confusion": "confusion.png",
-        "calibration": "calibration.png",
-        "score_distributions": "score_distributions.png",
-    },
-    "multiclass": {
-        "roc": "roc.png",
-        "pr": "pr.png",
-        "confusion": "confusion.png",
-        "score_distributions": "score_distributions.png",
-    },
-    "continuous": {"scatter": "scatter.png", "residuals": "residuals.png"},
-}
 
 _DPI = 110
 _BINS = np.linspace(0.0, 1.0, 21)

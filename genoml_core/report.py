@@ -68,27 +68,12 @@ from . import __version__, io
 from .plots import ancestry_group_column, plot_ancestry_pcs
 from .run_size import LOGGER_NAME as _SIZE_LOGGER
 from .run_size import judge_run_size
-from .split import REFIT_FOLD, fold_names
+from .layout import OPTIONAL_INPUTS, PCA_INPUTS, REFIT_FOLD, fold_names, pca_report_fold
 
 __all__ = ["OPTIONAL_INPUTS", "PCA_INPUTS", "collect_versions", "pca_report_fold", "render_report", "write_report"]
 
 log = logging.getLogger(__name__)
 
-#: Optional report input key -> the file the workflow would read for it.
-OPTIONAL_INPUTS: dict[str, str] = {
-    "embed_summary": "results/embed/summary.json",
-    "embed_plot_res_vae": "results/embed/res_vae_scatter.png",
-    "embed_plot_pca": "results/embed/pca_scatter.png",
-    "embed_plot_tsne": "results/embed/tsne_scatter.png",
-    "nas_architectures": "results/nas/architectures.json",
-    "nas_plot_winner": "results/nas/winner.png",
-    "nas_plot_curve": "results/nas/search_curve.png",
-}
-#: Ancestry PC report input key -> file, per fold (``{fold}``: :func:`pca_report_fold`).
-PCA_INPUTS: dict[str, str] = {
-    "pca_pcs": "results/individual/pca/{fold}/pcs.tsv",
-    "pca_summary": "results/pca/{fold}/summary.json",
-}
 #: Eigenvalues listed in the report's ancestry PC section.
 PCA_EIGENVALUES_SHOWN = 5
 #: Warning messages in the banner are cut here (a message may list ids; the full text stays in
@@ -127,12 +112,6 @@ def collect_versions() -> dict[str, str]:
     else:
         out["plink2"] = "not found"
     return out
-
-
-def pca_report_fold(split_method: str, n_folds: int, *, refit_full: bool) -> str:
-    """The fold whose ancestry PCs the report shows: the refit pseudo-fold (``full``) when the final
-    models are refitted on every development person, else the first fold (``fold0``)."""
-    return REFIT_FOLD if refit_full else fold_names(split_method, n_folds)[0]
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -14,21 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .layout import REFIT_FOLD, fold_names
 
 __all__ = ["REFIT_FOLD", "fold_names", "make_split", "fold_members", "write_split", "load_fold"]
 
-#: The pseudo-fold of the refit (``final.refit_full``): every development person trains, nobody
-#: validates; the test set is the same. Its stores and models score test and new people.
-REFIT_FOLD = "full"
-
 log = logging.getLogger(__name__)
-
-
-def fold_names(method: str, n_folds: int, *, refit_full: bool = False) -> list[str]:
-    """Fold wildcards for a split method: ``["fold0"]`` for holdout, ``fold0..fold{k-1}`` for kfold;
-    with ``refit_full`` the refit pseudo-fold :data:`REFIT_FOLD` last."""
-    names = ["fold0"] if method == "holdout" else [f"fold{i}" for i in range(n_folds)]
-    return names + [REFIT_FOLD] if refit_full else names
 
 
 def _strata(label: pd.Series, task: str, n_bins: int = 5) -> np.ndarray:

@@ -406,3 +406,25 @@ def test_user_configfile_is_not_merged_with_the_example_config(small_cohort, tmp
     out = run_snakemake(tmp_path, "-n", "results/inputs/samples.tsv")
     inputs = next(line for line in out.stdout.splitlines() if line.strip().startswith("input:"))
     assert "phenotype.tsv" in inputs and "covariates.tsv" not in inputs
+
+
+def test_parsing_the_snakefile_imports_no_heavy_library(small_cohort, tmp_path):
+    """Every job (and every SLURM job twice) parses the Snakefile: the rule files import only
+    import-light modules (genoml_core.layout, config, registry), never scikit-learn, XGBoost,
+    PyTorch or matplotlib. Checked on a real dry run, from Python's own import log."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    write_config(tmp_path, small_cohort)
+    cmd = [sys.executable, "-X", "importtime", "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
+           str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "1", "-n", "--quiet"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert {"genoml_core.layout", "genoml_core.config", "genoml_core.registry"} <= imported  # the log is real
+    heavy = sorted(m for m in imported if m.split(".")[0] in {"sklearn", "xgboost", "torch", "matplotlib"})
+    assert not heavy, f"parsing the Snakefile imported {heavy[:10]}"

@@ -15,8 +15,7 @@ from genoml_core.config import (
     resolve_learners,
     validate_config,
 )
-from genoml_core.plots import PLOT_FILES
-from genoml_core.split import fold_names
+from genoml_core.layout import PLOT_FILES, fold_names
 
 # Validate before any job: unknown keys, wrong types, impossible values, missing files.
 _validated = validate_config(config)

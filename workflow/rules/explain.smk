@@ -1,7 +1,7 @@
 # SHAP explanations of the final model (training background, test samples), per-group held-out
 # performance (only when data.groups is set) and the run's one self-contained HTML report,
 # results/report.html. Outputs marked report() also appear in `snakemake --report`.
-from genoml_core.report import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold
+from genoml_core.layout import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold
 
 EXPLAIN_OUTPUTS = [
     "results/explain/summary.json",
