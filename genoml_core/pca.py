@@ -198,24 +198,30 @@ class _Standardized:
                                            engine=self.engine)
 
     def blocks(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """float32 (n, chunk) blocks of Z (float32 halves the memory traffic; products are summed in
+        float64 by the callers)."""
         for start, g in self._raw():
             sl = slice(start, start + g.shape[1])
-            z = np.where(g >= 0, g - 2.0 * self.freq[sl], 0.0)
-            z *= self.inv[sl]
+            z = g.astype(np.float32)
+            z -= (2.0 * self.freq[sl]).astype(np.float32)
+            z *= self.inv[sl].astype(np.float32)
+            z[g < 0] = 0.0
             yield sl, z
 
     def times(self, right: np.ndarray) -> np.ndarray:
         """Z @ right, (n, l) for ``right`` (m, l)."""
         out = np.zeros((self.n, right.shape[1]))
+        r32 = right.astype(np.float32)
         for sl, z in self.blocks():
-            out += z @ right[sl]
+            out += z @ r32[sl]
         return out
 
     def t_times(self, left: np.ndarray) -> np.ndarray:
         """Z.T @ left, (m, l) for ``left`` (n, l)."""
         out = np.empty((self.m, left.shape[1]))
+        l32 = left.astype(np.float32)
         for sl, z in self.blocks():
-            out[sl] = z.T @ left
+            out[sl] = z.T @ l32
         return out
 
     def gram(self) -> np.ndarray:
