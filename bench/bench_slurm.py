@@ -16,7 +16,7 @@ Two measurements:
 ``memory``: the peak resident memory of every rule on cohorts of several sizes, sampled every
     0.1 s over each job's whole process tree (the script and its plink2 child), with the sizes the
     rules' ``mem_mb`` functions read (``.bed`` bytes; the fold's ``genotypes.npy`` bytes; model
-    files). These are the figures behind the formulas in ``workflow/rules/common.smk``.
+    files). These are the figures behind the formulas in ``genoml_core/resources.py``.
 
 Usage:
     .ci/slurm/start_cluster.sh && export SLURM_CONF=/var/tmp/genoml-slurm/etc/slurm.conf
@@ -403,13 +403,12 @@ class _Input(list):
 
 
 def resource_helpers() -> dict[str, Any]:
-    """The mem_* functions of workflow/rules/common.smk (its resources section is plain Python)."""
-    text = (REPO / "workflow/rules/common.smk").read_text()
-    start = text.index("# Resources. Rules ask")
-    end = text.index("# Conda environments", start)
-    ns: dict[str, Any] = {}
-    exec(compile(text[start:end], "common.smk (resources)", "exec"), ns)  # noqa: S102
-    return ns
+    """The workflow's mem_* functions (genoml_core.resources), bound as common.smk binds them."""
+    from genoml_core import registry
+    from genoml_core.resources import JobMemory
+
+    memory = JobMemory({}, feature_set=registry.feature_set, streams=registry.streams)
+    return {f"mem_{name}": getattr(memory, name) for name in ("plink", "tables", "munge", "train", "models")}
 
 
 def requested_mb(helpers: dict[str, Any], row: pd.Series) -> int | None:
@@ -454,7 +453,7 @@ def memory_markdown(df: pd.DataFrame, sources: list[Path]) -> str:
         + ", ".join(MEMORY_LEARNERS) + " at their trial-0 defaults. Each cell: measured peak MB / the "
         f"`mem_mb` the rule asks for (attempt 1), which adds {overhead} MB for the two Snakemake processes of "
         "a SLURM job (measured around real jobs in `tests/slurm`) and 30% headroom "
-        "(formulas: `workflow/rules/common.smk`, README \"On a SLURM cluster\"). Train rows: the learner "
+        "(formulas: `genoml_core/resources.py`, README \"On a SLURM cluster\"). Train rows: the learner "
         "with the largest peak.",
         "",
         "| rule | " + " | ".join(f"{c} (top_k {int(df[df.cohort == c].top_k.iloc[0])})" for c in order) + " |",
