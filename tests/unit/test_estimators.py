@@ -41,11 +41,7 @@ def fast(arch: str, **extra) -> dict:
     return {**FAST, **FAST_ARCH[arch], **extra}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = runtime.set_threads(1)
-    yield
-    runtime.set_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def dataset(task: str, n: int = 120, p: int = 8, seed: int = 0):

@@ -17,13 +17,7 @@ CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CUDA")])]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets: one thread is fastest, and avoids OpenMP spinning on a loaded CI box.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_net(name: str, d_in: int, d_out: int, **kw) -> nn.Module:

@@ -21,12 +21,7 @@ DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipi
 SMALL = {"k": 4, "n_blocks": 2, "d_block": 16, "max_epochs": 40, "patience": 8, "batch_size": 64}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n=400, p=12, seed=0, task="binary"):

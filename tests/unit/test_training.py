@@ -31,11 +31,7 @@ from genoml_core.training import (
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = runtime.set_threads(1)
-    yield
-    runtime.set_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def dosages(n: int, p: int, seed: int) -> np.ndarray:
