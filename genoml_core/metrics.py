@@ -27,6 +27,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from .errors import ConfigError, InputError
+from .registry import TASKS
 
 __all__ = [
     "TASKS",
@@ -45,7 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TASKS = ("binary", "multiclass", "continuous")
 THRESHOLD = 0.5
 _EPS = 1e-15  # probability clip for log_loss
 

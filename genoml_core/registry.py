@@ -71,6 +71,7 @@ __all__ = [
     "out_of_core_hint",
 ]
 
+#: The three phenotype tasks (one definition: metrics and training import it from here).
 TASKS = ("binary", "multiclass", "continuous")
 #: ``classical``: fitted in memory on a float copy of the rows (rule train_classical);
 #: ``streaming``: fitted out of core by SGD over batches of the int8 store (train_classical);

@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .errors import ConfigError, InputError
+from .registry import TASKS
 from .io import atomic_path
 from .nn.res_vae import ResVAE, kl_weight
 from .runtime import seed_everything
@@ -74,7 +75,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TASKS = ("binary", "multiclass", "continuous")
 LOSSES = ("auto", "cross_entropy", "mse", "pairwise_auc")
 OPTIMIZERS = ("adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
