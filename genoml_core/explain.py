@@ -63,7 +63,7 @@ import contextlib
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from . import io, persist
-from .errors import ConfigError, GenomlError, InputError
+from .errors import ConfigError, GenomlError, InputError, field_names, reject_unknown
 from .munge import FeatureStore
 
 __all__ = [
@@ -139,10 +139,7 @@ class ExplainOptions:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "ExplainOptions":
         d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"explain: unknown option(s) {unknown}; allowed: {sorted(known)}")
+        reject_unknown(d, field_names(cls), "explain option(s)")
         opts = cls(**d)
         if opts.method not in METHODS:
             raise ConfigError(f"explain.method={opts.method!r}; use one of {list(METHODS)}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import io, metrics
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, field_names, reject_unknown
 
 __all__ = [
     "MAIN_METRIC",
@@ -71,10 +71,7 @@ class SubgroupOptions:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "SubgroupOptions":
         d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"subgroups: unknown option(s) {unknown}; allowed: {sorted(known)}")
+        reject_unknown(d, field_names(cls), "subgroups option(s)")
         if d.get("columns") is not None:
             d["columns"] = tuple(d["columns"])
         opts = cls(**d)

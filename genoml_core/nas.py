@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import __version__
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, field_names, reject_unknown
 from .io import atomic_path, read_json, write_json
 from .nn.rrfcn import SKIP_MODES, Architecture, RRFCNSupernet
 from .runtime import resolve_device, seed_everything, set_threads
@@ -194,10 +194,7 @@ class NASConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NASConfig:
         """Build from the config's ``nas`` section; unknown keys raise :class:`ConfigError`."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown nas option(s) {unknown}; allowed: {sorted(known)}")
+        reject_unknown(d, field_names(cls), "nas option(s)")
         values = dict(d)
         if "retrain" in values:
             values["retrain"] = {**_RETRAIN_DEFAULTS, **dict(values["retrain"])}

@@ -27,7 +27,6 @@ Command line (outside Snakemake, on a finished results folder)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import pandas as pd
 
 from . import __version__, harmonize, io, metrics, persist, plots
 from .ensemble import FinalModel
-from .errors import ConfigError, GenomlError, InputError
+from .errors import ConfigError, GenomlError, InputError, field_names, reject_unknown
 from .inputs import read_id_table, read_numeric_table, show_id, whitespace_hint
 from .munge import pca_weights_path, scale_features
 
@@ -127,10 +126,7 @@ class PredictOptions:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PredictOptions":
         """Build from a plain dict (a rule's params); unknown keys raise :class:`ConfigError`."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown predict option(s) {unknown}; known: {sorted(known)}")
+        reject_unknown(d, field_names(cls), "predict option(s)")
         return cls(**dict(d))
 
 
@@ -151,10 +147,7 @@ class Cohort:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Cohort":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown cohort key(s) {unknown}; known: {sorted(known)}")
+        reject_unknown(d, field_names(cls), "cohort key(s)")
         return cls(**dict(d))
 
 

@@ -68,7 +68,7 @@ from . import __version__, io
 from .plots import ancestry_group_column, plot_ancestry_pcs
 from .run_size import LOGGER_NAME as _SIZE_LOGGER
 from .run_size import judge_run_size
-from .layout import OPTIONAL_INPUTS, PCA_INPUTS, REFIT_FOLD, fold_names, pca_report_fold
+from .layout import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold
 
 __all__ = ["OPTIONAL_INPUTS", "PCA_INPUTS", "collect_versions", "pca_report_fold", "render_report", "write_report"]
 

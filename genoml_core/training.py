@@ -34,7 +34,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +46,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
 from . import __version__
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, field_names, reject_unknown
 from .registry import TASKS
 from .io import atomic_path
 from .nn.res_vae import ResVAE, kl_weight
@@ -182,10 +182,7 @@ class TrainOptions:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
         """Build from a plain dict; unknown keys raise :class:`~genoml_core.errors.ConfigError`."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown} for {cls.__name__}; allowed: {sorted(known)}")
+        reject_unknown(d, field_names(cls), f"training option(s) for {cls.__name__}:")
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:

@@ -95,3 +95,17 @@ def test_load_config_rejects_bad_yaml(tmp_path):
         load_config(p)
     p.write_text(yaml.safe_dump(MINIMAL))
     assert load_config(p)["task"] == "binary"
+
+
+def test_every_options_from_dict_names_an_unknown_key_and_the_allowed_ones():
+    """One check (errors.reject_unknown) behind every options dataclass's from_dict."""
+    from genoml_core.errors import ConfigError
+    from genoml_core.explain import ExplainOptions
+    from genoml_core.fairness import SubgroupOptions
+    from genoml_core.nas import NASConfig
+    from genoml_core.predict import Cohort, PredictOptions
+    from genoml_core.training import TrainOptions
+
+    for cls in (ExplainOptions, SubgroupOptions, NASConfig, PredictOptions, Cohort, TrainOptions):
+        with pytest.raises(ConfigError, match=r"unknown .*\['bogus'\]; allowed: \['"):
+            cls.from_dict({"bogus": 1})

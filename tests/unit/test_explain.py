@@ -65,7 +65,7 @@ def test_option_defaults_equal_the_schema():
 
 
 def test_options_reject_unknown_and_impossible_values():
-    with pytest.raises(ConfigError, match="unknown option"):
+    with pytest.raises(ConfigError, match="unknown explain option"):
         ExplainOptions.from_dict({"n_backround": 5})
     with pytest.raises(ConfigError, match="method"):
         ExplainOptions.from_dict({"method": "kernel"})
