@@ -8,7 +8,7 @@ CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genoml-installed
 
-.PHONY: setup example test plink2 slurm-profile clean-results
+.PHONY: setup example test lint plink2 slurm-profile clean-results
 
 # plink2 from Debian's package when it is missing (needs root or sudo)
 plink2:
@@ -52,7 +52,13 @@ example: setup resources/example/cohort.bed
 	@echo "  truth of the example cohort: resources/example/truth.json"
 	@echo "  per-person data (predictions, SHAP values, OOF scores; NOT for sharing): results/individual/"
 
-test: setup
+# The lint gate, first in `make test`: ruff (pyflakes + pycodestyle, pyproject.toml) over the Python,
+# snakefmt over the Snakefile and the rule files.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow/
+
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 # install profiles/slurm as ~/.config/snakemake/slurm so `snakemake --profile slurm` works verbatim

@@ -114,7 +114,6 @@ def build_feature_store(
     inverse[order] = np.arange(len(order))
     role = _roles(split, fold, method)
     train = role == "train"
-    n, p = len(split), len(var_idx)
     if train.sum() < 2:
         raise InputError(f"fold {fold}: fewer than 2 training samples")
 

@@ -117,7 +117,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from .errors import ConfigError, InputError
-from .metrics import TASKS, check_task
+from .metrics import check_task
 
 __all__ = ["GenomeWideGLM", "GLMPath", "GenotypeStats", "glm_path", "genotype_stats", "ADELIE_INSTALL"]
 

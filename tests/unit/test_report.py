@@ -14,7 +14,7 @@ import pytest
 
 from genoml_core import io, plots
 from genoml_core import learners as L
-from genoml_core.explain import ExplainOptions, explain_model, importance_table, plot_bar, plot_beeswarm
+from genoml_core.explain import explain_model, importance_table, plot_bar, plot_beeswarm
 from genoml_core.fairness import SubgroupOptions, run_subgroups
 from genoml_core.report import OPTIONAL_INPUTS, collect_versions, render_report
 

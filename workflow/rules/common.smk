@@ -217,7 +217,9 @@ def stores_of(wildcards):
 # formulas of genoml_core/resources.py (tested in tests/unit/test_resources.py).
 from genoml_core.resources import JobMemory, runtime_min  # noqa: E402
 
-_MEMORY = JobMemory(config, feature_set=FEATURE_SETS.get, streams=learner_registry.streams)
+_MEMORY = JobMemory(
+    config, feature_set=FEATURE_SETS.get, streams=learner_registry.streams
+)
 mem_plink, mem_pca, mem_convert = _MEMORY.plink, _MEMORY.pca, _MEMORY.convert
 mem_tables, mem_munge, mem_train = _MEMORY.tables, _MEMORY.munge, _MEMORY.train
 mem_models, mem_embed, mem_predict = _MEMORY.models, _MEMORY.embed, _MEMORY.predict
