@@ -2,7 +2,7 @@
 ``plink2 --pca`` (``pca.engine: plink2``), on the same training people and SNPs (run by hand, not in
 CI).
 
-Each engine runs in its own process (wall time and peak RSS of that process). The weights are
+Each engine runs in its own process (wall time; peak RSS of that process or of plink2, its child). The weights are
 compared SNP by SNP (|correlation| per PC, signs aside), with the eigenvalues; the ancestry axis
 (PC1) is what the workflow depends on, the later PCs of a one- or two-population cohort are noise
 directions whose order any solver may permute.
@@ -37,7 +37,8 @@ t = time.perf_counter()
 fit = pca.fit_pca({bfile!r}, {keep!r}, {snplist!r}, n_pcs={n_pcs}, approx={approx!r}, engine={engine!r}, threads=1)
 secs = time.perf_counter() - t
 fit.weights.to_csv({out!r}, sep="\\t", index=False)
-print(json.dumps({{"seconds": secs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({{"seconds": secs, "peak_rss_mb": peak / 1024,
                   "summary": fit.summary}}))
 """
 
@@ -62,11 +63,16 @@ def main() -> None:
     ap.add_argument("--n-pcs", type=int, default=10)
     ap.add_argument("--approx", default="auto", choices=["auto", "true", "false"])
     ap.add_argument("--engines", nargs="+", default=["numpy", "plink2"])
+    ap.add_argument("--compare-to", type=Path, default=None,
+                    help="a weights.tsv of another fit (e.g. plink2's, saved by --save-weights) to compare the first engine with")
+    ap.add_argument("--save-weights", type=Path, default=None, help="keep each engine's weights here (ENGINE.tsv)")
     args = ap.parse_args()
     results, weights = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench_pca_") as tmp:
+        keep_dir = args.save_weights or Path(tmp)
+        keep_dir.mkdir(parents=True, exist_ok=True)
         for engine in args.engines:
-            out = Path(tmp) / f"{engine}.tsv"
+            out = keep_dir / f"{engine}.tsv"
             results[engine] = run_engine(engine, args, out)
             weights[engine] = pd.read_csv(out, sep="\t", dtype={"SNP": str})
             s = results[engine]
@@ -74,19 +80,22 @@ def main() -> None:
                   f"{s['summary']['n_train']} people x {s['summary']['n_snps']} SNPs, approx {s['summary']['approx']}",
                   flush=True)
     lines = []
-    if len(args.engines) == 2:
-        a, b = (weights[e] for e in args.engines)
+    names = list(args.engines)
+    if args.compare_to is not None:
+        weights["given"] = pd.read_csv(args.compare_to, sep="\t", dtype={"SNP": str})
+        names = [args.engines[0], "given"]
+    if len(names) == 2:
+        a, b = (weights[e] for e in names)
         if list(a.SNP) != list(b.SNP):
             raise SystemExit("the engines weighted different SNPs")
         pcs = [c for c in a.columns if c.startswith("ancestry_PC")]
         corr = [abs(float(np.corrcoef(a[c], b[c])[0, 1])) for c in pcs]
-        ea, eb = (np.asarray(results[e]["summary"]["eigenvalues"]) for e in args.engines)
-        lines.append(f"weights |r| per PC ({args.engines[0]} vs {args.engines[1]}): "
-                     + ", ".join(f"{c:.4f}" for c in corr))
-        lines.append("eigenvalues: " + "; ".join(f"{e} " + ", ".join(f"{v:.3f}" for v in results[e]["summary"]
-                                                                       ["eigenvalues"][:3]) + " ..."
-                                               for e in args.engines)
-                     + f" (PC1 ratio {ea[0] / eb[0]:.4f})")
+        lines.append(f"weights |r| per PC ({names[0]} vs {names[1]}): " + ", ".join(f"{c:.4f}" for c in corr))
+        if all(e in results for e in names):
+            ea, eb = (np.asarray(results[e]["summary"]["eigenvalues"]) for e in names)
+            lines.append("eigenvalues: " + "; ".join(f"{e} " + ", ".join(f"{v:.3f}" for v in results[e]["summary"]
+                                                                           ["eigenvalues"][:3]) + " ..."
+                                                   for e in names) + f" (PC1 ratio {ea[0] / eb[0]:.4f})")
         for line in lines:
             print(line)
 

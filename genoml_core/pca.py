@@ -281,6 +281,8 @@ def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_
     samp_idx = np.sort(fam_pos.loc[key].to_numpy())
     z = _Standardized(bfile, rows, samp_idx, len(fam), chunk_variants, decode_engine)
     k = min(k, z.n - 1, z.m - 1)
+    log.info("pca: %d PCs of %d training samples (%s) x %d autosomal SNPs, %s", k, z.n, train_keep, z.m,
+             "randomized SVD" if use_approx else "exact")
     if use_approx:
         u, s, v = _randomized(z, k, seed)
         eigenval = s**2 / z.m

@@ -260,7 +260,8 @@ def test_kfold(small_cohort, tmp_path):
         summary = json.loads((res / f"pca/{fold}/summary.json").read_text())
         train = read_keep(res / f"split/{fold}/train.keep")
         assert summary["n_train"] == len(train) and summary["n_pcs"] == 10
-        assert f"--keep: {len(train)} samples remaining" in (tmp_path / f"logs/pca/{fold}.log").read_text()
+        assert f"of {len(train)} training samples (results/split/{fold}/train.keep)" in (
+            tmp_path / f"logs/pca/{fold}.log").read_text()
         assert min(summary["train_projection_agreement"]) > 0.95
         pcs = pd.read_csv(res / f"individual/pca/{fold}/pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
         assert set(pcs.index[pcs.role == "train"]) == set(train.IID)
@@ -428,3 +429,14 @@ def test_parsing_the_snakefile_imports_no_heavy_library(small_cohort, tmp_path):
     assert {"genoml_core.layout", "genoml_core.config", "genoml_core.registry"} <= imported  # the log is real
     heavy = sorted(m for m in imported if m.split(".")[0] in {"sklearn", "xgboost", "torch", "matplotlib"})
     assert not heavy, f"parsing the Snakefile imported {heavy[:10]}"
+
+
+def test_snakemake_lint_finds_nothing(small_cohort, tmp_path):
+    """`snakemake --lint` (Snakemake's own best practices: no hard-coded path prefixes in params,
+    rule files without functions, logs and conda envs on every rule, ...) is clean."""
+    # with a truth file, so that explain reads the genotypes too
+    write_config(tmp_path, small_cohort, explain={"truth": str(small_cohort / "truth.json")})
+    out = run_snakemake(tmp_path, "--lint", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0 and "Lints for" not in text, text[-6000:]
+    assert "your workflow is in a good condition" in text

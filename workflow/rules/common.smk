@@ -54,6 +54,14 @@ wildcard_constraints:
     trial=r"\d+",
 
 
+def bfile_prefix(wildcards, input):
+    """The PLINK prefix of the job's genotype input, from the .bed it was given (None in a
+    matrix-only run): the job reads the files Snakemake handed it, wherever they were staged.
+    """
+    beds = [str(p) for p in input.get("genotypes", []) if str(p).endswith(".bed")]
+    return beds[0][: -len(".bed")] if beds else None
+
+
 def genotype_files():
     """The PLINK fileset, or nothing in a matrix-only run (data.genotypes: null)."""
     return multiext(BFILE, ".bed", ".bim", ".fam") if BFILE else []
@@ -232,3 +240,150 @@ MODEL_ENV = (
     if any(learner_registry.is_net(name) for name in LEARNERS)
     else "../../envs/classical.yaml"
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage rule files' input and parameter functions live here, so that each rule file holds
+# rules only (snakemake --lint: no functions beside rules). Names they use (COHORTS, RUN_STARTED,
+# SUBGROUP_FILES, ...) are the rule files' globals, read when a function runs.
+
+
+# qc.smk: genotype conversions
+
+
+def conversion_inputs(prefix):
+    """The files plink2 reads to write ``prefix`` (the source, data.keep, data.extract)."""
+    conv = GENOTYPE_CONVERSIONS[prefix]
+    return [
+        *conv["source"].files,
+        *[conv["options"][k] for k in ("keep", "extract") if conv["options"].get(k)],
+    ]
+
+
+def conversion_params(prefix):
+    conv = GENOTYPE_CONVERSIONS[prefix]
+    return {
+        "given": conv["source"].given,
+        "sample": conv["source"].sample,
+        "options": conv["options"],
+        "what": conv["what"],
+    }
+
+
+def cohort_conversion_inputs(wildcards):
+    return conversion_inputs(
+        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
+    )
+
+
+def cohort_conversion_params(wildcards):
+    return conversion_params(
+        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
+    )
+
+
+# predict.smk: new cohorts
+
+
+def cohort_inputs(wildcards):
+    """The cohort's files as named rule inputs (absent tables are empty lists)."""
+    c = COHORTS[wildcards.cohort]
+    return {
+        "genotypes": multiext(c["genotypes"], ".bed", ".bim", ".fam"),
+        **{
+            key: [c[key]] if c.get(key) else []
+            for key in ("covariates", "omics", "phenotype")
+        },
+    }
+
+
+def cohort_spec(wildcards):
+    """The cohort as a plain dict; phenotype_column defaults to the training column name."""
+    c = COHORTS[wildcards.cohort]
+    column = c.get("phenotype_column") or config["data"]["phenotype_column"]
+    return {
+        "name": wildcards.cohort,
+        "genotypes": c["genotypes"],
+        "covariates": c.get("covariates"),
+        "omics": c.get("omics"),
+        "phenotype": c.get("phenotype"),
+        "phenotype_column": column if c.get("phenotype") else None,
+    }
+
+
+# explain.smk: explain and report inputs
+
+
+def explain_truth():
+    """The truth file (simulated cohorts) as a list, empty when not configured."""
+    truth = config["explain"]["truth"]
+    return [truth] if truth else []
+
+
+def explain_genotypes():
+    """The genotypes, read for LD proxies of the true causal SNPs (only with a truth file)."""
+    return genotype_files() if config["explain"]["truth"] else []
+
+
+def report_optional_inputs(wildcards):
+    """Per-group results when data.groups is set; the embedding results when embed runs
+    (embed.enabled), the RRFCN search results when rrfcn is trained, and the ancestry PCs of the
+    final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes.
+    """
+    files = dict(SUBGROUP_FILES) if config["data"]["groups"] else {}
+    made = set(globals().get("EMBED_OUTPUTS", []))
+    if "rrfcn" in LEARNERS:
+        made.update(p for k, p in OPTIONAL_INPUTS.items() if k.startswith("nas_"))
+    files.update({k: p for k, p in OPTIONAL_INPUTS.items() if p in made})
+    if PCA:
+        fold = pca_report_fold(
+            config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
+        )
+        files.update({k: p.format(fold=fold) for k, p in PCA_INPUTS.items()})
+        if config["data"]["groups"]:
+            files["pca_groups"] = config["data"]["groups"]
+    return files
+
+
+# embed.smk: the Res-VAE search space
+
+
+def vae_space():
+    return config["embed"]["search_space"] or default_net_space("res_vae")
+
+
+# warnings.smk: the warnings file and the end-of-run summary
+
+
+def warning_sources(wildcards):
+    """Rule all's targets but the report and this rule's own output: every job runs first."""
+    own = {
+        str(p) for p in list(rules.report.output) + list(rules.collect_warnings.output)
+    }
+    return [str(p) for p in rules.all.input if str(p) not in own]
+
+
+def print_warnings_summary(failed):
+    """The end-of-run summary (Snakefile onsuccess / onerror): the warnings of this run's jobs
+    and, on success, of every job behind rule all's targets (made by earlier runs too).
+    """
+    try:
+        targets = None if failed else [str(p) for p in rules.all.input]
+        collected = collect_warnings(SIDECAR_DIR, targets=targets, since=RUN_STARTED)
+        fresh = (
+            os.path.exists(WARNINGS_FILE)
+            and os.path.getmtime(WARNINGS_FILE) >= RUN_STARTED
+        )
+        text = console_summary(
+            collected, failed=failed, warnings_file=WARNINGS_FILE if fresh else None
+        )
+        if (
+            not failed
+        ):  # the final model, its test metric with CI, the warnings, the report
+            done = results_summary(
+                "results", n_warnings=int(collected.get("n_warnings", 0))
+            )
+            text = f"{done}\n{text}" if done else text
+    except Exception as err:  # the summary must never change how the run ends
+        text = f"genoml-workflow: no warnings summary ({type(err).__name__}: {err}); see {SIDECAR_DIR}/"
+    print(text, file=sys.stderr)

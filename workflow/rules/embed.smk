@@ -18,10 +18,6 @@ EMBED_OUTPUTS = (
 )
 
 
-def vae_space():
-    return config["embed"]["search_space"] or default_net_space("res_vae")
-
-
 rule embed_vae:
     input:
         store="results/munge/fold0/recipe.json",

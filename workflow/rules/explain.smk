@@ -24,37 +24,6 @@ SUBGROUP_FILES = {
 SUBGROUP_OUTPUTS = list(SUBGROUP_FILES.values()) if config["data"]["groups"] else []
 
 
-def explain_truth():
-    """The truth file (simulated cohorts) as a list, empty when not configured."""
-    truth = config["explain"]["truth"]
-    return [truth] if truth else []
-
-
-def explain_genotypes():
-    """The genotypes, read for LD proxies of the true causal SNPs (only with a truth file)."""
-    return genotype_files() if config["explain"]["truth"] else []
-
-
-def report_optional_inputs(wildcards):
-    """Per-group results when data.groups is set; the embedding results when embed runs
-    (embed.enabled), the RRFCN search results when rrfcn is trained, and the ancestry PCs of the
-    final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes.
-    """
-    files = dict(SUBGROUP_FILES) if config["data"]["groups"] else {}
-    made = set(globals().get("EMBED_OUTPUTS", []))
-    if "rrfcn" in LEARNERS:
-        made.update(p for k, p in OPTIONAL_INPUTS.items() if k.startswith("nas_"))
-    files.update({k: p for k, p in OPTIONAL_INPUTS.items() if p in made})
-    if PCA:
-        fold = pca_report_fold(
-            config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
-        )
-        files.update({k: p.format(fold=fold) for k, p in PCA_INPUTS.items()})
-        if config["data"]["groups"]:
-            files["pca_groups"] = config["data"]["groups"]
-    return files
-
-
 rule explain:
     input:
         final="results/final/final_model.json",
@@ -102,7 +71,7 @@ rule explain:
         ld=lookup(dpath="ld_prune", within=config),
         task=TASK,
         folds=FOLDS,
-        bfile=BFILE,
+        bfile=bfile_prefix,
         phenotype=lookup(dpath="data/phenotype_column", within=config),
         engine=lookup(dpath="munge/engine", within=config),
         seed=lookup(dpath="seed", within=config),

@@ -28,7 +28,7 @@ rule munge:
         mem_mb=mem_munge,
         runtime=runtime_min(60),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         task=TASK,
         data=lookup(dpath="data", within=config),
         munge=lookup(dpath="munge", within=config),

@@ -28,32 +28,6 @@ PREDICT_OPTIONS = {
 }
 
 
-def cohort_inputs(wildcards):
-    """The cohort's files as named rule inputs (absent tables are empty lists)."""
-    c = COHORTS[wildcards.cohort]
-    return {
-        "genotypes": multiext(c["genotypes"], ".bed", ".bim", ".fam"),
-        **{
-            key: [c[key]] if c.get(key) else []
-            for key in ("covariates", "omics", "phenotype")
-        },
-    }
-
-
-def cohort_spec(wildcards):
-    """The cohort as a plain dict; phenotype_column defaults to the training column name."""
-    c = COHORTS[wildcards.cohort]
-    column = c.get("phenotype_column") or config["data"]["phenotype_column"]
-    return {
-        "name": wildcards.cohort,
-        "genotypes": c["genotypes"],
-        "covariates": c.get("covariates"),
-        "omics": c.get("omics"),
-        "phenotype": c.get("phenotype"),
-        "phenotype_column": column if c.get("phenotype") else None,
-    }
-
-
 rule predict:
     input:
         unpack(cohort_inputs),

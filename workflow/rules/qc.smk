@@ -1,25 +1,6 @@
 # Input checks, sample QC (all analysis samples) and variant QC (training samples of each fold).
 
 
-def conversion_inputs(prefix):
-    """The files plink2 reads to write ``prefix`` (the source, data.keep, data.extract)."""
-    conv = GENOTYPE_CONVERSIONS[prefix]
-    return [
-        *conv["source"].files,
-        *[conv["options"][k] for k in ("keep", "extract") if conv["options"].get(k)],
-    ]
-
-
-def conversion_params(prefix):
-    conv = GENOTYPE_CONVERSIONS[prefix]
-    return {
-        "given": conv["source"].given,
-        "sample": conv["source"].sample,
-        "options": conv["options"],
-        "what": conv["what"],
-    }
-
-
 # Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
 # plink2 (hard calls, biallelic, unique ids; genoml_core.genotype_formats). Made only when needed.
 if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
@@ -45,18 +26,6 @@ if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
             code_version=GENOML_CORE_VERSION,
         script:
             "../../scripts/convert_genotypes.py"
-
-
-def cohort_conversion_inputs(wildcards):
-    return conversion_inputs(
-        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
-    )
-
-
-def cohort_conversion_params(wildcards):
-    return conversion_params(
-        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
-    )
 
 
 rule convert_cohort:
@@ -132,7 +101,7 @@ rule qc_samples:
         mem_mb=mem_plink,
         runtime=runtime_min(30),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         mind=lookup(dpath="qc/mind", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
@@ -157,7 +126,7 @@ rule relatedness:
         mem_mb=mem_plink,
         runtime=runtime_min(60),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         relatedness=lookup(dpath="relatedness", within=config),
         seed=lookup(dpath="seed", within=config),
         code_version=GENOML_CORE_VERSION,
@@ -184,7 +153,7 @@ rule qc_variants:
         mem_mb=mem_plink,
         runtime=runtime_min(30),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         qc=lookup(dpath="qc", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
@@ -210,7 +179,7 @@ rule ld_prune:
         mem_mb=mem_plink,
         runtime=runtime_min(30),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         ld=lookup(dpath="ld_prune", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
@@ -241,7 +210,7 @@ rule pca:
         mem_mb=mem_pca,
         runtime=runtime_min(60),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         pca=lookup(dpath="pca", within=config),
         munge=lookup(dpath="munge", within=config),
         split_method=lookup(dpath="split/method", within=config),
@@ -273,7 +242,7 @@ rule assoc_filter:
         mem_mb=mem_plink,
         runtime=runtime_min(60),
     params:
-        bfile=BFILE,
+        bfile=bfile_prefix,
         task=TASK,
         assoc=lookup(dpath="assoc_filter", within=config),
         data=lookup(dpath="data", within=config),
