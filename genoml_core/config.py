@@ -37,11 +37,11 @@ log = logging.getLogger(__name__)
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
 
-def _with_defaults(cls):  # type: ignore[no-untyped-def]
+def _with_defaults(cls):
     """A validator class that also fills ``default`` values (jsonschema FAQ recipe)."""
     validate_properties = cls.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, schema):  # type: ignore[no-untyped-def]
+    def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for prop, sub in properties.items():
                 if "default" in sub and prop not in instance:

@@ -60,7 +60,7 @@ from .metrics import TASKS, check_task
 try:  # private in scikit-learn, but stable since 1.2
     from sklearn.utils._param_validation import InvalidParameterError
 except ImportError:  # pragma: no cover
-    InvalidParameterError = ValueError  # type: ignore[misc,assignment]
+    InvalidParameterError = ValueError
 
 __all__ = [
     "TASKS",
