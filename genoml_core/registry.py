@@ -275,7 +275,7 @@ _DECLARED = [
     # --- classifiers -----------------------------------------------------------------------
     Learner(
         name="logistic_l1", tasks=_CLF, kind="classical", feature_set="compact",
-        builder=_L + "_logistic_l1", fixed={"penalty", "l1_ratio"},
+        builder=_L + "_logistic_l1", fixed=frozenset({"penalty", "l1_ratio"}),
         space={"C": _f(1e-3, 10.0, log=True, default=0.1)},
         fit_bytes_per_value=40.0,  # 36.0 measured: liblinear (binary) float64 copy + 16-byte feature nodes
         explainer="linear", default=False, self_tuning=False,
@@ -283,7 +283,7 @@ _DECLARED = [
     ),
     Learner(
         name="logistic_l2", tasks=_CLF, kind="classical", feature_set="compact",
-        builder=_L + "_logistic_l2", fixed={"penalty", "l1_ratio"},
+        builder=_L + "_logistic_l2", fixed=frozenset({"penalty", "l1_ratio"}),
         space={"C": _f(1e-3, 10.0, log=True, default=0.01)},
         fit_bytes_per_value=8.0,  # 5.2: lbfgs takes the float32 rows as they are
         explainer="linear", default=True, self_tuning=False,
@@ -291,7 +291,7 @@ _DECLARED = [
     ),
     Learner(
         name="logistic_elasticnet", tasks=_CLF, kind="classical", feature_set="compact",
-        builder=_L + "_logistic_elasticnet", fixed={"penalty"},
+        builder=_L + "_logistic_elasticnet", fixed=frozenset({"penalty"}),
         space={"C": _f(1e-3, 10.0, log=True, default=0.1), "l1_ratio": _f(0.1, 0.9, default=0.5)},
         fit_bytes_per_value=8.0,  # 5.2: saga, float32 as is
         explainer="linear", default=False, self_tuning=False,
@@ -338,7 +338,7 @@ _DECLARED = [
     ),
     Learner(
         name="svm_rbf", tasks=_CLF, kind="classical", feature_set="compact",
-        builder=_L + "_svm_rbf", wrap=_L + "_calibrate", fixed={"kernel", "probability"},
+        builder=_L + "_svm_rbf", wrap=_L + "_calibrate", fixed=frozenset({"kernel", "probability"}),
         space={"C": _f(1e-2, 100.0, log=True, default=1.0), "gamma": _c(["scale", 1e-4, 1e-3, 1e-2], default="scale")},
         fit_bytes_per_value=26.0, memory_extra=_kernel_cache_bytes,  # 22.4 (+ kernel cache)
         explainer="permutation", default=False, self_tuning=False,
@@ -357,7 +357,7 @@ _DECLARED = [
     ),
     Learner(
         name="lda", tasks=_CLF, kind="classical", feature_set="compact",
-        builder=_L + "_lda", fixed={"priors"},
+        builder=_L + "_lda", fixed=frozenset({"priors"}),
         space={"shrinkage": _c(["auto", 0.01, 0.1, 0.3, 0.6, 0.9], default="auto")},
         # (+ the p x p covariance; 148 B/value at 2,000 x 8,000 is that term)
         fit_bytes_per_value=16.0, memory_extra=_covariance_bytes,
@@ -392,7 +392,7 @@ _DECLARED = [
     ),
     Learner(
         name="svr", tasks=_REG, kind="classical", feature_set="compact",
-        builder=_L + "_svr", wrap=_L + "_standardize_target", fixed={"kernel"},
+        builder=_L + "_svr", wrap=_L + "_standardize_target", fixed=frozenset({"kernel"}),
         space={
             "C": _f(1e-2, 100.0, log=True, default=1.0),
             "epsilon": _f(1e-2, 1.0, log=True, default=0.1),
@@ -413,13 +413,13 @@ _DECLARED = [
     # --- out of core (SGD over batches of the int8 store: memory independent of the samples) ---
     Learner(
         name="logistic_l1_sgd", tasks=_CLF, kind="streaming", feature_set="compact",
-        builder=_L + "_logistic_l1_sgd", fixed={"loss", "penalty"}, space=_sgd_space(),
+        builder=_L + "_logistic_l1_sgd", fixed=frozenset({"loss", "penalty"}), space=_sgd_space(),
         fit_bytes_per_value=None, explainer="linear", default=False, self_tuning=False,
         description="L1 logistic regression by SGD, out of core (batches from the int8 store)",
     ),
     Learner(
         name="logistic_l2_sgd", tasks=_CLF, kind="streaming", feature_set="compact",
-        builder=_L + "_logistic_l2_sgd", fixed={"loss", "penalty"}, space=_sgd_space(),
+        builder=_L + "_logistic_l2_sgd", fixed=frozenset({"loss", "penalty"}), space=_sgd_space(),
         fit_bytes_per_value=None, explainer="linear", default=False, self_tuning=False,
         description="L2 logistic regression by SGD, out of core (batches from the int8 store)",
     ),
@@ -428,7 +428,7 @@ _DECLARED = [
     # model is written as a linear model on the recipe's scaled features
     Learner(
         name="penalized_glm", tasks=_ALL, kind="classical", feature_set="genome",
-        builder=_L + "_penalized_glm", fixed={"task", "n_threads"},
+        builder=_L + "_penalized_glm", fixed=frozenset({"task", "n_threads"}),
         # alphas: the elastic-net mixing grid of the inner CV, comma-separated. Default "1", the lasso
         # (bigstatsr's default too): alpha 1 won all 13 inner-CV choices measured on the 4-value grid
         # (additive, sparse, epistatic cohorts) and gave the same held-out AUC for a quarter of the time
@@ -442,7 +442,7 @@ _DECLARED = [
     ),
     Learner(
         name="linear_sgd", tasks=_REG, kind="streaming", feature_set="compact",
-        builder=_L + "_linear_sgd", fixed={"loss", "penalty"}, space=_sgd_space(l1_ratio=True),
+        builder=_L + "_linear_sgd", fixed=frozenset({"loss", "penalty"}), space=_sgd_space(l1_ratio=True),
         fit_bytes_per_value=None, explainer="linear", default=False, self_tuning=False,
         description="elastic-net linear regression by SGD, out of core (standardized target)",
     ),
@@ -646,7 +646,7 @@ def resolve(ref: Ref) -> Callable[..., Any]:
         return ref
     module, _, attr = ref.partition(":")
     try:
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"learner builder {ref!r} cannot be imported: {e}") from e
 
