@@ -44,8 +44,9 @@ def plink_binary() -> str:
     return exe
 
 
-def run_plink(args: Sequence[str], out: str | Path, *, threads: int = 1, memory_mb: int | None = None) -> None:
-    """Run ``plink2 ARGS --out OUT``; raise PlinkError with the log tail when it fails."""
+def run_plink(args: Sequence[object], out: str | Path, *, threads: int = 1, memory_mb: int | None = None) -> None:
+    """Run ``plink2 ARGS --out OUT`` (each argument through ``str``: paths and numbers are fine);
+    raise PlinkError with the log tail when it fails."""
     cmd = [plink_binary(), *map(str, args), "--threads", str(threads), "--out", str(out)]
     if memory_mb:
         cmd += ["--memory", str(memory_mb)]
@@ -190,7 +191,7 @@ def ld_prune(
         return {"enabled": False, "variants_in": n_in, "variants_kept": n_in}
     with tempfile.TemporaryDirectory(prefix="genoml_ld_") as tmp:
         n_train = _count_lines(Path(train_keep))
-        args = ["--bfile", bfile, "--keep", train_keep, "--extract", extract]
+        args: list[object] = ["--bfile", bfile, "--keep", train_keep, "--extract", extract]
         args += ["--indep-pairwise", window, step, r2]
         if n_train < 50:
             args.append("--bad-ld")  # tiny test cohorts: PLINK refuses LD from < 50 founders
