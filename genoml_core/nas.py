@@ -95,12 +95,12 @@ _RETRAIN_DEFAULTS = {
 }
 
 
-def _require(ok: bool, message: str) -> None:
+def _require(ok: bool | np.bool_, message: str) -> None:
     if not ok:
         raise ConfigError(message)
 
 
-def _pos_int(value: Any) -> bool:
+def _pos_int(value: Any) -> bool | np.bool_:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
 
 
@@ -322,8 +322,8 @@ class Controller(nn.Module):
         device = self.start.device
         zeros = torch.zeros(1, self.hidden, device=device)
         h, c = zeros, zeros
-        inputs = self.start
-        anchors = [self.input_anchor]
+        inputs: Tensor = self.start
+        anchors: list[Tensor] = [self.input_anchor]
         keys = [self.attn_anchor(self.input_anchor)]
         log_prob = torch.zeros((), device=device)
         entropy = torch.zeros((), device=device)
@@ -597,6 +597,7 @@ def run_search(
             baseline = r if baseline is None else config.baseline_decay * baseline + (1 - config.baseline_decay) * r
             advantage = r - baseline
             if controller is not None:
+                assert sample.log_prob is not None and sample.skip_penalty is not None  # the controller sets them
                 loss = -sample.log_prob * advantage + config.skip_weight * sample.skip_penalty
                 ctrl_opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -178,7 +178,8 @@ class _RRFCNLayer(nn.Module):
         self.sources = tuple(sorted(in_widths))
         self.skip_mode = skip_mode
         # NOTE[DIFF]: no linear bias before batch norm (its shift replaces it), as in FCUnit.
-        self.proj: nn.Module
+        # a ModuleDict of one Linear per source ("sum") or one Linear ("concat")
+        self.proj: Any
         if skip_mode == "sum":
             self.proj = nn.ModuleDict({str(j): nn.Linear(in_widths[j], d_out, bias=False) for j in self.sources})
         else:
@@ -239,7 +240,8 @@ class RRFCN(nn.Module):
         super().__init__()
         _check_positive_int(d_in=d_in, d_out=d_out)
         _check_dropout(dropout)
-        self.architecture = Architecture(widths=widths, skips=skips, skip_mode=skip_mode)
+        # Architecture.__post_init__ validates any sequence and stores tuples
+        self.architecture = Architecture(widths=widths, skips=skips, skip_mode=skip_mode)  # type: ignore[arg-type]
         arch = self.architecture
         node_widths = [d_in, *arch.widths]
         self.input_dropout = input_dropout(keep_ratio)
@@ -348,7 +350,11 @@ class RRFCNSupernet(nn.Module):
         return self.d_in if j == 0 else arch.widths[j - 1]
 
     def _slice(self, arch: Architecture, k: int, j: int) -> Tensor:
-        return self.weights[k][str(j)][: arch.widths[k], : self._node_width(arch, j)]
+        return cast(nn.ParameterDict, self.weights[k])[str(j)][: arch.widths[k], : self._node_width(arch, j)]
+
+    def _norm(self, k: int, width: int) -> nn.BatchNorm1d:
+        """Layer ``k``'s BatchNorm for width ``width``."""
+        return cast(nn.BatchNorm1d, cast(nn.ModuleDict, self.norms[k])[str(width)])
 
     def forward(self, x: Tensor, arch: Architecture) -> Tensor:
         self.check(arch)
@@ -360,7 +366,7 @@ class RRFCNSupernet(nn.Module):
             else:
                 weight = torch.cat([self._slice(arch, k, j) for j in sources], dim=1)
                 z = F.linear(torch.cat([nodes[j] for j in sources], dim=1), weight)
-            z = self.norms[k][str(arch.widths[k])](z)
+            z = self._norm(k, arch.widths[k])(z)
             nodes.append(self.activations[k](z))
         w_last = arch.widths[-1]
         return F.linear(nodes[-1], self.head.weight[:, :w_last], self.head.bias)
@@ -375,7 +381,7 @@ class RRFCNSupernet(nn.Module):
         """
         self.check(arch)
         for k, width in enumerate(arch.widths):
-            self.norms[k][str(width)].reset_running_stats()
+            self._norm(k, width).reset_running_stats()
         self.train()
         for xb in batches:
             self(xb, arch)
@@ -390,13 +396,13 @@ class RRFCNSupernet(nn.Module):
         """
         self.check(arch)
         net = RRFCN(d_in=self.d_in, d_out=self.d_out, **arch.module_kwargs(), activation=self.activation_name)
-        for k, layer in enumerate(net.layers):
+        for k, layer in enumerate(cast("Iterable[_RRFCNLayer]", net.layers)):
             if self.skip_mode == "sum":
                 for j in layer.sources:
                     layer.proj[str(j)].weight.copy_(self._slice(arch, k, j))
             else:
                 layer.proj.weight.copy_(torch.cat([self._slice(arch, k, j) for j in layer.sources], dim=1))
-            layer.norm.load_state_dict(self.norms[k][str(arch.widths[k])].state_dict())
+            layer.norm.load_state_dict(self._norm(k, arch.widths[k]).state_dict())
         net.head.weight.copy_(self.head.weight[:, : arch.widths[-1]])
         net.head.bias.copy_(self.head.bias)
         return net.to(self.head.weight.device).train(self.training)
