@@ -36,9 +36,9 @@ import contextlib
 import logging
 import math
 import platform
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -237,7 +237,7 @@ def _check_input_clip(value: Any) -> float:
     return float(value)
 
 
-def _check_n_bags(value: Any) -> int | str:
+def _check_n_bags(value: Any) -> int | Literal["auto"]:
     if value == "auto":
         return "auto"
     if isinstance(value, float) and value.is_integer():
@@ -603,6 +603,7 @@ class NetEstimator(BaseEstimator):
         stratify = codes if self._is_classification() else None
         n_bags = 1 if X_valid is not None else resolve_n_bags(module_params.pop("n_bags", 1), len(Xs))
         module_params["n_bags"] = 1
+        splits: Sequence[tuple[np.ndarray | None, np.ndarray | None]]  # (train, stop) rows; None: all of X
         if X_valid is not None:  # the caller's validation set: one network, stopped on it
             splits = [(None, None)]
             X_val = self._validate_X(X_valid, reset=False)
@@ -619,6 +620,7 @@ class NetEstimator(BaseEstimator):
                 if train_rows is None:
                     X_train, y_train = Xs, codes
                 else:
+                    assert stop_rows is not None  # a holdout or bag split has both parts
                     X_train, y_train = RowSubset(Xs, train_rows), codes[train_rows]
                     X_val, y_val = RowSubset(Xs, stop_rows), codes[stop_rows]
                 if len(X_train) < 2:
@@ -908,7 +910,7 @@ class ResVAEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
     """
 
     arch: ClassVar[str] = "res_vae"  # type: ignore[misc]
-    task: ClassVar[None] = None  # type: ignore[misc]
+    task: ClassVar[None] = None  # type: ignore[misc, assignment]  # unsupervised: no task
     _archs: ClassVar[tuple[str, ...]] = EMBED_ARCHS
     _supervised: ClassVar[bool] = False
 
@@ -953,6 +955,7 @@ class ResVAEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstim
             seed_everything(seed)
             module_kwargs = {"d_in": self.n_features_in_, **module_params}
             module = build_module(self.arch, module_kwargs)
+            assert isinstance(module, ResVAE)  # an embedder is never bagged or clipped
             result = fit_vae(
                 module,
                 X_train,

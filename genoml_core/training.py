@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
 import torch
@@ -180,7 +180,7 @@ class TrainOptions:
         _require(self.lr_schedule in LR_SCHEDULES, f"lr_schedule={self.lr_schedule!r} must be one of {LR_SCHEDULES}")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
+    def from_dict(cls, d: dict[str, Any]) -> Self:
         """Build from a plain dict; unknown keys raise :class:`~genoml_core.errors.ConfigError`."""
         reject_unknown(d, field_names(cls), f"training option(s) for {cls.__name__}:")
         return cls(**d)
@@ -269,7 +269,7 @@ class FitResult:
     amp_dtype: str | None
 
 
-def _require(ok: bool, message: str) -> None:
+def _require(ok: bool | np.bool_, message: str) -> None:
     if not ok:
         raise ConfigError(message)
 
@@ -349,7 +349,8 @@ def scheduled_lr(options: TrainOptions, progress: float) -> float:
 def _make_optimizer(module: nn.Module, options: TrainOptions) -> torch.optim.Optimizer:
     # NOTE[DIFF]: weight decay on weight matrices only, not on biases and batch-norm parameters
     # (as rtdl and most transformer code do); decaying the norm scales only fights the norm.
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for param in module.parameters():
         if param.requires_grad:
             (decay if param.ndim >= 2 else no_decay).append(param)
@@ -554,6 +555,7 @@ class _Checkpointer:
         version, internal, gauss_next = ckpt["python_rng"]
         random.setstate((version, tuple(internal), gauss_next))
         epoch = int(ckpt["epoch"])
+        assert self.spec is not None  # _read found a checkpoint, so there is a spec
         log.info("resuming from epoch %d of %d (checkpoint %s)", epoch, self.max_epochs, self.spec.path)
         return epoch, list(ckpt["history"])
 
