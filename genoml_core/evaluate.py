@@ -54,6 +54,7 @@ def predict_test(
             ids, labels = fold_ids, store.labels(te)
         elif not ids.equals(fold_ids):
             raise RuntimeError(f"{role} samples differ between folds ({fold})")
+    assert ids is not None and labels is not None  # a member has one model per fold, never none
     return ids, labels, np.mean(scores, axis=0)
 
 
@@ -152,8 +153,8 @@ def evaluate_final(
     ids, y, s, per_member = predict_final(final, "test")
     n_classes = len(class_names) if class_names else None
     cutoff = final.cutoff
-    m = metrics.compute_metrics(task, y, s, n_classes=n_classes, cutoff=cutoff)
-    m.update(calibration_slope_intercept(task, y, s))
+    m: dict[str, Any] = metrics.compute_metrics(task, y, s, n_classes=n_classes, cutoff=cutoff)
+    m.update(calibration_slope_intercept(task, y, s))  # floats, and None where undefined
     ci = (
         metrics.bootstrap_ci(task, y, s, metrics=_MAIN[task], n_boot=n_bootstrap, seed=seed, n_classes=n_classes,
                              cutoff=cutoff)
@@ -165,6 +166,7 @@ def evaluate_final(
         pred["observed"] = y
         pred["predicted"] = s
     else:
+        assert class_names is not None  # a classification task names its classes
         pred["observed"] = [class_names[int(k)] for k in y]
         probs = s if s.ndim == 2 else np.column_stack([1 - s, s])
         for k, c in enumerate(class_names):

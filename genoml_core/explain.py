@@ -372,8 +372,10 @@ def _explain_linear(est: Any, background: np.ndarray, X: np.ndarray, task: str,
     if task == "continuous":
         names = ["prediction"]
     elif m == 1:
+        assert labels is not None  # a classifier has classes_
         names = [_name(labels[-1], class_names)]
     else:
+        assert labels is not None  # a classifier has classes_
         names = [_name(c, class_names) for c in labels]
     return Explanation(values, base, outputs, names, _space(task, "log-odds", m, names), "linear",
                        "shap.LinearExplainer", [], np.arange(n), exact=True,
@@ -405,8 +407,10 @@ def _explain_tree(est: Any, X: np.ndarray, task: str, class_names: Sequence[str]
     if task == "continuous":
         names = ["prediction"]
     elif m == 1:
+        assert labels is not None  # a classifier has classes_
         names = [_name(labels[-1], class_names)]
     else:
+        assert labels is not None  # a classifier has classes_
         names = [_name(c, class_names) for c in labels]
     base2 = np.broadcast_to(base.reshape(1, -1), (n, m)).copy()
     return Explanation(values, base2, outputs, names, _space(task, kind, m, names), "tree",
@@ -497,8 +501,10 @@ def _explain_torch(est: Any, background: np.ndarray, X: np.ndarray, task: str, c
     if task == "continuous":
         names = ["prediction"]
     elif task == "binary":
+        assert labels is not None  # a classifier has classes_
         names = [_name(labels[-1], class_names)]
     else:
+        assert labels is not None  # a classifier has classes_
         names = [_name(c, class_names) for c in labels]
     base2 = np.broadcast_to(np.asarray(base, dtype=np.float64).reshape(1, -1), (n, m)).copy()
     kind = "probability" if probability else "log-odds"
@@ -699,6 +705,7 @@ def _explain_linear_probability(est: Any, background: np.ndarray, X: np.ndarray,
     outputs = _link(Xd @ coef.T + intercept)
     base = np.broadcast_to(_link(z_b).mean(axis=0)[None, :], (n, m)).copy()
     labels = _class_labels(est)
+    assert labels is not None  # a classifier has classes_
     names = [_name(labels[-1], class_names)] if m == 1 else [_name(c, class_names) for c in labels]
     return Explanation(values, base, outputs, names, _space(task, "probability", m, names), "linear",
                        "sampled permutations of a linear model's probabilities", [], np.arange(n), exact=True,
@@ -739,6 +746,7 @@ def _explain_xgb_multiclass_probability(est: Any, background: np.ndarray, X: np.
     outputs = _as_2d(est.predict_proba(X), n)
     base = np.broadcast_to(_link(z_b).mean(axis=0)[None, :], (n, m)).copy()
     labels = _class_labels(est)
+    assert labels is not None  # a classifier has classes_
     names = [_name(c, class_names) for c in labels]
     return Explanation(values, base, outputs, names, _space("multiclass", "probability", m, names), "tree",
                        "single-reference TreeSHAP through the softmax", [], np.arange(n), exact=True,
@@ -758,6 +766,7 @@ def _explain_xgb_probability(est: Any, background: np.ndarray, X: np.ndarray, ta
     base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
     outputs = _as_2d(est.predict_proba(X), n)
     labels = _class_labels(est)
+    assert labels is not None  # a classifier has classes_
     if task == "binary":
         if values.shape[2] == 2:
             values, base = values[:, :, 1:], base[1:]
@@ -958,7 +967,7 @@ def truth_recovery(
     top_set = set(top)
     rank = {s: r for r, s in enumerate(top, start=1)}
     n_cand, k = len(cand), len(top)
-    per_causal = []
+    per_causal: list[dict[str, Any]] = []
     tagging: set[str] = set()
     expected = 0.0
     for c in dict.fromkeys(causal):

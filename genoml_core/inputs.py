@@ -187,6 +187,7 @@ def read_phenotype(
     out = df.loc[present, ID_COLS].copy()
     out["label"] = label.to_numpy()
     if task != "continuous":
+        assert class_names is not None  # set above for binary and multiclass
         counts = out["label"].value_counts()
         if len(counts) < 2:
             only = class_names[int(counts.index[0])] if len(counts) else "none"
@@ -288,6 +289,7 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
     )
     samples = universe.merge(pheno, on=ID_COLS, how="inner")  # .fam (or matrix) order
     if task != "continuous":
+        assert class_names is not None  # read_phenotype names the classes of a classification task
         counts = samples.label.value_counts().sort_index()
         report["class_counts"] = {class_names[int(k)]: int(v) for k, v in counts.items()}
         small = counts[counts < MIN_PER_CLASS]

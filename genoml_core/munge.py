@@ -100,6 +100,7 @@ def build_feature_store(
     else:
         fam = io.read_fam(bfile)
         bim = io.read_bim(bfile)
+        assert snplist is not None  # a genotype run names its variants
         wanted = [s for s in Path(snplist).read_text().split() if s]
     pos = pd.Series(np.arange(len(bim)), index=bim.SNP)
     missing = [s for s in wanted if s not in pos.index]
@@ -167,13 +168,14 @@ def _write_store(
     scale = np.ones(p)
     miss_rate = np.zeros(p)
     G = np.lib.format.open_memmap(geno_tmp, mode="w+", dtype=np.int8, shape=(n, p))
-    chunks = (
-        io.iter_genotype_chunks(
+    chunks: Iterator[tuple[int, np.ndarray]]
+    if p:
+        assert bfile is not None  # genotype columns come from a .bed (none in a matrix-only run)
+        chunks = io.iter_genotype_chunks(
             bfile, var_idx, samp_idx[order], n_samples=len(fam), chunk_variants=chunk_variants, engine=engine
         )
-        if p
-        else iter(())
-    )
+    else:
+        chunks = iter(())
     progress = Progress(p, f"munge fold {fold}", unit="variants", logger=log)
     for start, block in chunks:
         block = block[inverse]  # back to split order

@@ -119,6 +119,7 @@ def fit_streaming(
         Xm = X_valid
         ym = np.asarray(y_valid)
         if clf:
+            assert classes is not None  # set above for every classifier
             keep = np.isin(ym, classes)
             rows = np.flatnonzero(keep)
             Xm, ym = _Rows(X_valid, rows), ym[keep].astype(np.int64)

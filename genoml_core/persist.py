@@ -186,7 +186,7 @@ def _kind(est: Any) -> str:
 
 def _xgb_params(est: Any) -> dict[str, Any]:
     """The wrapper's params that survive JSON (drops callables, NaN ``missing`` is the default)."""
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in est.get_params(deep=False).items():
         if v is None or isinstance(v, (str, bool, int)):
             out[k] = v
@@ -383,6 +383,7 @@ def _load_xgboost(directory: Path, path: Path) -> Any:
         raise InputError(f"{path}: xgboost genoml_classes must be a list of integer labels, got {classes!r}")
     import xgboost.sklearn
 
+    assert isinstance(name, str) and isinstance(params, dict)  # checked above (XGBOOST_CLASSES, bad)
     cls = getattr(xgboost.sklearn, name)
     est = cls(**params)
     est.load_model(directory / "booster.json")

@@ -418,7 +418,9 @@ def write_score_files(
     command.
     """
     if code_version is None:
-        from . import __version__ as code_version
+        from . import __version__
+
+        code_version = __version__
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     score = final_linear_score(final)

@@ -557,6 +557,7 @@ def _evaluate(
         "plots": {k: str(v) for k, v in plot_paths.items()},
     }
     if task != "continuous":
+        assert model.class_names is not None  # a classification model names its classes
         out["confusion_matrix"] = {"classes": model.class_names,
                                    "matrix": metrics.confusion(task, y, s, n_classes=n_classes, cutoff=cutoff)}
         out["class_counts"] = {str(model.class_names[int(k)]): int(v)

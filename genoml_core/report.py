@@ -174,6 +174,13 @@ def _first(inputs: Mapping[str, Any], key: str) -> str | None:
     return str(v)
 
 
+def _required(inputs: Mapping[str, Any], key: str) -> str:
+    """:func:`_first` of an input that is there (a required one, or one just checked)."""
+    path = _first(inputs, key)
+    assert path is not None, f"report input {key!r} is missing"
+    return path
+
+
 def _list(inputs: Mapping[str, Any], key: str) -> list[str]:
     v = inputs.get(key)
     if v is None:
@@ -789,12 +796,12 @@ def render_report(
     """
     import jinja2
 
-    qc = io.read_json(_first(inputs, "qc"))
-    split = io.read_json(_first(inputs, "split"))
-    inp = io.read_json(_first(inputs, "inputs"))
+    qc = io.read_json(_required(inputs, "qc"))
+    split = io.read_json(_required(inputs, "split"))
+    inp = io.read_json(_required(inputs, "inputs"))
     class_names = inp.get("class_names")
     board = pd.read_csv(_first(inputs, "leaderboard"), sep="\t")
-    ev = io.read_json(_first(inputs, "metrics"))
+    ev = io.read_json(_required(inputs, "metrics"))
     task = config.get("task")
     eval_plots = []
     for p in _list(inputs, "plots"):
@@ -803,7 +810,7 @@ def render_report(
     explain = None
     explain_summary = None
     if _first(inputs, "explain_summary"):
-        explain_summary = io.read_json(_first(inputs, "explain_summary"))
+        explain_summary = io.read_json(_required(inputs, "explain_summary"))
         imp_path = _first(inputs, "explain_importance")
         importance = pd.read_csv(imp_path, sep="\t", dtype={"chrom": str}) if imp_path else None
         explain = _explain_section(explain_summary, importance, _list(inputs, "explain_plots"))
@@ -811,25 +818,25 @@ def render_report(
     subgroups = None
     sub_summary = None
     if _first(inputs, "subgroup_summary") and _first(inputs, "subgroup_table"):
-        sub_summary = io.read_json(_first(inputs, "subgroup_summary"))
+        sub_summary = io.read_json(_required(inputs, "subgroup_summary"))
         table = pd.read_csv(_first(inputs, "subgroup_table"), sep="\t", dtype={"group": str})
         subgroups = _subgroup_section(table, sub_summary, _first(inputs, "subgroup_plot"))
 
     pca = None
     pca_summary = None
     if _first(inputs, "pca_summary"):
-        pca_summary = io.read_json(_first(inputs, "pca_summary"))
+        pca_summary = io.read_json(_required(inputs, "pca_summary"))
         if _first(inputs, "pca_pcs") and int(pca_summary.get("n_pcs") or 0) > 0:
-            pca = _pca_section(pca_summary, _first(inputs, "pca_pcs"), _first(inputs, "pca_groups"))
+            pca = _pca_section(pca_summary, _required(inputs, "pca_pcs"), _first(inputs, "pca_groups"))
 
     def optional(prefix: str, titles: Mapping[str, str]) -> dict[str, Any] | None:
         keys = [k for k in OPTIONAL_INPUTS if k.startswith(prefix) and _first(inputs, k)]
         if not keys:
             return None
-        data = {"table": None, "pairs": []}
+        data: dict[str, Any] = {"table": None, "pairs": []}
         plots = []
         for k in keys:
-            path = _first(inputs, k)
+            path = _required(inputs, k)
             if str(path).endswith(".json"):
                 data = _generic(io.read_json(path))
             else:
@@ -840,7 +847,7 @@ def render_report(
                                 "embed_plot_tsne": "t-SNE"})
     nas = optional("nas_", {"nas_plot_winner": "Winning RRFCN architecture", "nas_plot_curve": "Search curve"})
 
-    run_warnings = _warnings_banner(io.read_json(_first(inputs, "warnings")) if _first(inputs, "warnings") else None)
+    run_warnings = _warnings_banner(io.read_json(_required(inputs, "warnings")) if _first(inputs, "warnings") else None)
     too_small = judge_run_size(ev, split, class_names=class_names,
                                min_samples=(config.get("split") or {}).get("min_samples"))
 

@@ -145,6 +145,7 @@ def judge_run_size(
     ci = (metrics.get("test_ci95") or {}).get(main) if main else None
     width = _ci_width(ci)
     if width is not None and (math.isnan(width) or width > max_ci_width):
+        assert ci is not None  # a width comes only from a CI
         shown = "undefined" if math.isnan(width) else f"{float(ci[0]):.3f}-{float(ci[1]):.3f} (width {width:.2f})"
         found.append(f"the 95% CI of {main} is {shown}, wider than {max_ci_width}")
     return found

@@ -181,7 +181,7 @@ def _snp_model(seed: int, n_snps: int, n_chromosomes: int, fst: float, frac_ambi
     pos = np.empty(n_snps, dtype=np.int64)
     block_starts: list[int] = []
     start = 0
-    for c, k in enumerate(per_chr):
+    for k in per_chr:
         gaps = rng.integers(_GAP_BP[0], _GAP_BP[1] + 1, size=k)
         gaps[0] = rng.integers(10_000, 1_000_000)
         pos[start : start + k] = np.cumsum(gaps)
@@ -669,6 +669,7 @@ def simulate_cohort(
             order = np.concatenate([nrng.permutation(present[chrom_present == c]) for c in chrom_order])
             is_swapped = np.zeros(n_snps, dtype=bool)
             is_swapped[swapped] = True
+            assert tmp_new is not None  # set above when there is a new cohort
             with BedWriter(out / "new_cohort", n_new) as w:
                 for start, block in iter_genotype_chunks(
                     tmp_new, order, n_samples=n_new, chunk_variants=chunk_snps, engine="lut"
