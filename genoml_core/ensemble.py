@@ -106,7 +106,7 @@ def _scores(df: pd.DataFrame, task: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- combining
-def combine(member_scores: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+def combine(member_scores: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray) -> np.ndarray:
     """Weighted mean of member scores (probabilities or trait values); weights need not sum to 1."""
     w = np.asarray(weights, dtype=np.float64)
     if w.sum() <= 0:
@@ -368,7 +368,7 @@ def select_final(
     cutoff = decision_cutoff(task, apply_calibrator(calibrator, combined, task))
 
     sel = metrics.SELECTION_METRIC[task]
-    members = [
+    members: list[dict[str, Any]] = [
         {"learner": n, "trial": int(trials[n]), "weight": float(w / weights.sum()), f"oof_{sel}": _signed(sel, single[n])}
         for n, w in zip(names, weights)
         if w > 0

@@ -422,7 +422,8 @@ def pread_records(fd: int, out: np.ndarray, rows: np.ndarray, offset: int, what:
     starts = np.concatenate(([0], breaks)).tolist()
     ends = np.concatenate((breaks, [len(rows)])).tolist()
     for a, b in zip(starts, ends):
-        view = memoryview(flat[a * width : b * width])
+        # numpy's stubs give ndarray __buffer__ only for Python >= 3.12; it is a buffer on 3.11 too
+        view = memoryview(flat[a * width : b * width])  # type: ignore[arg-type]
         pos, want, done = offset + int(rows[a]) * width, (b - a) * width, 0
         while done < want:
             got = os.preadv(fd, [view[done:]], pos + done)

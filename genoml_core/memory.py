@@ -78,9 +78,9 @@ def _cgroup_limit() -> int | None:
         elif "memory" in controllers.split(","):
             f = Path("/sys/fs/cgroup/memory") / rel / "memory.limit_in_bytes"
             if f.exists():
-                value = int(f.read_text().strip())
-                if value < 1 << 60:
-                    limits.append(value)
+                limit = int(f.read_text().strip())
+                if limit < 1 << 60:
+                    limits.append(limit)
     return min(limits) if limits else None
 
 

@@ -47,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DPI = 110
-_BINS = np.linspace(0.0, 1.0, 21)
+_BINS = np.linspace(0.0, 1.0, 21).tolist()  # a list: matplotlib's stubs type hist bins as a Sequence
 
 PathLike = str | os.PathLike[str]
 

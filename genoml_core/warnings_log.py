@@ -258,7 +258,7 @@ def install_recorder(
 # ----------------------------------------------------------------------------- collection
 def read_sidecars(root: str | os.PathLike[str] = SIDECAR_DIR) -> list[dict[str, Any]]:
     """Every readable sidecar under ``root`` (each with its ``path``); others are skipped with a warning."""
-    found = []
+    found: list[dict[str, Any]] = []
     root = Path(root)
     if not root.is_dir():
         return found
@@ -281,6 +281,7 @@ def _norm(path: str) -> str:
 def _reachable(sidecars: Sequence[dict[str, Any]], targets: Iterable[str]) -> list[dict[str, Any]]:
     """The sidecars of the jobs that made ``targets``, directly or through other jobs' outputs."""
     producer: dict[str, dict[str, Any]] = {}
+    doc: dict[str, Any] | None
     for doc in sorted(sidecars, key=lambda d: float(d.get("started_epoch") or 0)):
         for out in doc.get("outputs") or []:
             producer[_norm(out)] = doc  # the newest job that declared the file made it
