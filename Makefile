@@ -53,10 +53,11 @@ example: setup resources/example/cohort.bed
 	@echo "  per-person data (predictions, SHAP values, OOF scores; NOT for sharing): results/individual/"
 
 # The lint gate, first in `make test`: ruff (pyflakes + pycodestyle, pyproject.toml) over the Python,
-# snakefmt over the Snakefile and the rule files.
+# snakefmt over the Snakefile and the rule files, mypy over genoml_core ([tool.mypy] in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/
+	$(BIN)/mypy
 
 test: setup lint
 	$(BIN)/python -m pytest -q
