@@ -178,6 +178,19 @@ def job_pids(slurm_id: str) -> list[int]:
     return pids
 
 
+def describe_pids(pids: list[int]) -> str:
+    """pid, state and command line of each process (for a test's log)."""
+    out = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            stat, cmd = "gone", ""
+        out.append(f"{pid} [{stat}] {cmd[:160]}")
+    return "; ".join(out)
+
+
 class JobMemorySampler:
     """Peak memory of every SLURM job on this node: every 0.25 s, the summed RSS of all processes
     whose environment holds SLURM_JOB_ID=<id> (batch script, Snakemake's job step, the rule's script,
@@ -522,6 +535,15 @@ def real(slurm_env: dict[str, str], small_cohort: Path, fault_run: SnakemakeRun,
         log(f"run1: exit {run1.rc} after {run1.wall_s:.0f} s")
         time.sleep(6)  # SLURM's KillWait (5 s): whatever the cancel left would be killed by now
         leftover = job_pids(cancelled.slurm_id or "-")
+        # a process SIGKILLed at the end of KillWait may still be tearing down (seen once in CI, a
+        # loaded 2-core box): give it up to 30 s more to be gone; one that is still there survived
+        settle = time.monotonic() + 30
+        while leftover and time.monotonic() < settle:
+            log(f"job {cancelled.slurm_id}: still exiting: {describe_pids(leftover)}")
+            time.sleep(1)
+            leftover = job_pids(cancelled.slurm_id or "-")
+        if leftover:
+            log(f"job {cancelled.slurm_id}: survived the cancel: {describe_pids(leftover)}")
         cancelled_outputs = [p for p in cancelled.info["output"].split(", ") if (work / p).exists()]
         mtimes = _outputs_mtimes(work)
 
