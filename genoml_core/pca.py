@@ -95,7 +95,7 @@ def fit_pca(
     ``chunk_variants`` SNPs, never the whole float matrix): exactly through the n x n relationship
     matrix, or, with ``approx``, by a randomized SVD with power iterations (:func:`_randomized`).
     ``engine="plink2"`` runs ``plink2 --pca K [approx] allele-wts`` instead (it needs the plink2
-    binary; same outputs, same axes up to sign, about 5x slower at 1,800 x 10,000).
+    binary; same outputs, same axes up to sign; 6.3 s against 0.8 s on 1,416 x 9,709, BENCHMARKS.md).
 
     Returns:
         ``weights``: one row per SNP (``SNP CHR POS A1 A2 FREQ`` + one column per PC), with FREQ
@@ -172,9 +172,15 @@ def is_autosome(chrom: pd.Series) -> np.ndarray:
     return ((num >= 1) & (num <= 22)).to_numpy()
 
 
+def _inverse_sd(freq: np.ndarray) -> np.ndarray:
+    """1 / sqrt(2 f (1 - f)) per SNP, 0 for a SNP monomorphic in training (it weighs nothing)."""
+    sd = np.sqrt(2.0 * freq * (1.0 - freq))
+    return np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
+
+
 class _Standardized:
     """The training samples' genotypes at the PCA SNPs, standardized with training frequencies,
-    read as float64 (n, chunk) blocks: ``(g - 2f) / sqrt(2f(1 - f))``, a missing call 0 (the
+    read as float32 (n, chunk) blocks: ``(g - 2f) / sqrt(2f(1 - f))``, a missing call 0 (the
     training mean), a SNP monomorphic in training 0. Each pass decodes the int8 chunks again."""
 
     def __init__(self, bfile: str, var_idx: np.ndarray, samp_idx: np.ndarray, n_fam: int, chunk: int,
@@ -189,8 +195,7 @@ class _Standardized:
             alt_sum[start:start + g.shape[1]] = np.where(obs, g, 0).sum(axis=0, dtype=np.int64)
             called[start:start + g.shape[1]] = obs.sum(axis=0)
         self.freq = np.divide(alt_sum, 2.0 * called, out=np.full(self.m, 0.5), where=called > 0)
-        sd = np.sqrt(2.0 * self.freq * (1.0 - self.freq))
-        self.inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
+        self.inv = _inverse_sd(self.freq)
 
     def _raw(self) -> Iterator[tuple[int, np.ndarray]]:
         bfile, var_idx, samp_idx = self.args
@@ -318,8 +323,7 @@ def _partial(g: np.ndarray, weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     """Per person: the weighted sum over observed SNPs, the observed share of each PC's squared
     weights (numerator and denominator), and the total squared weights."""
     f = weights["FREQ"].to_numpy(dtype=np.float64)
-    sd = np.sqrt(2.0 * f * (1.0 - f))
-    inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
+    inv = _inverse_sd(f)
     w = weights[_pc_columns(weights)].to_numpy(dtype=np.float64)
     obs = g >= 0
     x = np.where(obs, g.astype(np.float64) - 2.0 * f, 0.0)

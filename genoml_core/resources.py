@@ -83,8 +83,12 @@ def _files(input: Any, name: str) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _with_suffix(paths: list[str], suffix: str) -> list[str]:
+    return [p for p in paths if str(p).endswith(suffix)]
+
+
 def _first(paths: list[str], suffix: str) -> str | None:
-    return next((p for p in paths if str(p).endswith(suffix)), None)
+    return next(iter(_with_suffix(paths, suffix)), None)
 
 
 def _store_mb(input: Any) -> float:
@@ -139,7 +143,7 @@ class JobMemory:
         self.streams = streams
 
     def plink(self, wildcards: Any, input: Any, attempt: int) -> int:
-        bed = [p for p in _files(input, "genotypes") if str(p).endswith(".bed")]
+        bed = _with_suffix(_files(input, "genotypes"), ".bed")
         return request_mb(120 + 1.15 * _size_mb(bed), attempt)
 
     def pca(self, wildcards: Any, input: Any, attempt: int) -> int:
@@ -150,7 +154,7 @@ class JobMemory:
         plink2 --pca (pca.engine plink2) holds the .bed, and in exact mode the n x n matrix; approx
         mode works on n x (a few K) blocks. The projection adds one int8 chunk."""
         pca = self.config["pca"]
-        bed = [p for p in _files(input, "genotypes") if str(p).endswith(".bed")]
+        bed = _with_suffix(_files(input, "genotypes"), ".bed")
         train, snplist = _files(input, "train"), _files(input, "snplist")
         n = _lines(train[0]) if train else 0
         m = _lines(snplist[0]) if snplist else 0

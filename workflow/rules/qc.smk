@@ -205,7 +205,7 @@ rule pca:
         "benchmarks/pca/{fold}.tsv"
     conda:
         "../../envs/plink.yaml"
-    threads: 1  # measured on 1,416 x 9,709: numpy engine 1.0 s, plink2 --pca 8.6 s (1 or 2 threads alike)
+    threads: 1  # bench_pca on 1,416 x 9,709: numpy engine 0.8 s, plink2 --pca 6.3 s
     resources:
         mem_mb=mem_pca,
         runtime=runtime_min(60),
