@@ -28,7 +28,7 @@ import csv
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from .errors import ConfigError, InputError, field_names, reject_unknown
 from .io import atomic_path, read_json, write_json
 from .nn.rrfcn import SKIP_MODES, Architecture, RRFCNSupernet
 from .runtime import resolve_device, seed_everything, set_threads
+from .loop import EpochEnd, run_epochs
 from .training import (
     METRICS,
     TASKS,
@@ -452,6 +453,47 @@ def _budget_per_epoch(budget: int, epochs: int) -> list[int]:
     return [(e + 1) * budget // epochs - e * budget // epochs for e in range(epochs)]
 
 
+class _SupernetEpochs:
+    """The :class:`~genoml_core.loop.Objective` of the supernet: one drawn architecture per batch.
+
+    After each epoch, ``after_epoch`` runs the controller's steps of that epoch (the scores of
+    drawn architectures under the shared weights); the supernet has no early stopping.
+    """
+
+    def __init__(
+        self,
+        supernet: RRFCNSupernet,
+        X: RowSource,
+        y_all: torch.Tensor,
+        *,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        draw: Callable[[], Sample],
+        device: torch.device,
+        after_epoch: Callable[[int], None],
+        epochs: int,
+    ) -> None:
+        self.supernet, self.X, self.y_all, self.loss_fn, self.draw = supernet, X, y_all, loss_fn, draw
+        self.device, self.after_epoch, self.epochs = device, after_epoch, epochs
+        self.running, self.count = 0.0, 0
+
+    def start_epoch(self, epoch: int) -> None:
+        self.running, self.count = 0.0, 0
+
+    def batch_loss(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
+        arch = self.draw().arch
+        xb = load_batch(self.X, idx, self.device)
+        loss = self.loss_fn(self.supernet(xb, arch), self.y_all[idx].to(self.device))
+        self.running += float(loss.detach()) * len(idx)
+        self.count += len(idx)
+        return loss
+
+    def end_epoch(self, epoch: int, *, seen: int, seconds: float) -> EpochEnd:
+        row = {"epoch": epoch, "train_loss": self.running / max(self.count, 1), "seconds": seconds}
+        self.after_epoch(epoch)
+        log.info("supernet epoch %d/%d: train_loss=%.4f (%.1f s)", epoch, self.epochs, row["train_loss"], seconds)
+        return EpochEnd(row=row, score=-row["train_loss"])
+
+
 def _reward(task: str, y_valid: np.ndarray, outputs: np.ndarray) -> float:
     """The validation metric; non-finite or undefined values become -1 (worse than any real score
     of a classifier; an R^2 below -1 is clipped to -1 too, so one bad draw cannot dominate)."""
@@ -562,7 +604,6 @@ def run_search(
         return _reward(task, y_val, outputs)
 
     curve: list[dict[str, Any]] = []
-    history: list[dict[str, float]] = []
     seen: dict[str, dict[str, Any]] = {}
     baseline: float | None = None
     step = 0
@@ -573,21 +614,10 @@ def run_search(
         config.sampler, config.budget, config.supernet_epochs, config.n_layers, list(choices), config.skip_mode,
         len(X), len(X_valid), n_features, device,
     )  # fmt: skip
-    for epoch in range(1, config.supernet_epochs + 1):
-        te = time.perf_counter()
-        supernet.train()
-        running, count = 0.0, 0
-        for idx in iter_batches(len(X), config.batch_size, generator=gen, merge_singleton=True):
-            arch = draw().arch
-            xb = load_batch(X, idx, device)
-            loss = loss_fn(supernet(xb, arch), y_all[idx].to(device))
-            shared_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_BOUND)
-            shared_opt.step()
-            running += float(loss.detach()) * len(idx)
-            count += len(idx)
-        history.append({"epoch": epoch, "train_loss": running / max(count, 1), "seconds": time.perf_counter() - te})
+
+    def controller_steps(epoch: int) -> None:
+        """The epoch's controller steps: draw, score with the shared weights, update the sampler."""
+        nonlocal step, baseline
         for _ in range(steps[epoch - 1]):
             step += 1
             sample = draw(with_grad=True)
@@ -616,8 +646,13 @@ def run_search(
                 step, config.budget, epoch, metric, reward, baseline, sample.arch.describe(),
                 step / spent if spent > 0 else math.inf, spent / step * (config.budget - step) if step else 0.0,
             )  # fmt: skip
-        log.info("supernet epoch %d/%d: train_loss=%.4f (%.1f s)", epoch, config.supernet_epochs,
-                 history[-1]["train_loss"], history[-1]["seconds"])  # fmt: skip
+
+    objective = _SupernetEpochs(supernet, X, y_all, loss_fn=loss_fn, draw=draw, device=device,
+                                after_epoch=controller_steps, epochs=config.supernet_epochs)  # fmt: skip
+    history = run_epochs(
+        supernet, len(X), objective, batch_size=config.batch_size, max_epochs=config.supernet_epochs,
+        optimizer=shared_opt, generator=gen, device=device, clip_grad_norm=GRAD_BOUND,
+    )  # fmt: skip
 
     # NOTE[DIFF]: ENAS derives the final cell by sampling anew; here every distinct architecture
     # sampled in the search is rescored with the final shared weights (scores taken earlier came

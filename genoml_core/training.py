@@ -1,13 +1,11 @@
-"""One training loop for every supervised network, parametrized by task, and one for the Res-VAE.
+"""Training the supervised networks (by task) and the Res-VAE on the one loop of :mod:`genoml_core.loop`.
 
 Tasks: ``"binary"`` (two-logit cross-entropy; validation ROC AUC), ``"multiclass"``
 (cross-entropy; macro one-vs-rest ROC AUC) and ``"continuous"`` (MSE; R^2). Early stopping
 watches the validation metric and the best weights are restored at the end.
 
-Data never enter the device whole. ``X`` is anything with ``len(X)`` and fancy row indexing,
-``X[idx] -> (len(idx), p)`` array-like (a NumPy array, a memory map, or a feature-store view
-that scales int8 genotypes per batch); each batch is built by indexing ``X`` with that batch's
-sorted row indices, converted to float32 and moved to the device.
+``X`` is a :class:`~genoml_core.loop.RowSource`: batches are read from it row by row
+(:func:`~genoml_core.loop.load_batch`), never whole.
 
 Determinism: :func:`fit_supervised` and :func:`fit_vae` call
 :func:`~genoml_core.runtime.seed_everything` with their ``seed`` and shuffle with a dedicated
@@ -15,28 +13,17 @@ Determinism: :func:`fit_supervised` and :func:`fit_vae` call
 thread count. Mixed precision (``torch.autocast`` with bf16, or fp16 with a ``GradScaler`` on
 GPUs without bf16) is used only on CUDA.
 
-Checkpoints: given a :class:`CheckpointSpec`, both loops save everything the next epoch depends
-on (weights, optimizer, loss scaler, the shuffling generator, the global torch/CUDA/NumPy/Python
-RNG states, the early-stopping tracker with its copy of the best weights, the history) every
-``every`` epochs, atomically, and a rerun resumes after the saved epoch, so an interrupted CPU
-run ends bit-identical to an uninterrupted one. A checkpoint written for another configuration
-(options, seed, task, data sizes and sample rows, targets, network, initial weights, device,
-genoml_core and torch versions) is ignored with a warning; the file is deleted when training ends.
+Checkpoints: given a :class:`~genoml_core.checkpoint.CheckpointSpec`, both save their state
+every ``every`` epochs and a rerun resumes bit-identical (:mod:`genoml_core.checkpoint`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
 import math
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -45,12 +32,18 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import Tensor, nn
 
-from . import __version__
+from .checkpoint import Checkpointer, CheckpointSpec, fingerprint
 from .errors import ConfigError, InputError, field_names, reject_unknown
-from .registry import TASKS
-from .io import atomic_path
+from .loop import EarlyStopping, EpochEnd, RowSource, RowSubset, autocast, amp_dtype, iter_batches, load_batch, run_epochs
 from .nn.res_vae import ResVAE, kl_weight
+from .registry import TASKS
 from .runtime import seed_everything
+
+# the loop's parts under their earlier private names (tests patch _Checkpointer.save)
+_Checkpointer = Checkpointer
+_BestWeights = EarlyStopping
+_amp_dtype = amp_dtype
+_autocast = autocast
 
 __all__ = [
     "TASKS",
@@ -83,42 +76,6 @@ METRICS = {"binary": "roc_auc", "multiclass": "roc_auc_ovr_macro", "continuous":
 #: Early-stopping score used when the validation metric is undefined (e.g. one class in y_valid).
 FALLBACK_METRIC = "neg_valid_loss"
 
-
-class RowSource(Protocol):
-    """What the training loop needs from ``X``: a length and fancy row indexing."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, idx: np.ndarray) -> Any: ...
-
-
-class RowSubset:
-    """A lazy view of some rows of a :class:`RowSource` (nothing is copied until indexed).
-
-    Args:
-        X: the source.
-        rows: row indices into ``X``; keep them sorted so that sorted batch indices stay sorted
-            (which is what memory-mapped sources read fastest).
-
-    Example:
-        >>> view = RowSubset(np.arange(12.0).reshape(6, 2), np.array([1, 3, 5]))
-        >>> len(view), view[np.array([0, 2])].tolist()
-        (3, [[2.0, 3.0], [10.0, 11.0]])
-    """
-
-    def __init__(self, X: RowSource, rows: np.ndarray) -> None:
-        self.X = X
-        self.rows = np.asarray(rows, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, idx: np.ndarray) -> Any:
-        return self.X[self.rows[np.asarray(idx)]]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (len(self.rows), *tuple(getattr(self.X, "shape", (0, -1)))[1:])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,37 +170,6 @@ class VAEOptions(TrainOptions):
         _require(self.loss == "auto", f"loss={self.loss!r}: the Res-VAE loss is fixed (MSE + beta * KL)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class CheckpointSpec:
-    """Where and how often a training loop saves its state so that a rerun can resume.
-
-    Not a :class:`TrainOptions` field on purpose: it changes nothing about the result, so it
-    is neither a hyperparameter nor part of the checkpoint's fingerprint.
-
-    Attributes:
-        path: the checkpoint file (parent directories are created); deleted when training ends.
-        every: save after every ``every``-th epoch; ``0`` turns checkpointing off (nothing is
-            saved, an existing file is neither read nor deleted).
-
-    Example:
-        >>> CheckpointSpec(path="ckpt/fold0.pt", every=5).enabled
-        True
-    """
-
-    path: Path
-    every: int = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
-        _require(
-            isinstance(self.every, (int, np.integer)) and not isinstance(self.every, bool) and self.every >= 0,
-            f"checkpoint every={self.every!r} must be an integer >= 0 (0 = off)",
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.every > 0
-
 
 @dataclass
 class FitResult:
@@ -274,65 +200,6 @@ def _require(ok: bool | np.bool_, message: str) -> None:
         raise ConfigError(message)
 
 
-# ----------------------------------------------------------------------------- batches
-def iter_batches(
-    n: int, batch_size: int, *, generator: torch.Generator | None = None, merge_singleton: bool = False
-) -> Iterator[np.ndarray]:
-    """Row indices of each batch: shuffled by ``generator`` (sorted within a batch) or in order.
-
-    Args:
-        n: number of rows.
-        batch_size: rows per batch (the last batch may be smaller).
-        generator: shuffles the rows when given; ``None`` keeps the order.
-        merge_singleton: fold a last batch of one row into the previous batch (batch
-            normalisation cannot train on one row).
-
-    Yields:
-        int64 index arrays.
-
-    Example:
-        >>> [b.tolist() for b in iter_batches(5, 2, merge_singleton=True)]
-        [[0, 1], [2, 3, 4]]
-    """
-    if n <= 0:
-        return
-    order = torch.randperm(n, generator=generator).numpy() if generator is not None else np.arange(n)
-    starts = list(range(0, n, batch_size))
-    if merge_singleton and len(starts) > 1 and n - starts[-1] == 1:
-        starts.pop()
-    bounds = [*starts[1:], n]
-    for start, stop in zip(starts, bounds):
-        idx = order[start:stop]
-        yield np.sort(idx) if generator is not None else idx.astype(np.int64, copy=False)
-
-
-def load_batch(X: RowSource, idx: np.ndarray, device: torch.device) -> Tensor:
-    """``X[idx]`` as a float32 tensor on ``device`` (rows in ``idx`` order).
-
-    Raises:
-        InputError: when ``X[idx]`` is not a ``(len(idx), p)`` matrix.
-    """
-    batch = np.asarray(X[idx], dtype=np.float32)
-    if batch.ndim != 2 or batch.shape[0] != len(idx):
-        raise InputError(
-            f"X[idx] returned shape {batch.shape} for {len(idx)} rows; X must return a (rows, features) "
-            "matrix when indexed with an array of row indices"
-        )
-    return torch.from_numpy(np.ascontiguousarray(batch)).to(device)
-
-
-def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    if not amp or device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[Any]:
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 def scheduled_lr(options: TrainOptions, progress: float) -> float:
     """The learning rate at ``progress`` (epochs done / ``max_epochs``, fractional within an epoch).
 
@@ -361,230 +228,6 @@ def _make_optimizer(module: nn.Module, options: TrainOptions) -> torch.optim.Opt
     if options.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=options.lr, momentum=options.momentum)
     return torch.optim.AdamW(groups, lr=options.lr)
-
-
-class _BestWeights:
-    """Early-stopping bookkeeping: keep a copy of the best weights, count epochs without gain."""
-
-    def __init__(self, module: nn.Module, *, patience: int, min_delta: float) -> None:
-        self.patience = patience
-        self.min_delta = min_delta
-        self.best_score = -math.inf
-        self.best_epoch = 0
-        self.bad_epochs = 0
-        self.state = self._copy(module)
-
-    @staticmethod
-    def _copy(module: nn.Module) -> dict[str, Tensor]:
-        return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    def update(self, score: float, epoch: int, module: nn.Module, *, count: bool = True) -> bool:
-        """Record ``score``; return True when training should stop."""
-        if score > self.best_score + self.min_delta:
-            self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
-            self.state = self._copy(module)
-            return False
-        if count:
-            self.bad_epochs += 1
-        return self.bad_epochs >= self.patience
-
-    def restore(self, module: nn.Module) -> None:
-        module.load_state_dict(self.state)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "best_score": self.best_score,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs,
-            "weights": {k: v.detach().cpu() for k, v in self.state.items()},
-        }
-
-    def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
-        self.best_score = float(state["best_score"])
-        self.best_epoch = int(state["best_epoch"])
-        self.bad_epochs = int(state["bad_epochs"])
-        self.state = {k: v.to(device) for k, v in state["weights"].items()}
-
-
-# ----------------------------------------------------------------------------- checkpoints
-_CHECKPOINT_FORMAT = "genoml_core.train_checkpoint/1"
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, Tensor):
-            part = part.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
-        if isinstance(part, np.ndarray):
-            h.update(f"{part.dtype.str}{part.shape}".encode())
-            h.update(np.ascontiguousarray(part).tobytes())
-        else:
-            h.update(json.dumps(part, sort_keys=True, default=str).encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def _probe_rows(X: RowSource) -> np.ndarray:
-    """The first, middle and last rows of ``X``: a cheap check that the data are the same."""
-    n = len(X)
-    return load_batch(X, np.unique(np.array([0, n // 2, n - 1])), torch.device("cpu")).numpy()
-
-
-def _fingerprint(
-    loop: str,
-    module: nn.Module,
-    X: RowSource,
-    X_valid: RowSource,
-    *,
-    options: TrainOptions,
-    seed: int,
-    device: torch.device,
-    dtype: torch.dtype | None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """What a checkpoint must have been written for to be resumed (plain, comparable values).
-
-    Call it before training: ``initial_weights`` hashes the module's starting weights. The
-    data are compared by size and by three rows of each set (hashing all of a large
-    memory-mapped store would cost a pass over it).
-    """
-    state = module.state_dict()
-    probe = _probe_rows(X)
-    return {
-        "format": _CHECKPOINT_FORMAT,
-        "versions": f"genoml_core {__version__}, torch {torch.__version__}",
-        "loop": loop,
-        "options": _digest(options.to_dict()),
-        "seed": int(seed),
-        "n_rows": len(X),
-        "n_valid": len(X_valid),
-        "n_features": int(probe.shape[1]),
-        "data_rows": _digest(probe, _probe_rows(X_valid)),
-        "module": f"{type(module).__module__}.{type(module).__qualname__}",
-        "shapes": _digest([(k, list(v.shape), str(v.dtype)) for k, v in state.items()]),
-        "initial_weights": _digest(*state.values()),
-        "device": device.type,
-        "amp_dtype": str(dtype),
-        **{k: v if isinstance(v, (str, int, float, type(None))) else _digest(v) for k, v in extra.items()},
-    }
-
-
-def _numpy_rng_state() -> dict[str, Any]:
-    state = np.random.get_state(legacy=False)
-    # plain ints, so that torch.load(weights_only=True) accepts the file
-    return {
-        "key": state["state"]["key"].tolist(),
-        "pos": int(state["state"]["pos"]),
-        "has_gauss": int(state["has_gauss"]),
-        "gauss": float(state["gauss"]),
-    }
-
-
-def _set_numpy_rng_state(state: dict[str, Any]) -> None:
-    key = np.asarray(state["key"], dtype=np.uint32)
-    np.random.set_state(("MT19937", key, state["pos"], state["has_gauss"], state["gauss"]))
-
-
-class _Checkpointer:
-    """Save, resume and discard the state of one training loop (a no-op without a spec).
-
-    Everything saved is a tensor, a state dict or a plain Python value, so the file loads
-    with ``torch.load(weights_only=True)`` and cannot run code.
-    """
-
-    def __init__(
-        self,
-        spec: CheckpointSpec | None,
-        fingerprint: Callable[[], dict[str, Any]],
-        *,
-        module: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        generator: torch.Generator,
-        tracker: _BestWeights,
-        device: torch.device,
-        max_epochs: int,
-    ) -> None:
-        self.spec = spec if spec is not None and spec.enabled else None
-        # computed now, before any training step changes the weights it hashes
-        self.fingerprint = fingerprint() if self.spec is not None else {}
-        self.module = module
-        self.optimizer = optimizer
-        self.scaler = scaler
-        self.generator = generator
-        self.tracker = tracker
-        self.device = device
-        self.max_epochs = max_epochs
-
-    def _read(self) -> dict[str, Any] | None:
-        if self.spec is None or not self.spec.path.is_file():
-            return None
-        path = self.spec.path
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001  (truncated, foreign or unpicklable: start afresh)
-            log.warning("ignoring checkpoint %s: cannot read it (%s); training from scratch", path, err)
-            return None
-        saved = ckpt.get("fingerprint") if isinstance(ckpt, dict) else None
-        if saved != self.fingerprint:
-            saved = saved if isinstance(saved, dict) else {}
-            differ = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k))
-            log.warning(
-                "ignoring checkpoint %s: it was written for another configuration (differs in %s); "
-                "training from scratch",
-                path,
-                ", ".join(differ),
-            )
-            return None
-        return ckpt
-
-    def resume(self) -> tuple[int, list[dict[str, float]]]:
-        """Restore a matching checkpoint; return (last epoch done, history), or (0, [])."""
-        ckpt = self._read()
-        if ckpt is None:
-            return 0, []
-        self.module.load_state_dict(ckpt["module"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scaler.load_state_dict(ckpt["scaler"])
-        self.tracker.load_state_dict(ckpt["tracker"], self.device)
-        self.generator.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if self.device.type == "cuda" and len(ckpt["cuda_rng"]) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-        _set_numpy_rng_state(ckpt["numpy_rng"])
-        version, internal, gauss_next = ckpt["python_rng"]
-        random.setstate((version, tuple(internal), gauss_next))
-        epoch = int(ckpt["epoch"])
-        assert self.spec is not None  # _read found a checkpoint, so there is a spec
-        log.info("resuming from epoch %d of %d (checkpoint %s)", epoch, self.max_epochs, self.spec.path)
-        return epoch, list(ckpt["history"])
-
-    def save(self, epoch: int, history: list[dict[str, float]]) -> None:
-        """Write the state after ``epoch`` when it is a multiple of ``every`` (not the last epoch)."""
-        if self.spec is None or epoch % self.spec.every != 0 or epoch >= self.max_epochs:
-            return
-        state = {
-            "fingerprint": self.fingerprint,
-            "epoch": epoch,
-            "module": {k: v.detach().cpu() for k, v in self.module.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "tracker": self.tracker.state_dict(),
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
-            "numpy_rng": _numpy_rng_state(),
-            "python_rng": random.getstate(),
-            "history": history,
-        }
-        with atomic_path(self.spec.path) as tmp:
-            torch.save(state, tmp)
-        log.info("checkpoint after epoch %d written to %s", epoch, self.spec.path)
-
-    def discard(self) -> None:
-        """Delete the checkpoint: training ended (completed, stopped early or diverged)."""
-        if self.spec is not None:
-            self.spec.path.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- losses, metrics
@@ -746,7 +389,105 @@ def _check_xy(X: RowSource, y: np.ndarray, name: str) -> None:
         raise InputError(f"{name}: X has {len(X)} rows but y has {len(y)}; they must match")
 
 
-# ----------------------------------------------------------------------------- supervised loop
+
+# ----------------------------------------------------------------------------- supervised
+class _Supervised:
+    """The :class:`~genoml_core.loop.Objective` of a supervised network (see :func:`fit_supervised`)."""
+
+    def __init__(
+        self,
+        module: nn.Module,
+        X: RowSource,
+        y: np.ndarray,
+        *,
+        X_valid: RowSource,
+        y_valid: np.ndarray,
+        task: str,
+        options: TrainOptions,
+        device: torch.device,
+        dtype: torch.dtype | None,
+        generator: torch.Generator,
+        class_weight: np.ndarray | None,
+    ) -> None:
+        self.module, self.X, self.X_valid, self.task, self.options = module, X, X_valid, task, options
+        self.device, self.dtype, self.generator = device, dtype, generator
+        self.loss_name = _resolve_loss(task, options.loss)
+        self.y_all = torch.from_numpy(np.asarray(y, dtype=np.float32 if task == "continuous" else np.int64))
+        self.y_valid = np.asarray(y_valid)
+        self.weight = None
+        if class_weight is not None and task != "continuous" and self.loss_name == "cross_entropy":
+            self.weight = torch.as_tensor(np.asarray(class_weight, dtype=np.float32), device=device)
+        self.n_out_expected = {"binary": 2, "continuous": 1}.get(task)
+        self.metric = METRICS[task] if _metric_defined(task, self.y_valid) else FALLBACK_METRIC
+        self.running = torch.zeros((), device=device)
+        self.seen = 0
+
+    def criterion(self, out: Tensor, yb: Tensor) -> Tensor:
+        """The batch loss; an ensemble's ``(batch, members, outputs)`` gives the members' mean loss."""
+        out = out.float()
+        if out.ndim == 3:  # an ensemble's (batch, members, outputs) (TabM): the mean of the members' losses
+            if self.loss_name == "pairwise_auc":  # pairs within a member
+                return torch.stack([self.criterion(out[:, m], yb) for m in range(out.shape[1])]).mean()
+            # cross-entropy (weighted too) and MSE: the mean over all (row, member) pairs is the same
+            yb = yb.repeat_interleave(out.shape[1])
+            out = out.flatten(0, 1)
+        if self.loss_name == "mse":
+            return F.mse_loss(out[:, 0], yb)
+        if self.loss_name == "pairwise_auc":
+            opts = self.options
+            return pairwise_auc_loss(
+                _binary_scores(out), yb, margin=opts.auc_margin, max_pairs=opts.max_pairs, generator=self.generator
+            )
+        return F.cross_entropy(out, yb, weight=self.weight)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.running = torch.zeros((), device=self.device)
+        self.seen = 0
+
+    def batch_loss(self, idx: np.ndarray, epoch: int) -> Tensor:
+        xb = load_batch(self.X, idx, self.device)
+        yb = self.y_all[idx].to(self.device, non_blocking=True)
+        with autocast(self.device, self.dtype):
+            out = self.module(xb)
+        if epoch == 1 and self.seen == 0:
+            _check_outputs(out, self.task, self.n_out_expected, self.y_all)
+        loss = self.criterion(out, yb)
+        self.running += loss.detach() * len(idx)
+        self.seen += len(idx)
+        return loss
+
+    def end_epoch(self, epoch: int, *, seen: int, seconds: float) -> EpochEnd:
+        opts = self.options
+        train_loss = float(self.running) / seen
+        outputs = predict_outputs(
+            self.module, self.X_valid, device=self.device, batch_size=opts.eval_batch_size, amp=opts.amp
+        )
+        finite = bool(np.all(np.isfinite(outputs)))
+        valid_loss = _valid_loss(self.task, self.y_valid, outputs) if finite else math.inf
+        value = score_outputs(self.task, self.y_valid, outputs) if self.metric != FALLBACK_METRIC else -valid_loss
+        row = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "valid_loss": valid_loss,
+            self.metric: value,
+            "samples_per_s": seen / seconds if seconds > 0 else math.inf,
+            "seconds": seconds,
+        }
+        log.info(
+            "epoch %d/%d train_loss=%.4f valid_loss=%.4f valid_%s=%.4f %.0f samples/s, at most %.0f s left",
+            epoch,
+            opts.max_epochs,
+            train_loss,
+            valid_loss,
+            self.metric,
+            value,
+            row["samples_per_s"],
+            seconds * (opts.max_epochs - epoch),  # early stopping may end it sooner
+        )
+        score = value if math.isfinite(value) else -math.inf
+        return EpochEnd(row=row, score=score, finite=math.isfinite(train_loss) and finite)
+
+
 def fit_supervised(
     module: nn.Module,
     X: RowSource,
@@ -780,7 +521,7 @@ def fit_supervised(
             :func:`balanced_class_weights`; ``None`` for unweighted. Ignored for continuous
             tasks and by ``pairwise_auc`` (which is balanced by construction).
         checkpoint: save the training state every ``checkpoint.every`` epochs and resume from
-            a matching file (see the module docstring); ``None``: no checkpoints.
+            a matching file (see :mod:`genoml_core.checkpoint`); ``None``: no checkpoints.
 
     Returns:
         :class:`FitResult`.
@@ -791,155 +532,74 @@ def fit_supervised(
     """
     if task not in TASKS:
         raise ConfigError(f"{task=} must be one of {TASKS}")
-    loss_name = _resolve_loss(task, options.loss)
+    _resolve_loss(task, options.loss)
     _check_xy(X, y, "training set")
     _check_xy(X_valid, y_valid, "validation set")
-    if len(X) < 2:
-        raise InputError(f"the training set has n_samples={len(X)}; at least 2 are needed (batch normalisation)")
-    if len(X_valid) < 1:
-        raise InputError("the validation set is empty")
+    _check_sizes(X, X_valid)
     seed_everything(seed)
     generator = torch.Generator().manual_seed(int(seed))
     module = module.to(device)
     optimizer = _make_optimizer(module, options)
-    dtype = _amp_dtype(device, options.amp)
+    dtype = amp_dtype(device, options.amp)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    y_all = torch.from_numpy(np.asarray(y, dtype=np.float32 if task == "continuous" else np.int64))
-    y_valid = np.asarray(y_valid)
-    weight = None
-    if class_weight is not None and task != "continuous" and loss_name == "cross_entropy":
-        weight = torch.as_tensor(np.asarray(class_weight, dtype=np.float32), device=device)
-    n_out_expected = {"binary": 2, "continuous": 1}.get(task)
-
-    def criterion(out: Tensor, yb: Tensor) -> Tensor:
-        out = out.float()
-        if out.ndim == 3:  # an ensemble's (batch, members, outputs) (TabM): the mean of the members' losses
-            if loss_name == "pairwise_auc":  # pairs within a member
-                return torch.stack([criterion(out[:, m], yb) for m in range(out.shape[1])]).mean()
-            # cross-entropy (weighted too) and MSE: the mean over all (row, member) pairs is the same
-            yb = yb.repeat_interleave(out.shape[1])
-            out = out.flatten(0, 1)
-        if loss_name == "mse":
-            return F.mse_loss(out[:, 0], yb)
-        if loss_name == "pairwise_auc":
-            return pairwise_auc_loss(
-                _binary_scores(out), yb, margin=options.auc_margin, max_pairs=options.max_pairs, generator=generator
-            )
-        return F.cross_entropy(out, yb, weight=weight)
-
-    metric = METRICS[task] if _metric_defined(task, y_valid) else FALLBACK_METRIC
+    objective = _Supervised(
+        module, X, y, X_valid=X_valid, y_valid=y_valid, task=task, options=options, device=device,
+        dtype=dtype, generator=generator, class_weight=class_weight,
+    )  # fmt: skip
+    metric = objective.metric
     if metric == FALLBACK_METRIC:
         log.warning(
             "validation metric %s is undefined on this validation set (%d rows); early stopping uses "
             "the negative validation loss instead",
             METRICS[task],
-            len(y_valid),
+            len(objective.y_valid),
         )
-    tracker = _BestWeights(module, patience=options.patience, min_delta=options.min_delta)
-    checkpointer = _Checkpointer(
+    stopping = EarlyStopping(module, patience=options.patience, min_delta=options.min_delta)
+    checkpointer = Checkpointer(
         checkpoint,
-        lambda: _fingerprint(
-            "supervised",
-            module,
-            X,
-            X_valid,
-            options=options,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            task=task,
-            targets=[np.asarray(y), y_valid],
-            class_weight=None if weight is None else weight.cpu(),
+        lambda: fingerprint(
+            "supervised", module, X, X_valid, options=options, seed=seed, device=device, dtype=dtype, task=task,
+            targets=[np.asarray(y), objective.y_valid],
+            class_weight=None if objective.weight is None else objective.weight.cpu(),
         ),
-        module=module,
-        optimizer=optimizer,
-        scaler=scaler,
-        generator=generator,
-        tracker=tracker,
-        device=device,
+        module=module, optimizer=optimizer, scaler=scaler, generator=generator, tracker=stopping, device=device,
         max_epochs=options.max_epochs,
-    )
+    )  # fmt: skip
     log.info(
         "training %s (%d parameters) on %s: task=%s loss=%s n_train=%d n_valid=%d amp=%s",
-        type(module).__name__,
-        sum(p.numel() for p in module.parameters()),
-        device,
-        task,
-        loss_name,
-        len(X),
-        len(X_valid),
-        dtype,
-    )
-    done, history = checkpointer.resume()
-    for epoch in range(done + 1, options.max_epochs + 1):
-        module.train()
-        t0 = time.perf_counter()
-        running = torch.zeros((), device=device)
-        seen = 0
-        n_steps = max(1, math.ceil(len(X) / options.batch_size))  # about the epoch's batches
-        for step, idx in enumerate(iter_batches(len(X), options.batch_size, generator=generator, merge_singleton=True)):
-            if options.lr_schedule != "constant":
-                for group in optimizer.param_groups:
-                    group["lr"] = scheduled_lr(options, (epoch - 1 + step / n_steps) / options.max_epochs)
-            xb = load_batch(X, idx, device)
-            yb = y_all[idx].to(device, non_blocking=True)
-            with _autocast(device, dtype):
-                out = module(xb)
-            if epoch == 1 and seen == 0:
-                _check_outputs(out, task, n_out_expected, y_all)
-            loss = criterion(out, yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            running += loss.detach() * len(idx)
-            seen += len(idx)
-        train_loss = float(running) / seen
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-        outputs = predict_outputs(
-            module, X_valid, device=device, batch_size=options.eval_batch_size, amp=options.amp
-        )
-        finite = bool(np.all(np.isfinite(outputs)))
-        valid_loss = _valid_loss(task, y_valid, outputs) if finite else math.inf
-        value = score_outputs(task, y_valid, outputs) if metric != FALLBACK_METRIC else -valid_loss
-        row = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "valid_loss": valid_loss,
-            metric: value,
-            "samples_per_s": seen / seconds if seconds > 0 else math.inf,
-            "seconds": seconds,
-        }
-        history.append(row)
-        log.info(
-            "epoch %d/%d train_loss=%.4f valid_loss=%.4f valid_%s=%.4f %.0f samples/s, at most %.0f s left",
-            epoch,
-            options.max_epochs,
-            train_loss,
-            valid_loss,
-            metric,
-            value,
-            row["samples_per_s"],
-            seconds * (options.max_epochs - epoch),  # early stopping may end it sooner
-        )
-        if not (math.isfinite(train_loss) and finite):
-            log.warning("the loss became non-finite at epoch %d; stopping (try a lower lr)", epoch)
-            break
-        if tracker.update(value if math.isfinite(value) else -math.inf, epoch, module):
-            log.info("early stopping at epoch %d: no gain for %d epochs", epoch, options.patience)
-            break
-        checkpointer.save(epoch, history)
-    checkpointer.discard()
-    tracker.restore(module)
-    module.eval()
-    log.info("restored epoch %d weights (valid_%s=%.4f)", tracker.best_epoch, metric, tracker.best_score)
+        type(module).__name__, sum(p.numel() for p in module.parameters()), device, task, objective.loss_name,
+        len(X), len(X_valid), dtype,
+    )  # fmt: skip
+    lr_at = None if options.lr_schedule == "constant" else (lambda progress: scheduled_lr(options, progress))
+    history = run_epochs(
+        module, len(X), objective, batch_size=options.batch_size, max_epochs=options.max_epochs,
+        optimizer=optimizer, generator=generator, device=device, scaler=scaler, stopping=stopping,
+        checkpointer=checkpointer, lr_at=lr_at,
+    )  # fmt: skip
+    log.info("restored epoch %d weights (valid_%s=%.4f)", stopping.best_epoch, metric, stopping.best_score)
+    return _result(module, history, stopping, metric, device, dtype)
+
+
+def _check_sizes(X: RowSource, X_valid: RowSource) -> None:
+    if len(X) < 2:
+        raise InputError(f"the training set has n_samples={len(X)}; at least 2 are needed (batch normalisation)")
+    if len(X_valid) < 1:
+        raise InputError("the validation set is empty")
+
+
+def _result(
+    module: nn.Module,
+    history: list[dict[str, float]],
+    stopping: EarlyStopping,
+    metric: str,
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> FitResult:
     return FitResult(
         module=module,
         history=history,
-        best_epoch=tracker.best_epoch,
-        best_score=tracker.best_score,
+        best_epoch=stopping.best_epoch,
+        best_score=stopping.best_score,
         metric=metric,
         device=device,
         amp_dtype=None if dtype is None else str(dtype).removeprefix("torch."),
@@ -959,23 +619,80 @@ def _check_outputs(out: Tensor, task: str, expected: int | None, y_all: Tensor) 
         raise ConfigError(f"y has class code {int(y_all.max())} but the network has only d_out={n_out} outputs")
 
 
-# ----------------------------------------------------------------------------- Res-VAE loop
+# ----------------------------------------------------------------------------- Res-VAE
 def _vae_epoch_loss(
     module: ResVAE, X: RowSource, *, beta: float, device: torch.device, options: TrainOptions
 ) -> tuple[float, float, float]:
     """Mean (total, recon, kl) over ``X`` in eval mode (``z = mu``)."""
     module.eval()
-    dtype = _amp_dtype(device, options.amp)
+    dtype = amp_dtype(device, options.amp)
     sums = torch.zeros(3, dtype=torch.float64, device=device)
     with torch.no_grad():
         for idx in iter_batches(len(X), options.eval_batch_size):
             xb = load_batch(X, idx, device)
-            with _autocast(device, dtype):
+            with autocast(device, dtype):
                 out = module(xb)
             parts = module.loss(xb, out, beta=beta)
             sums += torch.stack([parts.total, parts.recon, parts.kl]).double() * len(idx)
     total, recon, kl = (sums / len(X)).tolist()
     return total, recon, kl
+
+
+class _VAE:
+    """The :class:`~genoml_core.loop.Objective` of a Res-VAE (see :func:`fit_vae`)."""
+
+    def __init__(
+        self, module: ResVAE, X: RowSource, *, X_valid: RowSource, options: VAEOptions, device: torch.device,
+        dtype: torch.dtype | None,
+    ) -> None:  # fmt: skip
+        self.module, self.X, self.X_valid, self.options = module, X, X_valid, options
+        self.device, self.dtype = device, dtype
+        self.beta = 0.0
+        self.sums = torch.zeros(3, device=device)
+
+    def start_epoch(self, epoch: int) -> None:
+        opts = self.options
+        self.beta = kl_weight(epoch - 1, beta=opts.beta, warmup_epochs=opts.kl_warmup_epochs)
+        self.sums = torch.zeros(3, device=self.device)
+
+    def batch_loss(self, idx: np.ndarray, epoch: int) -> Tensor:
+        xb = load_batch(self.X, idx, self.device)
+        with autocast(self.device, self.dtype):
+            out = self.module(xb)
+        parts = self.module.loss(xb, out, beta=self.beta)
+        self.sums += torch.stack([parts.total, parts.recon, parts.kl]).detach() * len(idx)
+        return parts.total
+
+    def end_epoch(self, epoch: int, *, seen: int, seconds: float) -> EpochEnd:
+        opts = self.options
+        train_total, train_recon, train_kl = (self.sums / seen).tolist()
+        valid_total, valid_recon, valid_kl = _vae_epoch_loss(
+            self.module, self.X_valid, beta=opts.beta, device=self.device, options=opts
+        )
+        row = {
+            "epoch": epoch,
+            "beta": self.beta,
+            "train_loss": train_total,
+            "train_recon": train_recon,
+            "train_kl": train_kl,
+            "valid_loss": valid_total,
+            "valid_recon": valid_recon,
+            "valid_kl": valid_kl,
+            FALLBACK_METRIC: -valid_total,
+            "samples_per_s": seen / seconds if seconds > 0 else math.inf,
+            "seconds": seconds,
+        }
+        log.info(
+            "epoch %d/%d beta=%.3f train_loss=%.4f valid_loss=%.4f (recon %.4f, kl %.4f) %.0f samples/s",
+            epoch, opts.max_epochs, self.beta, train_total, valid_total, valid_recon, valid_kl,
+            row["samples_per_s"],
+        )  # fmt: skip
+        return EpochEnd(
+            row=row,
+            score=-valid_total,
+            finite=math.isfinite(train_total) and math.isfinite(valid_total),
+            count=epoch > opts.kl_warmup_epochs,  # warm-up epochs do not count against the patience
+        )
 
 
 def fit_vae(
@@ -992,7 +709,8 @@ def fit_vae(
 
     The KL weight follows :func:`~genoml_core.nn.res_vae.kl_weight` during training; early
     stopping watches the validation loss at the full ``beta`` (computed with ``z = mu``), and
-    warm-up epochs do not count against ``patience``.
+    warm-up epochs do not count against ``patience``. ``options.lr_schedule`` applies as in
+    :func:`fit_supervised`.
 
     Args:
         module: the Res-VAE.
@@ -1007,96 +725,25 @@ def fit_vae(
     Returns:
         :class:`FitResult` whose metric is ``"neg_valid_loss"``.
     """
-    if len(X) < 2:
-        raise InputError(f"the training set has n_samples={len(X)}; at least 2 are needed (batch normalisation)")
-    if len(X_valid) < 1:
-        raise InputError("the validation set is empty")
+    _check_sizes(X, X_valid)
     seed_everything(seed)
     generator = torch.Generator().manual_seed(int(seed))
     module = module.to(device)
     optimizer = _make_optimizer(module, options)
-    dtype = _amp_dtype(device, options.amp)
+    dtype = amp_dtype(device, options.amp)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    tracker = _BestWeights(module, patience=options.patience, min_delta=options.min_delta)
-    checkpointer = _Checkpointer(
+    stopping = EarlyStopping(module, patience=options.patience, min_delta=options.min_delta)
+    checkpointer = Checkpointer(
         checkpoint,
-        lambda: _fingerprint("vae", module, X, X_valid, options=options, seed=seed, device=device, dtype=dtype),
-        module=module,
-        optimizer=optimizer,
-        scaler=scaler,
-        generator=generator,
-        tracker=tracker,
-        device=device,
+        lambda: fingerprint("vae", module, X, X_valid, options=options, seed=seed, device=device, dtype=dtype),
+        module=module, optimizer=optimizer, scaler=scaler, generator=generator, tracker=stopping, device=device,
         max_epochs=options.max_epochs,
-    )
-    metric = FALLBACK_METRIC
-    done, history = checkpointer.resume()
-    for epoch in range(done + 1, options.max_epochs + 1):
-        beta = kl_weight(epoch - 1, beta=options.beta, warmup_epochs=options.kl_warmup_epochs)
-        module.train()
-        t0 = time.perf_counter()
-        sums = torch.zeros(3, device=device)
-        seen = 0
-        for idx in iter_batches(len(X), options.batch_size, generator=generator, merge_singleton=True):
-            xb = load_batch(X, idx, device)
-            with _autocast(device, dtype):
-                out = module(xb)
-            parts = module.loss(xb, out, beta=beta)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(parts.total).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            sums += torch.stack([parts.total, parts.recon, parts.kl]).detach() * len(idx)
-            seen += len(idx)
-        train_total, train_recon, train_kl = (sums / seen).tolist()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-        valid_total, valid_recon, valid_kl = _vae_epoch_loss(
-            module, X_valid, beta=options.beta, device=device, options=options
-        )
-        row = {
-            "epoch": epoch,
-            "beta": beta,
-            "train_loss": train_total,
-            "train_recon": train_recon,
-            "train_kl": train_kl,
-            "valid_loss": valid_total,
-            "valid_recon": valid_recon,
-            "valid_kl": valid_kl,
-            metric: -valid_total,
-            "samples_per_s": seen / seconds if seconds > 0 else math.inf,
-            "seconds": seconds,
-        }
-        history.append(row)
-        log.info(
-            "epoch %d/%d beta=%.3f train_loss=%.4f valid_loss=%.4f (recon %.4f, kl %.4f) %.0f samples/s",
-            epoch,
-            options.max_epochs,
-            beta,
-            train_total,
-            valid_total,
-            valid_recon,
-            valid_kl,
-            row["samples_per_s"],
-        )
-        if not (math.isfinite(train_total) and math.isfinite(valid_total)):
-            log.warning("the loss became non-finite at epoch %d; stopping (try a lower lr)", epoch)
-            break
-        in_warmup = epoch <= options.kl_warmup_epochs
-        if tracker.update(-valid_total, epoch, module, count=not in_warmup):
-            log.info("early stopping at epoch %d: no gain for %d epochs", epoch, options.patience)
-            break
-        checkpointer.save(epoch, history)
-    checkpointer.discard()
-    tracker.restore(module)
-    module.eval()
-    return FitResult(
-        module=module,
-        history=history,
-        best_epoch=tracker.best_epoch,
-        best_score=tracker.best_score,
-        metric=metric,
-        device=device,
-        amp_dtype=None if dtype is None else str(dtype).removeprefix("torch."),
-    )
+    )  # fmt: skip
+    objective = _VAE(module, X, X_valid=X_valid, options=options, device=device, dtype=dtype)
+    lr_at = None if options.lr_schedule == "constant" else (lambda progress: scheduled_lr(options, progress))
+    history = run_epochs(
+        module, len(X), objective, batch_size=options.batch_size, max_epochs=options.max_epochs,
+        optimizer=optimizer, generator=generator, device=device, scaler=scaler, stopping=stopping,
+        checkpointer=checkpointer, lr_at=lr_at,
+    )  # fmt: skip
+    return _result(module, history, stopping, FALLBACK_METRIC, device, dtype)

@@ -104,7 +104,7 @@ def test_a_killed_fit_resumes_bit_identical(tmp_path, caplog, kill_after, every,
     assert spec.path.is_file() and not list(spec.path.parent.glob("*.part"))  # atomic: no temp file left
     ckpt = torch.load(spec.path, map_location="cpu", weights_only=True)
     assert ckpt["epoch"] == saved and len(ckpt["history"]) == saved
-    with caplog.at_level(logging.INFO, logger="genoml_core.training"):
+    with caplog.at_level(logging.INFO, logger="genoml_core"):
         resumed = fit(data, checkpoint=spec, **options)
     assert f"resuming from epoch {saved} of 8" in caplog.text
     assert_same(resumed, reference)
@@ -152,7 +152,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path, caplog, kill
     with pytest.raises(Killed):
         fit(data, checkpoint=spec, lr=1e-2)
     reference = fit(data, lr=2e-2)
-    with caplog.at_level(logging.INFO, logger="genoml_core.training"):
+    with caplog.at_level(logging.INFO, logger="genoml_core"):
         result = fit(data, checkpoint=spec, lr=2e-2)
     assert "written for another configuration (differs in options)" in caplog.text
     assert "resuming" not in caplog.text
@@ -163,7 +163,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path, caplog, kill
     kill_after(2)
     with pytest.raises(Killed):
         fit(data, checkpoint=spec)
-    with caplog.at_level(logging.WARNING, logger="genoml_core.training"):
+    with caplog.at_level(logging.WARNING, logger="genoml_core"):
         assert_same(fit(data, checkpoint=spec, seed=1), fit(data, seed=1))
     assert "differs in seed" in caplog.text
     kill_after(2)
@@ -171,7 +171,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path, caplog, kill
         fit(data, checkpoint=spec)
     X, y, Xv, yv = data
     other = (X[:, ::-1].copy(), y, Xv, yv)  # e.g. another SNP selection of the same size
-    with caplog.at_level(logging.WARNING, logger="genoml_core.training"):
+    with caplog.at_level(logging.WARNING, logger="genoml_core"):
         assert_same(fit(other, checkpoint=spec), fit(other))
     assert "differs in data_rows" in caplog.text
 
@@ -180,7 +180,7 @@ def test_an_unreadable_checkpoint_is_ignored(tmp_path, caplog):
     data = binary_task()
     spec = CheckpointSpec(path=tmp_path / "fold0.pt", every=1)
     spec.path.write_bytes(b"not a checkpoint")
-    with caplog.at_level(logging.WARNING, logger="genoml_core.training"):
+    with caplog.at_level(logging.WARNING, logger="genoml_core"):
         result = fit(data, checkpoint=spec, max_epochs=3)
     assert "cannot read it" in caplog.text
     assert_same(result, fit(data, max_epochs=3))
