@@ -54,7 +54,7 @@ from torch import nn
 
 from . import __version__, registry
 from .errors import ConfigError, InputError
-from .io import atomic_path, read_json, write_json
+from .io import atomic_path, plain_scalar, read_json, to_plain, write_json
 from .net_spaces import NET_SPACES, RECIPE_SPACE, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
 from .nn.bagged import BaggedNet, SmoothClipped
@@ -144,12 +144,6 @@ _INT_KEYS = {
 
 
 # ----------------------------------------------------------------------------- params -> module
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a flat ``params`` dict into module kwargs and training options, filling defaults.
 
@@ -187,7 +181,7 @@ def resolve_params(arch: str, params: Mapping[str, Any] | None) -> tuple[dict[st
             "(see genoml_core.net_spaces.NET_SPACES)"
         )
     for key, value in (params or {}).items():
-        value = _plain(value)
+        value = plain_scalar(value)
         if key in _INT_KEYS and isinstance(value, float) and value.is_integer():
             value = int(value)
         merged[key] = value
@@ -360,18 +354,6 @@ def _holdout_rows(
             f"cannot hold out a validation set from n_samples={n} rows; pass more rows, or X_valid and y_valid"
         )
     return train, valid
-
-
-def _jsonable(obj: Any) -> Any:
-    """NumPy scalars to Python, non-finite floats to None (strict JSON), recursively."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    obj = _plain(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 @contextlib.contextmanager
@@ -700,8 +682,8 @@ class NetEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         cw = params.get("class_weight")
         if isinstance(cw, Mapping):
-            params["class_weight"] = {"__pairs__": [[_plain(k), float(v)] for k, v in cw.items()]}
-        return _jsonable(params)
+            params["class_weight"] = {"__pairs__": [[plain_scalar(k), float(v)] for k, v in cw.items()]}
+        return to_plain(params)
 
     def _extra_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {}
@@ -754,7 +736,7 @@ class NetEstimator(BaseEstimator):
                 "python": platform.python_version(),
             },
         }
-        write_json(_jsonable(meta), directory / "arch.json")
+        write_json(to_plain(meta), directory / "arch.json")
         log.info("saved %s (%s) to %s", type(self).__name__, self.arch, directory)
         return directory
 

@@ -1364,11 +1364,10 @@ def _write_explanation(
         "n_features_in_values_file": int(len(used)),
         "top_k": options.top_k,
         "top_snps": top,
-        "top_features": [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in shown[["rank", "feature", "source", "mean_abs_shap"]
-                           + (["direction"] if "direction" in shown else [])].to_dict("records")
-        ],
+        "top_features": io.to_plain(
+            shown[["rank", "feature", "source", "mean_abs_shap"]
+                  + (["direction"] if "direction" in shown else [])].to_dict("records")
+        ),
         "truth": truth_result,
         "options": asdict(options),
         "seconds": {

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ __all__ = [
     "pread_records",
     "write_json",
     "read_json",
+    "json_default",
+    "to_plain",
+    "plain_scalar",
     "write_tsv",
 ]
 
@@ -118,22 +122,62 @@ class StagedOutputs:
                 tmp.unlink(missing_ok=True)
 
 
-def _json_default(o: Any) -> Any:
+def plain_scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python scalar it holds (``np.int64(3)`` -> ``3``); anything else as is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def to_plain(obj: Any, *, nonfinite_to_none: bool = True) -> Any:
+    """A copy of ``obj`` with plain containers and scalars, for JSON or YAML.
+
+    Mappings become dicts with ``str`` keys, lists and tuples become lists (recursively) and NumPy
+    scalars become Python scalars (:func:`plain_scalar`). Anything else, arrays and paths included,
+    is returned as is (:func:`json_default` converts those when the JSON is written).
+
+    Args:
+        obj: the value to convert.
+        nonfinite_to_none: NaN and +-infinity become ``None`` (strict JSON's ``null``); with
+            ``False`` they stay floats (YAML writes ``.nan``, ``json`` writes ``NaN``).
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v, nonfinite_to_none=nonfinite_to_none) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v, nonfinite_to_none=nonfinite_to_none) for v in obj]
+    obj = plain_scalar(obj)
+    if nonfinite_to_none and isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_default(o: Any) -> Any:
+    """The ``default=`` hook of every ``json.dump(s)`` call in genoml_core.
+
+    NumPy integers, floats and booleans become ``int``, ``float`` and ``bool``, arrays become
+    (nested) lists and paths become strings. Non-finite floats are left to ``json`` (``NaN``,
+    ``Infinity``): pass the object through :func:`to_plain` first for strict JSON.
+
+    Raises:
+        TypeError: any other type (``json`` expects this of a ``default`` hook).
+    """
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
         return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
     if isinstance(o, Path):
         return str(o)
-    raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
+    raise TypeError(f"a value of type {type(o).__name__} is not JSON-serializable; pass plain values")
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 def write_json_records(obj: dict[str, Any], path: str | os.PathLike[str], key: str) -> None:
@@ -143,8 +187,8 @@ def write_json_records(obj: dict[str, Any], path: str | os.PathLike[str], key: s
     written by json's C encoder (``indent`` forces the pure-Python one, ~20x slower).
     """
     head = {k: v for k, v in obj.items() if k != key}
-    text = json.dumps(head, indent=2, default=_json_default)
-    records = ",\n".join("    " + json.dumps(r, default=_json_default) for r in obj[key])
+    text = json.dumps(head, indent=2, default=json_default)
+    records = ",\n".join("    " + json.dumps(r, default=json_default) for r in obj[key])
     body = f'  "{key}": [\n{records}\n  ]' if records else f'  "{key}": []'
     text = text[:-2] + ",\n" + body + "\n}" if head else "{\n" + body + "\n}"
     with atomic_path(path) as tmp:

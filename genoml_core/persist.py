@@ -45,7 +45,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import InputError
-from .io import atomic_path
+from .io import atomic_path, json_default
 
 __all__ = [
     "FORMAT_VERSION",
@@ -161,20 +161,6 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"meta value of type {type(o).__name__} is not JSON-serializable; pass plain values")
-
-
 def _kind(est: Any) -> str:
     custom = getattr(est, "_genoml_kind", None)
     if custom is not None:
@@ -267,7 +253,7 @@ def save_model(est: Any, path: str | Path, *, meta: Mapping[str, Any]) -> Path:
         learner_class=f"{type(est).__module__}.{type(est).__qualname__}",
         versions=_versions(),
     )
-    meta_text = json.dumps(full, indent=2, sort_keys=True, default=_jsonable, allow_nan=True)
+    meta_text = json.dumps(full, indent=2, sort_keys=True, default=json_default, allow_nan=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the payload is staged beside the destination: model files can be large for /tmp
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as tmp:

@@ -893,18 +893,9 @@ def render_report(
         qc=_qc_section(qc),
         split=_split_section(split, class_names),
         versions=list(vers.items()),
-        config_yaml=yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=False),
+        config_yaml=yaml.safe_dump(io.to_plain(config, nonfinite_to_none=False), sort_keys=False, default_flow_style=False),
     )
     return page
-
-
-def _plain(obj: Any) -> Any:
-    """Snakemake's config containers and tuples as plain dicts/lists for YAML."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 def write_report(page: str, path: str | Path) -> Path:

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import registry
+from .io import plain_scalar
 from .errors import ConfigError
 
 __all__ = [
@@ -178,9 +179,7 @@ def _to_python(value: Any, kind: str) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    return plain_scalar(value)
 
 
 def sample_params(space: Mapping[str, Any], *, seed: int, arch: str, trial: int) -> dict[str, Any]:

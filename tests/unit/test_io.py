@@ -98,3 +98,28 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_default_converts_numpy_and_paths_and_refuses_the_rest(tmp_path):
+    obj = {"i": np.int64(3), "f": np.float32(0.5), "b": np.bool_(True), "a": np.array([[1, 2]], dtype=np.int8),
+           "p": tmp_path / "x.tsv", "nan": np.float64("nan")}
+    io.write_json(obj, tmp_path / "o.json")
+    text = (tmp_path / "o.json").read_text()
+    assert '"b": true' in text and '"nan": NaN' in text  # json's NaN kept: to_plain is the strict step
+    assert io.read_json(tmp_path / "o.json") == {**obj, "a": [[1, 2]], "p": str(tmp_path / "x.tsv"), "nan": pytest.approx(
+        float("nan"), nan_ok=True)}
+    for value in (np.int64(3), np.float32(0.5), np.bool_(False)):
+        assert type(io.json_default(value)) is type(value.item())
+    with pytest.raises(TypeError, match="object is not JSON-serializable"):
+        io.json_default(object())
+
+
+def test_to_plain_strict_and_lenient():
+    raw = {1: (np.int32(2), [np.float64("inf"), float("nan"), 0.25]), "s": "x", "arr": np.zeros(2)}
+    strict = io.to_plain(raw)
+    assert strict["1"][0] == 2 and type(strict["1"][0]) is int
+    assert strict["1"][1] == [None, None, 0.25] and strict["s"] == "x"
+    assert strict["arr"] is raw["arr"]  # arrays are left to json_default
+    lenient = io.to_plain(raw, nonfinite_to_none=False)
+    assert lenient["1"][1][0] == float("inf") and np.isnan(lenient["1"][1][1])
+    assert io.plain_scalar(np.str_("a")) == "a" and type(io.plain_scalar(np.str_("a"))) is str
