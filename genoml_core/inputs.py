@@ -116,6 +116,75 @@ def read_id_table(path: str | Path, missing_values: Sequence[str], what: str) ->
     return df
 
 
+@dataclass(frozen=True)
+class _PhenotypeValues:
+    """The non-missing values of a phenotype column, as strings, with their file lines."""
+
+    path: Path
+    column: str
+    values: pd.Series  # as read (a message shows stray whitespace)
+    lines: np.ndarray  # the file line of each value (the header is line 1)
+
+    @property
+    def stripped(self) -> pd.Series:
+        return self.values.str.strip()
+
+    def fail(self, bad: pd.Series, why: str) -> None:
+        """Raise :class:`InputError` for the first ``bad`` value: file, line, value, then ``why``."""
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{self.path}, line {self.lines[i]}: phenotype {self.column} = {self.values.iloc[i]!r}{why}"
+        )
+
+
+def _encode_binary(v: _PhenotypeValues, binary_coding: str, missing_values: Sequence[str], cohort: bool) -> pd.Series:
+    allowed = ["0", "1"] if binary_coding == "01" else ["1", "2"]
+    norm = v.stripped.str.replace(r"\.0+$", "", regex=True)
+    bad = ~norm.isin(allowed)
+    if bad.any() and cohort:
+        v.fail(bad, f" is not allowed with binary_coding {binary_coding!r} ({allowed}; missing: "
+                    f"{list(missing_values)}); fix the file or the coding")
+    if bad.any():
+        v.fail(bad, f", but data.binary_coding is {binary_coding!r} (allowed {allowed}; missing: "
+                    f"{list(missing_values)}{' 0, -9' if binary_coding == '12' else ''}); values seen: "
+                    f"{sorted(norm.unique())[:8]}. Fix the file or set data.binary_coding (\"01\" or \"12\"), "
+                    "or set task to multiclass/continuous")
+    return (norm == allowed[1]).astype(np.int64)
+
+
+def _encode_multiclass(v: _PhenotypeValues, class_names: Sequence[str] | None) -> tuple[pd.Series, list[str]]:
+    """Codes 0..K-1 of the sorted class names (training), or of the training ``class_names`` (cohort)."""
+    if class_names is None:
+        names = sorted(v.stripped.unique())
+        if len(names) == 2:
+            raise InputError(
+                f"{v.path}: phenotype {v.column} has only 2 classes ({names}) but task is multiclass; "
+                "set task: binary"
+            )
+    else:
+        names = list(class_names)
+        bad = ~v.stripped.isin(names)
+        if bad.any():
+            v.fail(bad, f" is not one of the training classes {names}; the model cannot score it")
+    return v.stripped.map({c: k for k, c in enumerate(names)}).astype(np.int64), names
+
+
+def _encode_continuous(v: _PhenotypeValues, cohort: bool) -> pd.Series:
+    num = pd.to_numeric(v.stripped, errors="coerce")
+    bad = num.isna()
+    if bad.any() and cohort:
+        v.fail(bad, " is not a number, but the task is continuous")
+    if bad.any():
+        v.fail(bad, " is not a number, but task is continuous; fix the value (or list it in "
+                    "data.missing_values), or set task to binary/multiclass")
+    if not cohort and num.nunique() <= 2:
+        raise InputError(
+            f"{v.path}: phenotype {v.column} has {num.nunique()} distinct values {sorted(num.unique())[:2]}; "
+            "it looks binary, not continuous: set task: binary"
+        )
+    return num.astype(np.float64)
+
+
 def read_phenotype(
     path: str | Path,
     column: str,
@@ -123,79 +192,70 @@ def read_phenotype(
     *,
     binary_coding: str = "01",
     missing_values: Sequence[str] = ("NA",),
+    cohort: bool = False,
+    class_names: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, list[str] | None]:
-    """Read and encode the phenotype. Returns (FID IID label, class names or None).
+    """Read and encode a phenotype column: the one phenotype reader, for training and new cohorts.
 
-    Rows with a missing phenotype are dropped (and counted by the caller).
+    Binary: 0/1 (or 1/2 with ``binary_coding="12"``, where 0 and -9 are missing), encoded 0/1;
+    multiclass: class names, encoded 0..K-1 in sorted order; continuous: numbers. Rows with a
+    missing value are dropped (and counted by the caller).
+
+    Args:
+        path: a tab-separated table with FID and IID (or ``.parquet``).
+        column: the phenotype column.
+        task: ``binary``, ``multiclass`` or ``continuous``.
+        binary_coding: ``"01"`` or ``"12"``.
+        missing_values: the tokens read as missing.
+        cohort: a new cohort scored by a trained model. The classes are then the training ones
+            (``class_names``; a value outside them is an error), one class alone is allowed (its
+            metrics are undefined), nothing is judged about the task, and messages name the
+            ``predict`` settings instead of ``data.*``.
+        class_names: the training classes of a multiclass model (``cohort=True`` only).
+
+    Returns:
+        (FID IID label, the class names; ``None`` for a continuous task).
+
+    Raises:
+        InputError: a missing column, a value the coding or task does not allow, or (training)
+            a single class, a 2-class multiclass or a 2-valued continuous phenotype.
     """
     path = Path(path)
     df = read_id_table(path, missing_values, "phenotype")
     if column not in df.columns:
         raise InputError(
-            f"{path}: no column {column!r} (data.phenotype_column); available: "
+            f"{path}: no column {column!r} ({'' if cohort else 'data.'}phenotype_column); available: "
             f"{', '.join(c for c in df.columns if c not in ID_COLS)}"
         )
     raw = df[column]
     if task == "binary" and binary_coding == "12":
         raw = raw.mask(raw.isin(["0", "-9"]))
     present = raw.notna()
-    values = raw[present]
-    lines = np.flatnonzero(present.to_numpy()) + 2  # header is line 1
-    class_names: list[str] | None
+    v = _PhenotypeValues(path, column, raw[present].astype(str), np.flatnonzero(present.to_numpy()) + 2)
+    names: list[str] | None
     if task == "binary":
-        allowed = ["0", "1"] if binary_coding == "01" else ["1", "2"]
-        norm = values.str.strip().str.replace(r"\.0+$", "", regex=True)
-        bad = ~norm.isin(allowed)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            seen = sorted(norm.unique())[:8]
-            raise InputError(
-                f"{path}, line {lines[i]}: phenotype {column} = {values.iloc[i]!r}, but data.binary_coding "
-                f"is {binary_coding!r} (allowed {allowed}; missing: {list(missing_values)}"
-                f"{' 0, -9' if binary_coding == '12' else ''}); values seen: {seen}. Fix the file or set "
-                "data.binary_coding (\"01\" or \"12\"), or set task to multiclass/continuous"
-            )
-        label = (norm == allowed[1]).astype(np.int64)
-        class_names = ["control", "case"]
+        label, names = _encode_binary(v, binary_coding, missing_values, cohort), ["control", "case"]
     elif task == "multiclass":
-        class_names = sorted(values.str.strip().unique())
-        if len(class_names) == 2:
-            raise InputError(
-                f"{path}: phenotype {column} has only 2 classes ({class_names}) but task is multiclass; "
-                "set task: binary"
-            )
-        label = values.str.strip().map({c: k for k, c in enumerate(class_names)}).astype(np.int64)
+        label, names = _encode_multiclass(v, (class_names or []) if cohort else None)
     elif task == "continuous":
-        num = pd.to_numeric(values, errors="coerce")
-        bad = num.isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                f"{path}, line {lines[i]}: phenotype {column} = {values.iloc[i]!r} is not a number, but task "
-                "is continuous; fix the value (or list it in data.missing_values), or set task to "
-                "binary/multiclass"
-            )
-        if num.nunique() <= 2:
-            raise InputError(
-                f"{path}: phenotype {column} has {num.nunique()} distinct values {sorted(num.unique())[:2]}; "
-                "it looks binary, not continuous: set task: binary"
-            )
-        label = num.astype(np.float64)
-        class_names = None
+        label, names = _encode_continuous(v, cohort), None
     else:
         raise InputError(f"unknown task {task!r}")
     out = df.loc[present, ID_COLS].copy()
     out["label"] = label.to_numpy()
-    if task != "continuous":
-        assert class_names is not None  # set above for binary and multiclass
-        counts = out["label"].value_counts()
-        if len(counts) < 2:
-            only = class_names[int(counts.index[0])] if len(counts) else "none"
-            raise InputError(
-                f"{path}: phenotype {column} has a single class ({only}) among samples with a value; a "
-                "model needs at least two classes: check the column and data.binary_coding"
-            )
-    return out.reset_index(drop=True), class_names
+    if names is not None and not cohort:
+        _check_two_classes(out["label"], names, path, column)
+    return out.reset_index(drop=True), names
+
+
+def _check_two_classes(label: pd.Series, class_names: list[str], path: Path, column: str) -> None:
+    counts = label.value_counts()
+    if len(counts) < 2:
+        only = class_names[int(counts.index[0])] if len(counts) else "none"
+        raise InputError(
+            f"{path}: phenotype {column} has a single class ({only}) among samples with a value; a "
+            "model needs at least two classes: check the column and data.binary_coding"
+        )
 
 
 def read_numeric_table(

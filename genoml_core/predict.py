@@ -39,7 +39,7 @@ import pandas as pd
 from . import __version__, harmonize, io, metrics, persist, plots
 from .ensemble import FinalModel
 from .errors import ConfigError, GenomlError, InputError, field_names, reject_unknown
-from .inputs import read_id_table, read_numeric_table, show_id, whitespace_hint
+from .inputs import read_id_table, read_numeric_table, read_phenotype, show_id, whitespace_hint
 from .munge import pca_weights_path, scale_features
 
 __all__ = [
@@ -217,49 +217,11 @@ def read_cohort_phenotype(
 ) -> pd.DataFrame:
     """A new cohort's phenotype (FID, IID, label) encoded like the training labels.
 
-    Binary: 0/1 (or 1/2 with ``binary_coding="12"``); multiclass: class names of the training
-    data (an unknown class is an error); continuous: numbers. Missing values are dropped.
-    Unlike training, one class alone is allowed (its metrics are then undefined).
+    :func:`genoml_core.inputs.read_phenotype` with ``cohort=True``: multiclass values must be
+    training classes; unlike training, one class alone is allowed (its metrics are then undefined).
     """
-    path = Path(path)
-    df = read_id_table(path, missing_values, "phenotype")
-    if column not in df.columns:
-        raise InputError(f"{path}: no column {column!r} (phenotype_column); available: "
-                         f"{', '.join(c for c in df.columns if c not in ('FID', 'IID'))}")
-    raw = df[column]
-    if task == "binary" and binary_coding == "12":
-        raw = raw.mask(raw.isin(["0", "-9"]))
-    present = raw.notna()
-    values = raw[present].astype(str).str.strip()
-    lines = np.flatnonzero(present.to_numpy()) + 2
-
-    def fail(bad: pd.Series, why: str) -> None:
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{path}, line {lines[i]}: phenotype {column} = {values.iloc[i]!r} {why}")
-
-    if task == "binary":
-        allowed = ["0", "1"] if binary_coding == "01" else ["1", "2"]
-        norm = values.str.replace(r"\.0+$", "", regex=True)
-        bad = ~norm.isin(allowed)
-        if bad.any():
-            fail(bad, f"is not allowed with binary_coding {binary_coding!r} ({allowed}; missing: "
-                      f"{list(missing_values)}); fix the file or the coding")
-        label = (norm == allowed[1]).astype(np.int64)
-    elif task == "multiclass":
-        names = list(class_names or [])
-        bad = ~values.isin(names)
-        if bad.any():
-            fail(bad, f"is not one of the training classes {names}; the model cannot score it")
-        label = values.map({c: k for k, c in enumerate(names)}).astype(np.int64)
-    else:
-        num = pd.to_numeric(values, errors="coerce")
-        bad = num.isna()
-        if bad.any():
-            fail(bad, "is not a number, but the task is continuous")
-        label = num.astype(np.float64)
-    out = df.loc[present, ["FID", "IID"]].copy()
-    out["label"] = label.to_numpy()
-    return out.reset_index(drop=True)
+    return read_phenotype(path, column, task, binary_coding=binary_coding, missing_values=missing_values,
+                          cohort=True, class_names=class_names)[0]
 
 
 @dataclass

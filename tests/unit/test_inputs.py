@@ -83,6 +83,31 @@ def test_task_and_values_disagree(data, tmp_path):
     assert names == ["c0", "c1", "c2"] and set(labels.label) == {0, 1, 2}
 
 
+def test_one_reader_for_training_and_new_cohorts(tmp_path):
+    p = tmp_path / "new.tsv"
+    p.write_text("FID\tIID\tk\tq\ty\nF1\tI1\tc2\t1\t 2\nF2\tI2\t c0\t2\t2\nF3\tI3\tNA\t1\t2\n")
+    # a cohort is encoded with the training classes, not its own: c2 -> 2 even though c1 is absent
+    labels, names = read_phenotype(p, "k", "multiclass", cohort=True, class_names=["c0", "c1", "c2"])
+    assert labels.label.tolist() == [2, 0] and labels.IID.tolist() == ["I1", "I2"] and names == ["c0", "c1", "c2"]
+    with pytest.raises(InputError, match=r"only 2 classes \(\['c0', 'c2'\]\)"):  # training: its own classes
+        read_phenotype(p, "k", "multiclass")
+    # what training refuses (a 2-valued trait, a single class) a cohort may have
+    with pytest.raises(InputError, match="looks binary"):
+        read_phenotype(p, "q", "continuous")
+    assert read_phenotype(p, "q", "continuous", cohort=True)[0].label.tolist() == [1.0, 2.0, 1.0]
+    with pytest.raises(InputError, match=r"single class \(case\)"):
+        read_phenotype(p, "y", "binary", binary_coding="12")
+    ones = read_phenotype(p, "y", "binary", binary_coding="12", cohort=True)[0]
+    assert ones.label.tolist() == [1, 1, 1]
+    # the same value error names the config key in training and the model's classes in a cohort
+    with pytest.raises(InputError, match=r"new\.tsv, line 2: phenotype k = 'c2' is not one of the training classes"):
+        read_phenotype(p, "k", "multiclass", cohort=True, class_names=["c0", "c1"])
+    with pytest.raises(InputError, match=r"line 2: phenotype y = ' 2', but data\.binary_coding is '01'"):
+        read_phenotype(p, "y", "binary")
+    with pytest.raises(InputError, match=r"no column 'z' \(phenotype_column\)"):
+        read_phenotype(p, "z", "binary", cohort=True)
+
+
 def test_missing_phenotypes_are_dropped(data):
     _edit(data["phenotype"], lambda df: df.loc.__setitem__((slice(0, 4), "y"), "NA"))
     out = check_inputs(data, "binary")
