@@ -55,6 +55,7 @@ from torch import nn
 from . import __version__, registry
 from .errors import ConfigError, InputError
 from .io import atomic_path, plain_scalar, read_json, to_plain, write_json
+from .metrics import encode_labels
 from .net_spaces import NET_SPACES, RECIPE_SPACE, SHARED_SPACE, parse_block_structure, space_defaults
 from .nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
 from .nn.bagged import BaggedNet, SmoothClipped
@@ -500,15 +501,9 @@ class NetEstimator(BaseEstimator):
         if self._is_classification():
             if fit:
                 check_classification_targets(y)
-                self.classes_, codes = np.unique(y, return_inverse=True)
-                return codes.astype(np.int64)
-            unseen = ~np.isin(y, self.classes_)
-            if unseen.any():
-                raise ValueError(
-                    f"y_valid has labels {np.unique(y[unseen]).tolist()} not seen in y; "
-                    f"the classes are {self.classes_.tolist()}"
-                )
-            return np.searchsorted(self.classes_, y).astype(np.int64)
+                self.classes_, codes = encode_labels(y)
+                return codes
+            return encode_labels(y, self.classes_, what="y_valid")[1]
         y = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity")

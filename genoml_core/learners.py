@@ -55,7 +55,7 @@ from xgboost import XGBClassifier, XGBModel, XGBRegressor
 
 from . import registry
 from .errors import ConfigError, InputError
-from .metrics import TASKS, check_task
+from .metrics import TASKS, check_task, encode_labels
 
 try:  # private in scikit-learn, but stable since 1.2
     from sklearn.utils._param_validation import InvalidParameterError
@@ -454,7 +454,7 @@ def fit_learner(
         if classes is not None and not np.array_equal(classes, np.arange(classes.size)):
             # XGBoost needs labels 0..m-1: fit on the rank of each present label and
             # remember the original labels so predict_scores puts columns back in place.
-            y_fit = np.searchsorted(classes, y)
+            y_fit = encode_labels(y, classes)[1]
             log.info("xgboost: labels %s absent from training; fitting on the %d present classes",
                      sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist())), classes.size)
         if classes is not None and class_weight == "balanced":
@@ -463,7 +463,7 @@ def fit_learner(
             Xv, yv = _check_xy(X_valid, y_valid, task, "validation data")
             if classes is not None:
                 keep = np.isin(yv, classes)
-                Xv, yv = Xv[keep], np.searchsorted(classes, yv[keep])
+                Xv, yv = Xv[keep], encode_labels(yv[keep], classes)[1]
             if yv.size:
                 fit_kw["eval_set"] = [(Xv, yv)]
                 fit_kw["verbose"] = False
@@ -481,7 +481,7 @@ def fit_learner(
             log.warning("knn: n_neighbors=%d > %d training samples; using %d", base.n_neighbors, X.shape[0], X.shape[0])
             base.set_params(n_neighbors=X.shape[0])
     elif isinstance(est, CalibratedClassifierCV) and classes is not None:
-        min_count = int(np.bincount(np.searchsorted(classes, y)).min())
+        min_count = int(np.bincount(encode_labels(y, classes)[1]).min())
         cv = est.cv
         if isinstance(cv, StratifiedKFold) and min_count < cv.n_splits:
             if min_count < 2:

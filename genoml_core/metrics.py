@@ -35,6 +35,7 @@ __all__ = [
     "METRICS",
     "SELECTION_METRIC",
     "check_task",
+    "encode_labels",
     "compute_metrics",
     "confusion",
     "check_cutoff",
@@ -101,6 +102,44 @@ def _check_inputs(task: str, y_true: Any, scores: Any, n_classes: int | None) ->
     if task == "binary" and (s.min() < 0 or s.max() > 1):
         raise InputError("binary scores must be probabilities of class 1 in [0, 1]")
     return y, s, k
+
+
+def encode_labels(y: Any, classes: Any = None, *, what: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """Class labels as codes: the one label encoder of the learners (as sklearn's ``LabelEncoder``).
+
+    A label's code is its index in the sorted classes. With ``classes=None`` the classes are the
+    labels present, sorted (``np.unique(y)``): encode the training labels so. Then pass those
+    classes to encode validation or new labels with the same codes; a label outside them is an
+    error, never a silent wrong code.
+
+    Args:
+        y: 1-D labels (numbers or strings).
+        classes: sorted training classes, or ``None``.
+        what: the labels' name in the error message (``"y_valid"``).
+
+    Returns:
+        (classes, codes): ``codes`` int64 in 0..len(classes)-1, with ``classes[codes] == y``.
+
+    Raises:
+        InputError: ``y`` has a label that is not in ``classes``.
+
+    Example:
+        >>> classes, codes = encode_labels(["b", "a", "b"])
+        >>> classes.tolist(), codes.tolist(), encode_labels(["b"], classes)[1].tolist()
+        (['a', 'b'], [1, 0, 1], [1])
+    """
+    y = np.asarray(y)
+    if classes is None:
+        classes, codes = np.unique(y, return_inverse=True)
+        return classes, codes.reshape(-1).astype(np.int64)
+    classes = np.asarray(classes)
+    unseen = ~np.isin(y, classes)
+    if unseen.any():
+        raise InputError(
+            f"{what} has labels {np.unique(y[unseen]).tolist()} not seen in training; the classes are "
+            f"{classes.tolist()}"
+        )
+    return classes, np.searchsorted(classes, y).astype(np.int64)
 
 
 def predicted_class(task: str, scores: Any, cutoff: Any = None) -> np.ndarray:

@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from . import __version__
 from .errors import ConfigError, InputError, field_names, reject_unknown
 from .io import atomic_path, read_json, write_json
+from .metrics import encode_labels
 from .nn.rrfcn import SKIP_MODES, Architecture, RRFCNSupernet
 from .runtime import resolve_device, seed_everything, set_threads
 from .loop import EpochEnd, run_epochs
@@ -434,18 +435,16 @@ def _encode_targets(
         mean, std = float(np.mean(y)), float(np.std(y))
         scale = std if std > 0 else 1.0
         return ((y - mean) / scale).astype(np.float32), ((y_valid - mean) / scale).astype(np.float32), 1
-    classes, codes = np.unique(y, return_inverse=True)
+    classes, codes = encode_labels(y)
     if len(classes) < 2:
         raise InputError(f"the training rows hold a single class ({classes.tolist()}); the search needs two or more")
-    unseen = ~np.isin(y_valid, classes)
-    if unseen.any():
-        raise InputError(f"validation labels {np.unique(y_valid[unseen]).tolist()} are absent from training")
+    _, codes_valid = encode_labels(y_valid, classes, what="the validation data")
     k = max(len(classes), int(n_classes or 0))
     if task == "binary":
         if len(classes) != 2:
             raise ConfigError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
         k = 2
-    return codes.astype(np.int64), np.searchsorted(classes, y_valid).astype(np.int64), k
+    return codes, codes_valid, k
 
 
 def _budget_per_epoch(budget: int, epochs: int) -> list[int]:

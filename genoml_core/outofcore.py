@@ -30,6 +30,7 @@ from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.utils.class_weight import compute_sample_weight
 
 from .errors import InputError
+from .metrics import encode_labels
 
 __all__ = ["fit_streaming", "STEP_DECAY"]
 
@@ -52,7 +53,7 @@ def _batched_output(est: Any, X: Any, batch_size: int, proba: bool) -> np.ndarra
 def _loss(est: Any, X: Any, y: np.ndarray, weights: np.ndarray, batch_size: int, clf: bool) -> float:
     out = _batched_output(est, X, batch_size, proba=clf)
     if clf:
-        cols = np.searchsorted(est.classes_, y)
+        cols = encode_labels(y, est.classes_)[1]
         p = np.clip(out[np.arange(len(y)), cols], 1e-15, 1.0)
         return float(np.average(-np.log(p), weights=weights))
     return float(np.average((out - y) ** 2, weights=weights))

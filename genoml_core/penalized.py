@@ -117,7 +117,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from .errors import ConfigError, InputError
-from .metrics import check_task
+from .metrics import check_task, encode_labels
 
 __all__ = ["GenomeWideGLM", "GLMPath", "GenotypeStats", "glm_path", "genotype_stats", "ADELIE_INSTALL"]
 
@@ -318,8 +318,11 @@ class _Design:
 
 
 # ----------------------------------------------------------------------------- GLM helpers
-def _encode_y(y: Any, task: str, n: int, classes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(target for the solver, classes): float y, 0/1 for binary, one-hot (n, K) for multiclass."""
+def _encode_y(y: Any, task: str, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(target for the solver, classes): float y, 0/1 for binary, one-hot (n, K) for multiclass.
+
+    Classes are coded by :func:`~genoml_core.metrics.encode_labels` (sorted, as every learner).
+    """
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != n:
         raise InputError(f"y must be 1-D with one value per genotype row used ({n}), got shape {y.shape}")
@@ -328,13 +331,11 @@ def _encode_y(y: Any, task: str, n: int, classes: np.ndarray | None = None) -> t
         if not np.isfinite(yf).all():
             raise InputError("y has missing or infinite values")
         return yf, None
-    if classes is None:
-        classes = np.unique(y)
+    classes, code = encode_labels(y)
     if task == "binary" and len(classes) != 2:
         raise InputError(f"task 'binary' needs exactly 2 classes in y, got {len(classes)}: {classes[:5]}")
     if task == "multiclass" and len(classes) < 2:
         raise InputError(f"task 'multiclass' needs at least 2 classes in y, got {len(classes)}")
-    code = np.searchsorted(classes, y)
     if task == "binary":
         return (code == 1).astype(np.float64), classes
     return np.eye(len(classes))[code], classes

@@ -295,3 +295,32 @@ def test_a_cutoff_moves_the_predicted_classes_and_the_thresholded_metrics():
     for task, bad in (("binary", 0.0), ("binary", 1.5), ("binary", "x"), ("multiclass", [1, -1, 1])):
         with pytest.raises(ConfigError, match="cutoff"):
             check_cutoff(task, bad, 3)
+
+
+@pytest.mark.parametrize("labels", [[3, 1, 3, 7, 1], ["sub_b", "sub_a", "sub_c", "sub_a"], [1.0, 0.0, 0.0]])
+def test_encode_labels_sorted_codes_and_unseen_labels(labels: list) -> None:
+    from sklearn.preprocessing import LabelEncoder
+
+    classes, codes = M.encode_labels(labels)
+    assert codes.dtype == np.int64 and classes.tolist() == sorted(set(labels))
+    assert codes.tolist() == LabelEncoder().fit_transform(labels).tolist()
+    assert classes[codes].tolist() == list(labels)
+    again = M.encode_labels(labels[::-1], classes)  # validation labels: the training codes
+    assert again[1].tolist() == codes[::-1].tolist()
+    with pytest.raises(InputError, match=r"y_valid has labels \[.*\] not seen in training; the classes are"):
+        M.encode_labels([*labels[:1], "never" if isinstance(labels[0], str) else 99], classes, what="y_valid")
+
+
+def test_learners_share_the_label_codes() -> None:
+    from genoml_core import nas, penalized
+
+    y = np.array([5, 2, 9, 2, 5, 9, 9])
+    _, codes = M.encode_labels(y)
+    onehot, classes = penalized._encode_y(y, "multiclass", len(y))
+    assert classes is not None and onehot.argmax(axis=1).tolist() == codes.tolist()
+    binary, _ = penalized._encode_y(y[y != 9], "binary", int((y != 9).sum()))
+    assert binary.tolist() == M.encode_labels(y[y != 9])[1].astype(float).tolist()
+    train, valid, k = nas._encode_targets("multiclass", y, y[:3], None)
+    assert train.tolist() == codes.tolist() and valid.tolist() == codes[:3].tolist() and k == 3
+    with pytest.raises(InputError, match=r"the validation data has labels \[4\] not seen in training"):
+        nas._encode_targets("multiclass", y, np.array([4]), None)
