@@ -30,9 +30,10 @@ import pandas as pd
 
 from . import io
 from .errors import InputError
+from .inputs import show_id, whitespace_hint
 from .progress import Progress
 
-__all__ = ["PcaFit", "agreement", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names",
+__all__ = ["PcaFit", "agreement", "fam_rows", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names",
            "n_pcs_for", "read_pcs", "APPROX_ABOVE", "PC_PREFIX"]
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,34 @@ def _randomized(z: _Standardized, k: int, seed: int) -> tuple[np.ndarray, np.nda
     return q @ ut.T[:, :k], s[:k], v[:, :k]
 
 
+def fam_rows(bfile: str, fam: pd.DataFrame, samples: pd.DataFrame, *, source: str) -> np.ndarray:
+    """The row of each of ``samples`` (FID, IID) in ``bfile``'s .fam, in the order given.
+
+    The one sample lookup of the PCA: the training keep list of the fit and the people projected.
+
+    Args:
+        bfile: the PLINK prefix (for the message).
+        fam: its .fam, from :func:`genoml_core.io.read_fam` (unique ids).
+        samples: FID and IID columns.
+        source: where ``samples`` came from (a file name), for the message.
+
+    Raises:
+        InputError: (a ``ValueError``) a sample is not in the .fam; names the file, the first
+            such sample and the fix.
+    """
+    fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID.astype(str) + "\t" + fam.IID.astype(str))
+    key = samples.FID.astype(str) + "\t" + samples.IID.astype(str)
+    lacking = ~key.isin(fam_pos.index).to_numpy()
+    if lacking.any():
+        first = samples.iloc[int(np.flatnonzero(lacking)[0])]
+        raise InputError(
+            f"{source}: {int(lacking.sum())} sample(s) not in {bfile}.fam, e.g. {show_id(first.FID, first.IID)}"
+            f"{whitespace_hint(samples.loc[lacking, ['FID', 'IID']])}; the samples must be people of this "
+            "fileset: check that FID and IID match the .fam exactly, or rerun the split and sample QC on it"
+        )
+    return fam_pos.loc[key].to_numpy()
+
+
 def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_approx: bool, *, seed: int,
                chunk_variants: int, decode_engine: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """The PCs of Z, the standardized training genotypes (n people x m SNPs, in .bim order).
@@ -277,13 +306,7 @@ def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_
     rows = np.flatnonzero(bim.SNP.astype(str).isin(wanted).to_numpy() & is_autosome(bim.CHR))
     if len(rows) < 2:
         raise InputError(f"{bfile}.bim: {len(rows)} autosomal SNP(s) of the PCA SNP list; set pca.n_pcs: 0")
-    keep = read_keep(train_keep)
-    fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID.astype(str) + "\t" + fam.IID.astype(str))
-    key = keep.FID.astype(str) + "\t" + keep.IID.astype(str)
-    lacking = key[~key.isin(fam_pos.index)]
-    if len(lacking):
-        raise InputError(f"{train_keep}: {len(lacking)} sample(s) not in {bfile}.fam, e.g. {lacking.iloc[0]!r}")
-    samp_idx = np.sort(fam_pos.loc[key].to_numpy())
+    samp_idx = np.sort(fam_rows(bfile, fam, read_keep(train_keep), source=str(train_keep)))
     z = _Standardized(bfile, rows, samp_idx, len(fam), chunk_variants, decode_engine)
     k = min(k, z.n - 1, z.m - 1)
     log.info("pca: %d PCs of %d training samples (%s) x %d autosomal SNPs, %s", k, z.n, train_keep, z.m,
@@ -358,10 +381,13 @@ def project(
     *,
     chunk_variants: int = 2048,
     engine: str = "lut",
+    samples_from: str = "the samples to project",
 ) -> pd.DataFrame:
     """Project ``samples`` (FID, IID, in this order) of ``bfile`` onto the PCs of ``weights``.
 
     Reads the weights' SNPs by chunks (memory: one int8 chunk + the (people, k) result).
+    ``samples_from`` names where ``samples`` came from (a file) in the error for a sample
+    absent from the ``.fam`` (:func:`fam_rows`).
     """
     bim = io.read_bim(bfile)
     fam = io.read_fam(bfile)
@@ -370,8 +396,7 @@ def project(
     if absent:
         raise InputError(f"{bfile}.bim lacks {len(absent)} SNP(s) of the PCA weights, e.g. {absent[:3]}")
     var_idx = pos.loc[weights["SNP"]].to_numpy()
-    fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID + "\t" + fam.IID)
-    samp_idx = fam_pos.loc[samples.FID.astype(str) + "\t" + samples.IID.astype(str)].to_numpy()
+    samp_idx = fam_rows(bfile, fam, samples, source=samples_from)
     order = np.argsort(samp_idx, kind="stable")
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))

@@ -15,7 +15,7 @@ fit = pca.fit_pca(smk.params.bfile, smk.input.train, smk.input.snplist, n_pcs=op
 weights, summary = fit.weights, fit.summary
 split = pd.read_csv(smk.input.split, sep="\t", dtype={"FID": str, "IID": str})
 pcs = pca.project(smk.params.bfile, split, weights, chunk_variants=smk.params.munge["chunk_variants"],
-                  engine=smk.params.munge["engine"])
+                  engine=smk.params.munge["engine"], samples_from=str(smk.input.split))
 role = pd.Series("unused", index=pcs.index, dtype=object)
 key = pcs.FID + "\t" + pcs.IID
 for name, sub in fold_members(split, smk.wildcards.fold, smk.params.split_method).items():

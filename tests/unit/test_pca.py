@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from genoml_core import io, pca, predict
+from genoml_core.errors import InputError
 from genoml_core.plink import write_keep
 from genoml_core.simulate import simulate_cohort
 from tests.conftest import needs_plink
@@ -196,5 +197,21 @@ def test_an_unknown_engine_or_sample_is_refused(two_pops, tmp_path):
         pca.fit_pca(two_pops["bfile"], d / "train.keep", d / "all.snplist", n_pcs=2, engine="eigensoft")
     keep = pd.concat([two_pops["train"], pd.DataFrame({"FID": ["nobody"], "IID": ["nobody"]})])
     write_keep(keep, tmp_path / "bad.keep")
-    with pytest.raises(Exception, match="not in .*cohort.fam"):
+    with pytest.raises(InputError, match=r"bad\.keep: 1 sample\(s\) not in .*cohort\.fam, e\.g\. FID='nobody'"):
         pca.fit_pca(two_pops["bfile"], tmp_path / "bad.keep", d / "all.snplist", n_pcs=2)
+
+
+def test_a_projected_sample_absent_from_the_fam_is_named(two_pops):
+    """``project`` raised a bare KeyError; now the fit's lookup: file, sample and fix."""
+    stray = pd.DataFrame({"FID": ["F_x", two_pops["test"].FID.iloc[0]], "IID": ["I_x ", two_pops["test"].IID.iloc[0]]})
+    with pytest.raises(InputError, match=r"split\.tsv: 1 sample\(s\) not in .*cohort\.fam, e\.g\. FID='F_x' IID='I_x '.*"
+                                         r"whitespace.*check that FID and IID match the \.fam exactly"):
+        pca.project(two_pops["bfile"], stray, two_pops["fit"].weights, samples_from="split.tsv")
+    with pytest.raises(ValueError, match="the samples to project: 1 sample"):
+        pca.project(two_pops["bfile"], stray, two_pops["fit"].weights)
+
+
+def test_fam_rows_follow_the_order_given(two_pops):
+    fam = io.read_fam(two_pops["bfile"])
+    wanted = fam.iloc[[250, 3, 17]][["FID", "IID"]]
+    assert pca.fam_rows(two_pops["bfile"], fam, wanted, source="x").tolist() == [250, 3, 17]
