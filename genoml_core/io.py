@@ -152,7 +152,7 @@ def to_plain(obj: Any, *, nonfinite_to_none: bool = True) -> Any:
 
 
 def json_default(o: Any) -> Any:
-    """The ``default=`` hook of every ``json.dump(s)`` call in genoml_core.
+    """The ``default=`` hook for the JSON genoml_core writes (:func:`write_json`, model metadata).
 
     NumPy integers, floats and booleans become ``int``, ``float`` and ``bool``, arrays become
     (nested) lists and paths become strings. Non-finite floats are left to ``json`` (``NaN``,
