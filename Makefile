@@ -53,11 +53,14 @@ example: setup resources/example/cohort.bed
 	@echo "  per-person data (predictions, SHAP values, OOF scores; NOT for sharing): results/individual/"
 
 # The lint gate, first in `make test`: ruff (pyflakes + pycodestyle, pyproject.toml) over the Python,
-# snakefmt over the Snakefile and the rule files, mypy over genoml_core ([tool.mypy] in pyproject.toml).
+# snakefmt over the Snakefile and the rule files, mypy over genoml_core ([tool.mypy] in pyproject.toml),
+# and the examples in genoml_core's docstrings run as doctests (~10 s; doctest_optionflags in
+# pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/
 	$(BIN)/mypy
+	$(BIN)/python -m pytest --doctest-modules genoml_core -q -p no:cacheprovider
 
 test: setup lint
 	$(BIN)/python -m pytest -q
