@@ -28,6 +28,18 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+#: The committed test config and data (.test/README.md): `snakemake -n --directory .test` dry-runs it.
+TEST_DIR = REPO / ".test"
+
+
+def copy_test_config(workdir: Path) -> Path:
+    """.test's data and config in ``workdir`` (config.yaml; its data paths are relative, so they
+    resolve there), for tests that edit the config or run jobs; returns the config path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(TEST_DIR / "data", workdir / "data")
+    return Path(shutil.copy(TEST_DIR / "config" / "config.yaml", workdir / "config.yaml"))
+
+
 def snakemake_bin() -> str:
     exe = Path(sys.executable).with_name("snakemake")
     return str(exe) if exe.exists() else "snakemake"

@@ -1,5 +1,5 @@
-"""Rule tests: each stage reruns alone (`-f --allowed-rules <rule>`) on tiny data, and its
-output has the property that matters."""
+"""Rule tests: each stage reruns alone (`-f --allowed-rules <rule>`) on the committed test data
+(.test/: 300 people x 2000 SNPs and its config), and its output has the property that matters."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import yaml
 
 from genoml_core.munge import FeatureStore
 from genoml_core.plink import read_keep, read_snplist
-from tests.conftest import needs_plink, run_snakemake, write_config
+from tests.conftest import copy_test_config, needs_plink, run_snakemake
 
 pytestmark = [needs_plink, pytest.mark.workflow]
 
 
 @pytest.fixture(scope="module")
-def munged(small_cohort, tmp_path_factory):
-    """A working directory with every stage up to munge done once."""
+def munged(tmp_path_factory):
+    """A working directory with .test's config and data and every stage up to munge done once."""
     work = tmp_path_factory.mktemp("rules")
-    write_config(work, small_cohort)
+    copy_test_config(work)
     run_snakemake(work, "results/munge/fold0/recipe.json", "results/qc/summary.json")
     return work
 
@@ -127,7 +127,7 @@ def test_assoc_filter_alone_by_p_threshold(munged):
     assert len(kept) == int((table.P < 0.01).sum()) > 0
 
 
-def test_munge_alone_with_an_omics_matrix(munged, small_cohort, tmp_path):
+def test_munge_alone_with_an_omics_matrix(munged, tmp_path):
     split = pd.read_csv(munged / "results/split/split.tsv", sep="\t", dtype={"FID": str, "IID": str})
     rng = np.random.default_rng(0)
     omics = split[["FID", "IID"]].assign(GENE1=rng.normal(5, 2, len(split)), GENE2=rng.normal(size=len(split)))

@@ -440,3 +440,21 @@ def test_snakemake_lint_finds_nothing(small_cohort, tmp_path):
     text = out.stdout + out.stderr
     assert out.returncode == 0 and "Lints for" not in text, text[-6000:]
     assert "your workflow is in a good condition" in text
+
+
+def test_dry_run_of_the_committed_test_config():
+    """`snakemake -n --directory .test` from the repository root, as the README and .test/README.md
+    say: the committed config validates, its data are found and the DAG reaches every stage
+    (-F: whatever a local run of .test left behind)."""
+    import subprocess
+
+    from tests.conftest import REPO, snakemake_bin
+
+    proc = subprocess.run([snakemake_bin(), "-n", "-F", "--directory", ".test", "--cores", "1"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    counts = _job_counts(proc.stdout)
+    assert counts["train_classical"] == 4 and counts["select_learner"] == 2, counts  # 2 learners x 2 trials
+    for rule in ("check_inputs", "munge", "evaluate", "explain", "predict", "subgroups", "report", "all"):
+        assert counts[rule] == 1, (rule, counts)
+
