@@ -458,3 +458,59 @@ def test_dry_run_of_the_committed_test_config():
     for rule in ("check_inputs", "munge", "evaluate", "explain", "predict", "subgroups", "report", "all"):
         assert counts[rule] == 1, (rule, counts)
 
+
+def _variant(cfg: dict, **sections) -> dict:
+    """``cfg`` with top-level keys replaced, or sections (dicts) updated key by key."""
+    out = json.loads(json.dumps(cfg))
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            out.setdefault(key, {}).update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _target_variants() -> dict[str, dict]:
+    """.test's config, config/config.yaml on .test's data, and variants that change rule all."""
+    from tests.conftest import REPO, TEST_DIR
+
+    base = yaml.safe_load((TEST_DIR / "config/config.yaml").read_text())
+    cohort = base["predict"]["cohorts"]["test_new"]
+    default = _variant(
+        yaml.safe_load((REPO / "config/config.yaml").read_text()),
+        data={k: base["data"][k] for k in ("genotypes", "phenotype", "covariates", "groups")},
+        explain={"truth": base["explain"]["truth"]},
+        predict={"cohorts": {"example_new": {**cohort, "omics": None, "phenotype_column": "case_control"}}},
+    )
+    return {
+        "test": base,
+        "default": default,
+        "embed_on": _variant(base, embed={"enabled": True}),
+        "no_cohorts": _variant(base, predict={"cohorts": None}),
+        "two_cohorts": _variant(base, predict={"cohorts": {"test_new": cohort, "again": cohort}}),
+        "no_groups": _variant(base, data={"groups": None}),
+        "no_truth": _variant(base, explain={"truth": None}),
+        "continuous": _variant(base, task="continuous", data={"phenotype_column": "quantitative"},
+                               train={"learners": ["ridge", "random_forest"]}),
+        "multiclass": _variant(base, task="multiclass", data={"phenotype_column": "three_class"}),
+    }
+
+
+def test_rule_all_targets_on_a_dry_run_are_those_of_the_old_snakefile(tmp_path):
+    """Rule all's inputs, now all_outputs() in workflow/rules/common.smk, are the same files in the
+    same order as the Snakefile's former list of globals gave, for the default config and variants
+    (embedding on, no / two new cohorts, no groups, no truth, other tasks). rule_all_targets.json was
+    written by this test's dry runs on the Snakefile before all_outputs() (commit 96279e2).
+    The explain stage has no on/off switch: its outputs are always targets."""
+    from tests.conftest import copy_test_config
+
+    expected = json.loads((Path(__file__).with_name("rule_all_targets.json")).read_text())
+    variants = _target_variants()
+    assert sorted(variants) == sorted(expected)
+    copy_test_config(tmp_path)
+    for name, cfg in variants.items():
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+        out = run_snakemake(tmp_path, "-n")
+        found = re.search(r"^(?:local)?rule all:\n\s+input: (.*)$", out.stdout, re.M)
+        assert found, (name, out.stdout[-3000:])
+        assert found.group(1).split(", ") == expected[name], name
