@@ -29,19 +29,7 @@ include: "workflow/rules/warnings.smk"
 rule all:
     default_target: True
     input:
-        "results/qc/summary.json",
-        "results/leaderboard.tsv",
-        "results/evaluate/metrics.json",
-        "results/individual/evaluate/predictions.tsv",
-        EVALUATION_PLOTS,
-        "results/score",
-        PREDICT_OUTPUTS,
-        EMBED_OUTPUTS,
-        EXPLAIN_OUTPUTS,
-        EXPLAIN_PLOTS,
-        SUBGROUP_OUTPUTS,
-        "results/warnings.json",
-        "results/report.html",
+        all_outputs(),
     localrule: True
 
 

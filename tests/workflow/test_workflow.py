@@ -500,7 +500,7 @@ def test_rule_all_targets_on_a_dry_run_are_those_of_the_old_snakefile(tmp_path):
     """Rule all's inputs, now all_outputs() in workflow/rules/common.smk, are the same files in the
     same order as the Snakefile's former list of globals gave, for the default config and variants
     (embedding on, no / two new cohorts, no groups, no truth, other tasks). rule_all_targets.json was
-    written by this test's dry runs on the Snakefile before all_outputs() (commit 96279e2).
+    written by this test's dry runs on the Snakefile before all_outputs().
     The explain stage has no on/off switch: its outputs are always targets."""
     from tests.conftest import copy_test_config
 

@@ -345,6 +345,33 @@ def report_optional_inputs(wildcards):
     return files
 
 
+# Snakefile: rule all
+
+
+def all_outputs():
+    """Rule all's targets, from the config: the QC summary, the leaderboard, the test evaluation
+    (its plots follow the task), the score file, every new cohort's predictions (predict.cohorts),
+    the embeddings (embed.enabled), the explanations, the subgroups (data.groups), the warnings
+    and the report. The stage files' lists (PREDICT_OUTPUTS, ...) are read when rule all is
+    parsed, after every include.
+    """
+    return [
+        "results/qc/summary.json",
+        "results/leaderboard.tsv",
+        "results/evaluate/metrics.json",
+        "results/individual/evaluate/predictions.tsv",
+        *EVALUATION_PLOTS,
+        "results/score",
+        *PREDICT_OUTPUTS,
+        *EMBED_OUTPUTS,
+        *EXPLAIN_OUTPUTS,
+        *EXPLAIN_PLOTS,
+        *SUBGROUP_OUTPUTS,
+        WARNINGS_FILE,
+        "results/report.html",
+    ]
+
+
 # embed.smk: the Res-VAE search space
 
 
