@@ -5,6 +5,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# the description on the front page of `snakemake --report`; the outputs marked report() in the
+# rule files (captions in workflow/report/) fill its categories
+report: "workflow/report/workflow.rst"
+
+
 # The example config only when none is given: --configfile would otherwise be merged on top of
 # it, and a user's config without, say, covariates would silently inherit the example's.
 if not workflow.config_settings.configfiles:

@@ -514,3 +514,17 @@ def test_rule_all_targets_on_a_dry_run_are_those_of_the_old_snakefile(tmp_path):
         found = re.search(r"^(?:local)?rule all:\n\s+input: (.*)$", out.stdout, re.M)
         assert found, (name, out.stdout[-3000:])
         assert found.group(1).split(", ") == expected[name], name
+
+
+def test_report_captions_exist():
+    """Every report(..., caption=...) of the rule files names a file of workflow/report/ (Snakemake
+    reads captions only when `snakemake --report` runs, so a wrong path shows nowhere else)."""
+    from tests.conftest import REPO
+
+    rule_files = [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]
+    captions = {(f, c) for f in rule_files for c in re.findall(r'caption="([^"]+)"', f.read_text())}
+    captions |= {(REPO / "Snakefile", c) for c in re.findall(r'^report: "([^"]+)"', (REPO / "Snakefile").read_text(), re.M)}
+    assert len(captions) >= 10
+    for smk, caption in captions:
+        path = (REPO / caption) if smk.name == "Snakefile" else (smk.parent / caption)
+        assert path.resolve().parent == REPO / "workflow/report" and path.is_file(), (smk.name, caption)

@@ -54,7 +54,9 @@ rule embed:
         ),
     output:
         summary="results/embed/summary.json",
-        plots=EMBED_PLOTS,
+        plots=report(
+            EMBED_PLOTS, caption="../report/embed_plots.rst", category="Embeddings"
+        ),
         individual=EMBED_INDIVIDUAL,
     log:
         "logs/embed.log",

@@ -6,7 +6,12 @@ rule leaderboard:
     input:
         selections=expand("results/select/{learner}.json", learner=LEARNERS),
     output:
-        "results/leaderboard.tsv",
+        report(
+            "results/leaderboard.tsv",
+            caption="../report/leaderboard.rst",
+            category="Model selection",
+            labels={"result": "leaderboard (out-of-fold)"},
+        ),
     log:
         "logs/leaderboard.log",
     localrule: True
@@ -61,7 +66,11 @@ rule evaluate:
     output:
         metrics="results/evaluate/metrics.json",
         predictions="results/individual/evaluate/predictions.tsv",
-        plots=report(EVALUATION_PLOTS, category="Evaluation (held-out test set)"),
+        plots=report(
+            EVALUATION_PLOTS,
+            caption="../report/evaluation_plots.rst",
+            category="Evaluation (held-out test set)",
+        ),
     log:
         "logs/evaluate.log",
     benchmark:

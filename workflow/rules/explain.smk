@@ -36,6 +36,7 @@ rule explain:
         summary="results/explain/summary.json",
         importance=report(
             "results/explain/importance.tsv",
+            caption="../report/shap_importance.rst",
             category="Explanations",
             labels={"result": "feature importance (mean |SHAP|)"},
         ),
@@ -43,16 +44,19 @@ rule explain:
         values="results/individual/explain/shap_values.tsv.gz",
         beeswarm=report(
             "results/explain/beeswarm.png",
+            caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "SHAP summary (beeswarm)"},
         ),
         bar=report(
             "results/explain/bar.png",
+            caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "mean |SHAP| per class"},
         ),
         dependence=report(
             "results/explain/dependence.png",
+            caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "SHAP dependence of the top features"},
         ),
@@ -89,12 +93,14 @@ rule subgroups:
     output:
         table=report(
             SUBGROUP_FILES["subgroup_table"],
+            caption="../report/subgroups_table.rst",
             category="Subgroups",
             labels={"result": "held-out metrics per group"},
         ),
         summary=SUBGROUP_FILES["subgroup_summary"],
         plot=report(
             SUBGROUP_FILES["subgroup_plot"],
+            caption="../report/subgroups_plot.rst",
             category="Subgroups",
             labels={"result": "main metric per group"},
         ),

@@ -12,9 +12,19 @@ rule nas_search:
         store="results/munge/fold0/recipe.json",
     output:
         architectures="results/nas/architectures.json",
-        winner="results/nas/winner.png",
+        winner=report(
+            "results/nas/winner.png",
+            caption="../report/nas_winner.rst",
+            category="RRFCN architecture search",
+            labels={"result": "winning architecture"},
+        ),
         curve="results/nas/search_curve.tsv",
-        curve_plot="results/nas/search_curve.png",
+        curve_plot=report(
+            "results/nas/search_curve.png",
+            caption="../report/nas_search_curve.rst",
+            category="RRFCN architecture search",
+            labels={"result": "search curve"},
+        ),
     log:
         "logs/nas/search.log",
     benchmark:

@@ -40,7 +40,14 @@ rule predict:
         predictions="results/individual/predict/{cohort}/predictions.tsv",
         report="results/predict/{cohort}/harmonize_report.json",
         metrics="results/predict/{cohort}/metrics.json",
-        plots=directory("results/predict/{cohort}/plots"),
+        plots=report(
+            directory("results/predict/{cohort}/plots"),
+            patterns=["{name}.png"],
+            caption="../report/predict_plots.rst",
+            category="New cohorts",
+            subcategory="{cohort}",
+            labels={"cohort": "{cohort}", "plot": "{name}"},
+        ),
     log:
         "logs/predict/{cohort}.log",
     benchmark:
