@@ -33,6 +33,7 @@ model file cannot run code on load.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
 import platform
@@ -703,8 +704,10 @@ class NetEstimator(BaseEstimator):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
+        buffer = io.BytesIO()  # torch.save names the archive after a file (a random temporary name)
+        torch.save(state, buffer)
         with atomic_path(directory / "state_dict.pt") as tmp:
-            torch.save(state, tmp)
+            Path(tmp).write_bytes(buffer.getvalue())
         meta = {
             "format": _FORMAT,
             "estimator": type(self).__name__,

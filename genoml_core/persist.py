@@ -222,6 +222,18 @@ def _write_payload(est: Any, kind: str, payload: Path) -> None:
         save(payload)
 
 
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """Add a member with a fixed time stamp, so that the same model gives the same file."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data)
+
+
+#: The time stamp of every member of a model file (zip's earliest; the file's own mtime is the real one).
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
 # ----------------------------------------------------------------------------- public API
 def save_model(est: Any, path: str | Path, *, meta: Mapping[str, Any]) -> Path:
     """Write ``est`` and ``meta`` to one zip file at ``path``, atomically.
@@ -262,9 +274,9 @@ def save_model(est: Any, path: str | Path, *, meta: Mapping[str, Any]) -> Path:
         files = sorted(p for p in payload.rglob("*") if p.is_file())
         with atomic_path(path) as part:
             with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("meta.json", meta_text)
+                _add(zf, "meta.json", meta_text.encode())
                 for f in files:
-                    zf.write(f, (PurePosixPath("payload") / f.relative_to(payload).as_posix()).as_posix())
+                    _add(zf, (PurePosixPath("payload") / f.relative_to(payload).as_posix()).as_posix(), f.read_bytes())
     log.info("saved %s model (%s) to %s", kind, full["learner_class"], path)
     return path
 

@@ -347,6 +347,11 @@ def collect_warnings(
                                        "jobs": [], "logs": []}
             entry["count"] += int(w.get("count", 1))
             entry["n_jobs"] += 1
+    # the jobs named per entry in the order of their sidecars' paths, not of their start times
+    # (parallel jobs start in any order): the same run gives the same file
+    for doc in sorted(docs, key=lambda d: d["path"]):
+        for w in doc.get("warnings") or []:
+            entry = merged[(doc["rule"], str(w.get("level")), str(w.get("logger")), str(w.get("message")))]
             if len(entry["jobs"]) < MAX_JOBS_LISTED:
                 entry["jobs"].append(doc.get("wildcards") or {})
                 if doc.get("log"):
