@@ -418,7 +418,8 @@ def baseline_in_child(spec: dict[str, Any], work: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- workflow arms
 def _schema_sections(repo: Path) -> set[str]:
-    schema = yaml.safe_load((repo / "config" / "schema.yaml").read_text())
+    path = repo / "genoml_core" / "config.schema.yaml"  # config/schema.yaml before session 18
+    schema = yaml.safe_load((path if path.is_file() else repo / "config" / "schema.yaml").read_text())
     return set(schema.get("properties", {}))
 
 
@@ -444,7 +445,7 @@ def arm_config(
         "genotypes": str(cohort / "new_cohort"), "covariates": str(cohort / "new_cohort_covariates.tsv"),
         "omics": None, "phenotype": str(new_pheno), "phenotype_column": column}}
     known = _schema_sections(repo)
-    notes = [f"section {k!r} dropped (not in {repo}/config/schema.yaml)" for k in cfg if k not in known]
+    notes = [f"section {k!r} dropped (not in {repo}'s config schema)" for k in cfg if k not in known]
     return {k: v for k, v in cfg.items() if k in known}, notes
 
 

@@ -1,4 +1,4 @@
-"""Configuration: validate against config/schema.yaml, fill defaults, explain mistakes.
+"""Configuration: validate against the schema (genoml_core/config.schema.yaml), fill defaults, explain mistakes.
 
 The schema is the single source of defaults. Validation runs when the Snakefile is parsed,
 so a typo or an impossible value stops the run before any job starts.
@@ -34,7 +34,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+#: The config schema, shipped inside the package (so a non-editable install validates configs too).
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 
 
 def _with_defaults(cls):

@@ -54,7 +54,7 @@ _ID = {"FID": str, "IID": str}
 
 @dataclass(frozen=True, kw_only=True)
 class SubgroupOptions:
-    """The ``subgroups`` config section (defaults equal config/schema.yaml's).
+    """The ``subgroups`` config section (defaults equal genoml_core/config.schema.yaml's).
 
     Attributes:
         columns: group columns to use; ``None`` = every column except FID and IID.

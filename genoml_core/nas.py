@@ -108,7 +108,7 @@ def _pos_int(value: Any) -> bool | np.bool_:
 
 @dataclass(frozen=True, kw_only=True)
 class NASConfig:
-    """Settings of the architecture search (defaults = ``config/schema.yaml``'s ``nas`` section).
+    """Settings of the architecture search (defaults = ``genoml_core/config.schema.yaml``'s ``nas`` section).
 
     Attributes:
         n_layers: hidden layers of every architecture.
