@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from dataclasses import FrozenInstanceError, asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,15 @@ import pytest
 
 from genoml_core import io
 from genoml_core.errors import ConfigError
-from genoml_core.simulate import THREE_CLASS_LABELS, main, simulate_cohort, three_class_probabilities
+from genoml_core.simulate import (
+    THREE_CLASS_LABELS,
+    SimulationSpec,
+    main,
+    simulate_cohort,
+    three_class_probabilities,
+)
 
-SMALL = dict(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=150, n_causal=20, seed=7)
+SMALL = SimulationSpec(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=150, n_causal=20, seed=7)
 PLINK2 = shutil.which("plink2")
 needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not on PATH")
 
@@ -24,7 +31,7 @@ needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not on PATH")
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("sim")
-    truth = simulate_cohort(out, **SMALL)
+    truth = simulate_cohort(out, SMALL)
     return out, truth
 
 
@@ -84,10 +91,10 @@ def _plink_kept(prefix: Path, flag: list[str], tmp: Path) -> tuple[set[str], set
 def test_same_seed_byte_identical_other_seed_differs(sim: tuple[Path, dict], tmp_path: Path) -> None:
     out, _ = sim
     again = tmp_path / "again"
-    simulate_cohort(again, **{**SMALL, "chunk_snps": 97})  # chunking must not matter either
+    simulate_cohort(again, replace(SMALL, chunk_snps=97))  # chunking must not matter either
     assert _digests(again) == _digests(out)
     other = tmp_path / "other"
-    simulate_cohort(other, **{**SMALL, "seed": SMALL["seed"] + 1})
+    simulate_cohort(other, replace(SMALL, seed=SMALL.seed + 1))
     d_out, d_other = _digests(out), _digests(other)
     assert d_out.keys() == d_other.keys()
     for name in ("cohort.bed", "new_cohort.bed", "phenotype.tsv", "truth.json"):
@@ -121,7 +128,7 @@ def test_no_leftover_temporary_files(sim: tuple[Path, dict]) -> None:
 # ----------------------------------------------------------------------------- shapes and ids
 def test_fileset_shapes_ids_and_tables(sim: tuple[Path, dict], train: dict) -> None:
     out, truth = sim
-    n, m = SMALL["n_samples"], SMALL["n_snps"]
+    n, m = SMALL.n_samples, SMALL.n_snps
     bim, fam = train["bim"], train["fam"]
     assert train["g"].shape == (n, m) and train["g"].dtype == np.int8
     assert fam.IID.is_unique and fam.FID.is_unique and bim.SNP.is_unique
@@ -129,7 +136,7 @@ def test_fileset_shapes_ids_and_tables(sim: tuple[Path, dict], train: dict) -> N
     assert bim.SNP.str.fullmatch(r"rs\d+").all()
     assert set(fam.SEX) == {1, 2} and (fam.PHENO == "-9").all()
     # chromosomes 1..K in order, positions increasing within each, realistic spacing
-    assert list(pd.unique(bim.CHR)) == [str(c) for c in range(1, SMALL["n_chromosomes"] + 1)]
+    assert list(pd.unique(bim.CHR)) == [str(c) for c in range(1, SMALL.n_chromosomes + 1)]
     for _, b in bim.groupby("CHR"):
         gaps = np.diff(b.POS.to_numpy())
         assert gaps.min() >= 5_000 and gaps.max() <= 20_000
@@ -159,7 +166,7 @@ def test_fileset_shapes_ids_and_tables(sim: tuple[Path, dict], train: dict) -> N
     assert 0.15 < (groups.ancestry == "pop_b").mean() < 0.35 and set(groups.ancestry) == {"pop_a", "pop_b"}
 
     new_fam = io.read_fam(out / "new_cohort")
-    assert len(new_fam) == SMALL["n_new"] and new_fam.IID.str.fullmatch(r"NEW\d{4}").all()
+    assert len(new_fam) == SMALL.n_new and new_fam.IID.str.fullmatch(r"NEW\d{4}").all()
     assert not set(new_fam.IID) & set(fam.IID) and not set(new_fam.FID) & set(fam.FID)
     new_pheno = pd.read_csv(out / "new_cohort_phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
     assert new_pheno.IID.tolist() == new_fam.IID.tolist()
@@ -217,20 +224,20 @@ def test_ancestry_allele_frequency_differences(sim: tuple[Path, dict], train: di
 def test_truth_contents_and_oracle(sim: tuple[Path, dict], train: dict) -> None:
     out, truth = sim
     assert io.read_json(out / "truth.json") == truth
-    assert truth["seed"] == SMALL["seed"] and truth["parameters"]["n_snps"] == SMALL["n_snps"]
+    assert truth["seed"] == SMALL.seed and truth["parameters"]["n_snps"] == SMALL.n_snps
     cc = truth["case_control"]
     for cohort in ("training", "new"):
         assert 0.75 < cc["oracle_auc"][cohort] < 0.95
         assert 0.25 < cc["case_fraction"][cohort] < 0.45
         assert 0.25 < truth["quantitative"]["oracle_r2"][cohort] < 0.7
-    assert len(cc["causal"]) == SMALL["n_causal"]
+    assert len(cc["causal"]) == SMALL.n_causal
     assert cc["group_shift"]["pop_b"] > 0 and set(cc["covariate_effects"]) >= {"sex", "age_per_year"}
     bim = train["bim"].set_index("SNP")
     for row in cc["causal"]:
         assert row["effect_allele"] == bim.loc[row["snp"], "A1"]
         assert 0.05 <= min(row["freq_ancestral"], 1 - row["freq_ancestral"])
     shared = {r["snp"] for r in cc["causal"]} & {r["snp"] for r in truth["quantitative"]["causal"]}
-    assert len(shared) == SMALL["n_causal"] // 2
+    assert len(shared) == SMALL.n_causal // 2
     bad = set().union(*(truth["bad_snps"][k] for k in ("high_missing", "low_maf", "hwe")))
     assert not bad & set(truth["causal_snps"])
     assert len(truth["bad_samples"]) == 10
@@ -279,7 +286,7 @@ def test_new_cohort_shuffled_swapped_and_absent(sim: tuple[Path, dict], train: d
     info = truth["new_cohort"]
     bim = train["bim"]
     new_bim = io.read_bim(out / "new_cohort")
-    m = SMALL["n_snps"]
+    m = SMALL.n_snps
     absent, swapped = set(info["absent_snps"]), set(info["swapped_snps"])
     assert len(absent) == round(0.02 * m) and len(swapped) == round(0.10 * m)
     assert set(new_bim.SNP) == set(bim.SNP) - absent and new_bim.SNP.is_unique
@@ -370,26 +377,89 @@ def test_cli_and_no_new_cohort(tmp_path: Path) -> None:
         main(["--out", str(tmp_path / "bad"), "--n-samples", "10"])
 
 
+# ----------------------------------------------------------------------------- SimulationSpec
 @pytest.mark.parametrize(
-    "kw",
+    "kw,field",
     [
-        {"n_samples": 50},
-        {"n_snps": 100},
-        {"n_chromosomes": 23},
-        {"seed": -1},
-        {"fst": 0.0},
-        {"n_new": -1},
-        {"architecture": "dominant"},
-        {"interaction_share": 0.4},  # epistatic only
-        {"architecture": "additive", "n_pairs": 3},
-        {"architecture": "epistatic", "interaction_share": 1.0},
-        {"architecture": "epistatic", "n_pairs": 11},  # > n_causal // 2
-        {"architecture": "sparse", "n_causal": 60},
+        ({"n_samples": 50}, "n_samples"),
+        ({"n_snps": 100}, "n_snps"),
+        ({"n_chromosomes": 23}, "n_chromosomes"),
+        ({"n_chromosomes": 0}, "n_chromosomes"),
+        ({"n_snps": 3000, "n_chromosomes": 40}, "n_chromosomes"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"fst": 0.0}, "fst"),
+        ({"fst": 1.0}, "fst"),
+        ({"frac_pop_b": 1.0}, "frac_pop_b"),
+        ({"n_new": -1}, "n_new"),
+        ({"n_causal": 1}, "n_causal"),
+        ({"missing_rate": 0.05}, "missing_rate"),
+        ({"n_bad_samples": 41}, "n_bad_samples"),  # > n_samples / 10
+        ({"n_bad_snps": 101}, "n_bad_snps"),  # > n_snps / 30
+        ({"prevalence": 0.0}, "prevalence"),
+        ({"h2": 0.9}, "h2"),
+        ({"h2_quantitative": 0.0}, "h2_quantitative"),
+        ({"h2_three_class": -0.1}, "h2_three_class"),
+        ({"case_missing_rate": 0.5}, "case_missing_rate"),
+        ({"frac_ambiguous": 0.5}, "frac_ambiguous"),
+        ({"frac_swapped": -0.1}, "frac_swapped"),
+        ({"frac_absent": 0.6}, "frac_absent"),
+        ({"chunk_snps": 0}, "chunk_snps"),
+        ({"architecture": "dominant"}, "architecture"),
+        ({"interaction_share": 0.4}, "interaction_share"),  # epistatic only
+        ({"architecture": "additive", "n_pairs": 3}, "n_pairs"),
+        ({"architecture": "epistatic", "interaction_share": 1.0}, "interaction_share"),
+        ({"architecture": "epistatic", "n_pairs": 11}, "n_pairs"),  # > n_causal // 2
+        ({"architecture": "sparse", "n_causal": 60}, "n_causal"),
     ],
 )
-def test_invalid_parameters_raise(kw: dict, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError):
-        simulate_cohort(tmp_path, **{**SMALL, **kw})
+def test_spec_rejects_impossible_values_naming_the_field(kw: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{field}="):
+        replace(SMALL, **kw)
+
+
+def test_spec_defaults_resolve_and_it_is_frozen() -> None:
+    spec = SimulationSpec()
+    assert (spec.n_samples, spec.n_snps, spec.n_new, spec.seed) == (2000, 20000, 500, 42)
+    assert not spec.extended and spec.effective_architecture == "additive" and spec.effective_n_causal == 40
+    assert spec.effective_interaction_share is None and spec.effective_n_pairs is None
+    assert SimulationSpec(architecture="sparse").effective_n_causal == 10
+    epi = SimulationSpec(architecture="epistatic", n_causal=12)
+    assert (epi.effective_interaction_share, epi.effective_n_pairs) == (0.4, 6)
+    assert issubclass(ConfigError, ValueError)
+    with pytest.raises(FrozenInstanceError):
+        spec.seed = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):  # keyword-only, and unknown settings are refused
+        SimulationSpec(2000)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        SimulationSpec(n_sample=100)  # type: ignore[call-arg]
+    assert SimulationSpec.from_dict({"n_samples": 300, "seed": 3}) == SimulationSpec(n_samples=300, seed=3)
+    with pytest.raises(ConfigError, match="n_sample"):
+        SimulationSpec.from_dict({"n_sample": 300})
+
+
+def test_truth_parameters_keep_the_layout_of_earlier_releases() -> None:
+    legacy = SMALL.truth_parameters()
+    assert list(legacy) == [
+        "n_samples", "n_snps", "n_chromosomes", "n_new", "n_causal", "seed", "fst", "frac_pop_b", "missing_rate",
+        "n_bad_samples", "n_bad_snps", "prevalence", "h2", "h2_quantitative", "h2_three_class", "group_shift",
+        "case_missing_rate", "frac_ambiguous", "frac_swapped", "frac_absent",
+    ]
+    epi = replace(SMALL, architecture="epistatic").truth_parameters()
+    assert list(epi)[4:8] == ["n_causal", "architecture", "interaction_share", "n_pairs"]
+    assert (epi["architecture"], epi["interaction_share"], epi["n_pairs"]) == ("epistatic", 0.4, 10)
+    assert "chunk_snps" not in epi
+
+
+def test_settings_keywords_still_work_and_match_the_spec(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = sim
+    kw = asdict(SMALL)
+    simulate_cohort(tmp_path / "kw", **kw)  # the keyword form of releases before SimulationSpec
+    assert _digests(tmp_path / "kw") == _digests(out)
+    with pytest.raises(TypeError):
+        simulate_cohort(tmp_path / "both", SMALL, seed=1)
+    with pytest.raises(ConfigError, match="n_samples"):
+        simulate_cohort(tmp_path / "bad", n_samples=10)
 
 
 # ----------------------------------------------------------------------------- io.BedWriter
@@ -472,7 +542,7 @@ def test_defaults_byte_identical_to_before_the_architecture_options(sim: tuple[P
 
 def test_naming_additive_changes_no_data_only_adds_fields(sim: tuple[Path, dict], tmp_path: Path) -> None:
     out, legacy = sim
-    truth = simulate_cohort(tmp_path, **SMALL, architecture="additive")
+    truth = simulate_cohort(tmp_path, replace(SMALL, architecture="additive"))
     d_legacy, d_new = _digests(out), _digests(tmp_path)
     assert d_legacy.keys() == d_new.keys()
     assert {k for k in d_new if d_new[k] != d_legacy[k]} == {"truth.json", "oracle.tsv", "new_cohort_oracle.tsv"}
@@ -484,13 +554,12 @@ def test_naming_additive_changes_no_data_only_adds_fields(sim: tuple[Path, dict]
     assert truth["architecture"]["name"] == "additive" and truth["parameters"]["architecture"] == "additive"
     for key in ("case_control", "quantitative", "three_class"):
         assert truth[key]["causal"] == legacy[key]["causal"]
-        assert truth[key]["architecture"] == {"name": "additive", "n_causal": SMALL["n_causal"]}
+        assert truth[key]["architecture"] == {"name": "additive", "n_causal": SMALL.n_causal}
     assert truth["case_control"]["oracle_auc"] == legacy["case_control"]["oracle_auc"]
 
 
 def test_sparse_has_exactly_ten_large_causal_snps(tmp_path: Path) -> None:
-    kw = {k: v for k, v in SMALL.items() if k != "n_causal"}
-    truth = simulate_cohort(tmp_path, **kw, architecture="sparse")
+    truth = simulate_cohort(tmp_path, replace(SMALL, n_causal=None, architecture="sparse"))
     assert truth["parameters"]["n_causal"] == 10 and truth["architecture"]["n_causal"] == 10
     for key in ("case_control", "quantitative", "three_class"):
         causal = truth[key]["causal"]
@@ -517,8 +586,8 @@ def _training_dosages(out: Path, snps: list[str], expected_a1: list[str]) -> np.
 
 @pytest.mark.parametrize("share", [0.4, 0.3])
 def test_epistatic_interaction_share_of_genetic_variance(tmp_path: Path, share: float) -> None:
-    kw = {**SMALL, "n_causal": 30}
-    truth = simulate_cohort(tmp_path, **kw, architecture="epistatic", interaction_share=share)
+    spec = replace(SMALL, n_causal=30, architecture="epistatic", interaction_share=share)
+    truth = simulate_cohort(tmp_path, spec)
     for key, h in (("case_control", 0.4), ("quantitative", 0.4), ("three_class", 0.4)):
         arch = truth[key]["architecture"]
         pairs = arch["interactions"]
@@ -545,7 +614,9 @@ def test_epistatic_interaction_share_of_genetic_variance(tmp_path: Path, share: 
 
 
 def test_epistatic_oracle_uses_the_full_liability(tmp_path: Path) -> None:
-    truth = simulate_cohort(tmp_path, **{**SMALL, "n_causal": 30}, architecture="epistatic", interaction_share=0.5)
+    truth = simulate_cohort(
+        tmp_path, replace(SMALL, n_causal=30, architecture="epistatic", interaction_share=0.5)
+    )
     cc = truth["case_control"]
     oracle = pd.read_csv(tmp_path / "oracle.tsv", sep="\t", dtype={"FID": str, "IID": str})
     pheno = pd.read_csv(tmp_path / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
@@ -566,7 +637,7 @@ def test_oracle_higher_for_higher_h2(tmp_path: Path) -> None:
     res = {}
     for h in (0.1, 0.6):
         res[h] = simulate_cohort(
-            tmp_path / str(h), **SMALL, architecture="additive", h2=h, h2_quantitative=h, h2_three_class=h
+            tmp_path / str(h), replace(SMALL, architecture="additive", h2=h, h2_quantitative=h, h2_three_class=h)
         )
     for cohort in ("training", "new"):
         lo, hi = res[0.1], res[0.6]
@@ -576,7 +647,7 @@ def test_oracle_higher_for_higher_h2(tmp_path: Path) -> None:
 
 
 def test_three_class_oracle_from_files(tmp_path: Path) -> None:
-    truth = simulate_cohort(tmp_path, **SMALL, architecture="additive")
+    truth = simulate_cohort(tmp_path, replace(SMALL, architecture="additive"))
     t = truth["three_class"]
     for prefix, cohort in (("", "training"), ("new_cohort_", "new")):
         oracle = pd.read_csv(tmp_path / f"{prefix}oracle.tsv", sep="\t")
