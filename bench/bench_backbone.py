@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core import learners, metrics  # noqa: E402
 from genoml_core.munge import FeatureStore  # noqa: E402
-from genoml_core.simulate import simulate_cohort  # noqa: E402
+from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 MARK_START, MARK_END = markers("bench_backbone")
 
@@ -85,7 +85,7 @@ def main() -> None:
     out = args.out.resolve()
     cohort = out / "cohort"
     if not (cohort / "cohort.bed").exists():
-        simulate_cohort(cohort, n_samples=args.n_samples, n_snps=args.n_snps, seed=args.seed)
+        simulate_cohort(cohort, SimulationSpec(n_samples=args.n_samples, n_snps=args.n_snps, seed=args.seed))
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     # the default config, every example path pointed at this cohort (predict, explain, groups too)

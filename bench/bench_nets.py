@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core import datasets, persist  # noqa: E402
-from genoml_core.simulate import simulate_cohort  # noqa: E402
+from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 NETS = ["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]
 CLASSICAL = ["logistic_l2", "xgboost"]
@@ -133,7 +133,7 @@ def _datasets(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, dict[
     if "example" in args.datasets:
         cohort = out / "cohort"
         if not (cohort / "cohort.bed").exists():
-            simulate_cohort(cohort, seed=args.seed)
+            simulate_cohort(cohort, SimulationSpec(seed=args.seed))
         runs["example genotype cohort (case/control)"] = ("binary", {"data": {
             "genotypes": str(cohort / "cohort"), "phenotype": str(cohort / "phenotype.tsv"),
             "phenotype_column": "case_control", "covariates": str(cohort / "covariates.tsv")}}, GENOME + CLASSICAL)

@@ -114,7 +114,7 @@ def make_data(work: Path, n_train: int, n_test: int, n_snps: int, n_causal: int,
     import pandas as pd
 
     from genoml_core.io import read_genotypes
-    from genoml_core.simulate import simulate_cohort
+    from genoml_core.simulate import SimulationSpec, simulate_cohort
 
     out = work / "data"
     meta_path = out / "meta.json"
@@ -123,8 +123,9 @@ def make_data(work: Path, n_train: int, n_test: int, n_snps: int, n_causal: int,
         return json.loads(meta_path.read_text())
     sim = work / "sim"
     t0 = time.perf_counter()
-    simulate_cohort(sim, n_samples=n_train + n_test, n_snps=n_snps, n_new=0, n_causal=n_causal, h2=h2, seed=seed,
-                    n_bad_samples=0, n_bad_snps=0, case_missing_rate=0.0)
+    spec = SimulationSpec(n_samples=n_train + n_test, n_snps=n_snps, n_new=0, n_causal=n_causal, h2=h2, seed=seed,
+                          n_bad_samples=0, n_bad_snps=0, case_missing_rate=0.0)
+    simulate_cohort(sim, spec)
     G = read_genotypes(sim / "cohort")
     ids = {"FID": str, "IID": str}
     pheno = pd.read_csv(sim / "phenotype.tsv", sep="\t", dtype=ids)

@@ -72,7 +72,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core import harmonize, io, metrics  # noqa: E402
-from genoml_core.simulate import THREE_CLASS_LABELS, simulate_cohort, three_class_probabilities  # noqa: E402
+from genoml_core.simulate import (  # noqa: E402
+    THREE_CLASS_LABELS,
+    SimulationSpec,
+    simulate_cohort,
+    three_class_probabilities,
+)
 
 MARK_START, MARK_END = markers("bench_quality")
 ID = {"FID": str, "IID": str}
@@ -84,7 +89,7 @@ EPISTATIC_MARGIN = 0.02  # issue 13: epistatic >= baseline + 0.02
 C_RANGE, N_CS = 10**2.5, 12  # baseline logistic C grid: l1_min_c .. C_RANGE x l1_min_c, N_CS values
 
 # ----------------------------------------------------------------------------- scenarios
-#: name -> task, phenotype column and simulate_cohort arguments (h2 = H2 for all three traits).
+#: name -> task, phenotype column and SimulationSpec settings (h2 = H2 for all three traits).
 SCENARIOS: dict[str, dict[str, Any]] = {
     "additive150": {"task": "binary", "column": "case_control", "sim": {"architecture": "additive", "n_causal": 150}},
     "additive1000": {"task": "binary", "column": "case_control", "sim": {"architecture": "additive", "n_causal": 1000}},
@@ -204,7 +209,7 @@ def make_cohort(name: str, folder: Path, params: dict[str, Any]) -> tuple[dict[s
         reused = all(old["parameters"].get(k) == v for k, v in params.items())
     if not reused:
         shutil.rmtree(folder, ignore_errors=True)
-        simulate_cohort(folder, **params)
+        simulate_cohort(folder, SimulationSpec.from_dict(params))
     truth = json.loads(truth_path.read_text())
     if SCENARIOS[name]["column"] == "noise":
         rng = np.random.default_rng([params["seed"], 13])

@@ -90,13 +90,13 @@ def load_gse7390() -> dict[str, Any]:
 
 def load_example_cohort(out: Path, n_snps: int = 1000) -> dict[str, Any]:
     from genoml_core import io
-    from genoml_core.simulate import simulate_cohort
+    from genoml_core.simulate import SimulationSpec, simulate_cohort
 
     root = REPO / "resources" / "example"
     if not (root / "cohort.bed").exists():
         root = out / "example"
         if not (root / "cohort.bed").exists():
-            simulate_cohort(root, seed=42)
+            simulate_cohort(root, SimulationSpec(seed=42))
     fam = io.read_fam(root / "cohort")
     pheno = pd.read_csv(root / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
     covar = pd.read_csv(root / "covariates.tsv", sep="\t", dtype={"FID": str, "IID": str})

@@ -47,7 +47,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from genoml_core.simulate import simulate_cohort  # noqa: E402
+from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SEARCH_LEARNERS = ["logistic_l1", "logistic_l2", "lda", "knn"]
@@ -197,7 +197,8 @@ def cmd_search(ns: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cohort = out / "cohort"
     if not (cohort / "cohort.bed").exists():
-        simulate_cohort(cohort, n_samples=ns.n_samples, n_snps=ns.n_snps, n_chromosomes=3, n_new=20, seed=5)
+        simulate_cohort(cohort, SimulationSpec(n_samples=ns.n_samples, n_snps=ns.n_snps, n_chromosomes=3, n_new=20,
+                                               seed=5))
     base = out / "base"
     write_config(base, cohort, learners=SEARCH_LEARNERS, n_trials=ns.n_trials, top_k=ns.top_k)
     log("munge stage, locally (shared by every mode)")
@@ -358,7 +359,8 @@ def cmd_memory(ns: argparse.Namespace) -> None:
         cohort = out / f"cohort_{tag}"
         if not (cohort / "cohort.bed").exists():
             log(f"simulating {tag}")
-            simulate_cohort(cohort, n_samples=n_samples, n_snps=n_snps, n_chromosomes=4, n_new=20, seed=3)
+            spec = SimulationSpec(n_samples=n_samples, n_snps=n_snps, n_chromosomes=4, n_new=20, seed=3)
+            simulate_cohort(cohort, spec)
         work = out / f"work_{tag}"
         if work.exists():
             shutil.rmtree(work)

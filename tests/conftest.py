@@ -15,7 +15,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from genoml_core.simulate import simulate_cohort  # noqa: E402
+from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 needs_plink = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not on PATH")
 
@@ -24,7 +24,7 @@ needs_plink = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 
 def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 people x 3000 SNPs (+100 new): enough for every stage, quick to run."""
     out = tmp_path_factory.mktemp("cohort_small")
-    simulate_cohort(out, n_samples=400, n_snps=3000, n_chromosomes=3, n_new=100, seed=7)
+    simulate_cohort(out, SimulationSpec(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=100, seed=7))
     return out
 
 

@@ -14,7 +14,7 @@ import pytest
 from genoml_core import io
 from genoml_core.config import genotype_conversions
 from genoml_core.genotype_formats import GenotypeFormatError, convert, needs_conversion, resolve
-from genoml_core.simulate import simulate_cohort
+from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink
 
 pytestmark = needs_plink
@@ -27,7 +27,7 @@ def _plink(*args: str) -> None:
 @pytest.fixture(scope="module")
 def formats(tmp_path_factory: pytest.TempPathFactory) -> dict:
     d = tmp_path_factory.mktemp("formats")
-    simulate_cohort(d, n_samples=120, n_snps=600, n_chromosomes=2, n_new=20, seed=9, n_bad_snps=5)
+    simulate_cohort(d, SimulationSpec(n_samples=120, n_snps=600, n_chromosomes=2, n_new=20, seed=9, n_bad_snps=5))
     b = str(d / "cohort")
     _plink("--bfile", b, "--make-pgen", "--out", str(d / "p"))
     _plink("--bfile", b, "--export", "vcf", "bgz", "id-delim=_", "--out", str(d / "v"))

@@ -13,7 +13,7 @@ import pytest
 from genoml_core import io, pca, predict
 from genoml_core.errors import InputError
 from genoml_core.plink import write_keep
-from genoml_core.simulate import simulate_cohort
+from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink
 
 pytestmark = needs_plink
@@ -23,8 +23,8 @@ pytestmark = needs_plink
 def two_pops(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """300 people of two ancestries (Fst 0.15) x 2,000 SNPs; the first 240 train, the rest are 'test'."""
     d = tmp_path_factory.mktemp("two_pops")
-    simulate_cohort(d, n_samples=300, n_snps=2000, n_chromosomes=2, n_new=60, seed=3, fst=0.15, frac_pop_b=0.5,
-                    n_bad_samples=0, n_bad_snps=0)
+    simulate_cohort(d, SimulationSpec(n_samples=300, n_snps=2000, n_chromosomes=2, n_new=60, seed=3, fst=0.15,
+                                      frac_pop_b=0.5, n_bad_samples=0, n_bad_snps=0))
     fam = io.read_fam(d / "cohort")
     train, test = fam.iloc[:240][["FID", "IID"]], fam.iloc[240:][["FID", "IID"]]
     write_keep(train, d / "train.keep")

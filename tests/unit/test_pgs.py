@@ -20,7 +20,7 @@ from genoml_core.genome_learner import to_linear_model
 from genoml_core.learners import fit_learner, make_learner
 from genoml_core.munge import FeatureStore, build_feature_store
 from genoml_core.penalized import GenomeWideGLM
-from genoml_core.simulate import simulate_cohort
+from genoml_core.simulate import SimulationSpec, simulate_cohort
 
 PLINK2 = shutil.which("plink2")
 needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not on PATH")
@@ -33,7 +33,7 @@ def cohort(tmp_path_factory):
     missing calls) and one feature store per task (every development person trains: the refit fold),
     over the SNPs QC would keep (the simulation's bad SNPs left out), with the sex/age covariates."""
     d = tmp_path_factory.mktemp("pgs_cohort")
-    truth = simulate_cohort(d, n_samples=300, n_snps=800, n_chromosomes=2, n_new=100, seed=5)
+    truth = simulate_cohort(d, SimulationSpec(n_samples=300, n_snps=800, n_chromosomes=2, n_new=100, seed=5))
     bad = {s for v in truth["bad_snps"].values() if isinstance(v, list) for s in v}
     (d / "snps").write_text("\n".join(s for s in io.read_bim(d / "cohort").SNP if s not in bad) + "\n")
     pheno = pd.read_csv(d / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from genoml_core import io
-from genoml_core.simulate import simulate_cohort
+from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink, run_snakemake, write_config
 
 pytestmark = [pytest.mark.workflow, needs_plink]
@@ -26,7 +26,8 @@ def _twin_cohort(out, n_people: int = 1000, n_twins: int = 400, seed: int = 5) -
     an FID of their own (found only through KING kinship, like unflagged duplicate samples).
     """
     base = out / "base"
-    simulate_cohort(base, n_samples=n_people, n_snps=8000, n_chromosomes=3, n_new=0, seed=seed, n_bad_samples=0)
+    simulate_cohort(base, SimulationSpec(n_samples=n_people, n_snps=8000, n_chromosomes=3, n_new=0, seed=seed,
+                                         n_bad_samples=0))
     fam = io.read_fam(base / "cohort")
     bim = io.read_bim(base / "cohort")
     g = np.concatenate([blk for _, blk in io.iter_genotype_chunks(
