@@ -117,7 +117,7 @@ def model_allele_weights(est: Any, recipe: Mapping[str, Any], *, task: str, n_cl
         (binary: log-odds of class 1; continuous: the phenotype's units) or K (each class's linear
         predictor; 0 for a class the model never saw).
     """
-    from .explain import linear_parts
+    from .explain.families import linear_parts
 
     n_snps = int(recipe["n_snps"])
     feats = recipe["features"]
