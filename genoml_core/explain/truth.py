@@ -11,7 +11,7 @@ Truth (simulated cohorts)
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,68 @@ def _p_hit(n: int, t: int, k: int) -> float:
     return float(1.0 - math.exp(log_miss))
 
 
+class _Panel(NamedTuple):
+    """The model's SNPs and the causal SNPs placed in the .bim, with the genotypes r2 needs."""
+
+    pos: pd.Series  # SNP id -> .bim row
+    chrom: np.ndarray  # chromosome of each .bim row
+    cand_name: dict[int, str]  # .bim row -> id of each candidate (a SNP the model sees)
+    causal_in: list[str]  # the causal SNPs in the .bim
+    neighbours: dict[str, list[int]]  # causal SNP -> .bim rows of the candidates within the window
+    geno: np.ndarray  # genotypes of the training samples at the ``need`` rows
+    col: dict[int, int]  # .bim row -> column of ``geno``
+    n_cand: int
+
+
+def _panel(ranked_snps: Sequence[str], causal: Sequence[str], *, bfile: str, sample_idx: np.ndarray, window: int,
+           engine: str) -> _Panel:
+    """Candidates and causal SNPs located in ``bfile``; genotypes of every causal SNP and its neighbours."""
+    bim = io.read_bim(bfile)
+    pos = pd.Series(np.arange(len(bim)), index=bim.SNP.astype(str))
+    chrom = bim.CHR.astype(str).to_numpy()
+    cand = [s for s in dict.fromkeys(ranked_snps) if s in pos.index]
+    cand_idx = pos.loc[cand].to_numpy() if cand else np.zeros(0, dtype=np.int64)
+    cand_name = dict(zip(cand_idx.tolist(), cand))
+    causal_in = [c for c in dict.fromkeys(causal) if c in pos.index]
+    neighbours: dict[str, list[int]] = {}
+    for c in causal_in:
+        i = int(pos[c])
+        near = cand_idx[(np.abs(cand_idx - i) < window) & (chrom[cand_idx] == chrom[i])]
+        neighbours[c] = near.tolist()
+    need = sorted({int(pos[c]) for c in causal_in} | {j for v in neighbours.values() for j in v})
+    geno = (io.read_genotypes(bfile, np.asarray(need, dtype=np.int64), np.sort(np.asarray(sample_idx)), engine=engine)
+            if need and len(sample_idx) else np.zeros((0, 0), np.int8))
+    col = {j: k for k, j in enumerate(need)}
+    return _Panel(pos, chrom, cand_name, causal_in, neighbours, geno, col, len(cand))
+
+
+def _tags(panel: _Panel, c: str, min_r2: float) -> list[tuple[str, float]]:
+    """The candidates that tag causal SNP ``c`` (itself, or an LD proxy in the window): (id, r2)."""
+    i = int(panel.pos[c])
+    tags = []
+    for j in panel.neighbours[c]:
+        name = panel.cand_name[j]
+        r2 = 1.0 if j == i else _r2(panel.geno[:, panel.col[i]], panel.geno[:, panel.col[j]])
+        if j == i or (not math.isnan(r2) and r2 >= min_r2):
+            tags.append((name, r2))
+    return tags
+
+
+def _causal_entry(panel: _Panel, c: str, tags: list[tuple[str, float]], rank: Mapping[str, int]) -> dict[str, Any]:
+    """The per-causal-SNP record of a causal SNP found in the .bim."""
+    hits = sorted(((t, r2) for t, r2 in tags if t in rank), key=lambda h: rank[h[0]])
+    return {
+        "snp": c,
+        "chrom": str(panel.chrom[int(panel.pos[c])]),
+        "in_genotypes": True,
+        "in_model": c in panel.cand_name.values(),
+        "n_tags": len(tags),
+        "found": bool(hits),
+        "found_directly": c in rank,
+        "found_by": [{"snp": t, "rank": rank[t], "r2": round(r2, 4)} for t, r2 in hits],
+    }
+
+
 def truth_recovery(
     ranked_snps: Sequence[str],
     top: Sequence[str],
@@ -80,59 +142,28 @@ def truth_recovery(
     """
     from scipy.stats import hypergeom
 
-    bim = io.read_bim(bfile)
-    pos = pd.Series(np.arange(len(bim)), index=bim.SNP.astype(str))
-    chrom = bim.CHR.astype(str).to_numpy()
-    cand = [s for s in dict.fromkeys(ranked_snps) if s in pos.index]
-    cand_idx = pos.loc[cand].to_numpy() if cand else np.zeros(0, dtype=np.int64)
-    cand_name = dict(zip(cand_idx.tolist(), cand))
-    causal_in = [c for c in dict.fromkeys(causal) if c in pos.index]
-    neighbours: dict[str, list[int]] = {}
-    for c in causal_in:
-        i = int(pos[c])
-        near = cand_idx[(np.abs(cand_idx - i) < window) & (chrom[cand_idx] == chrom[i])]
-        neighbours[c] = near.tolist()
-    need = sorted({int(pos[c]) for c in causal_in} | {j for v in neighbours.values() for j in v})
-    geno = (io.read_genotypes(bfile, np.asarray(need, dtype=np.int64), np.sort(np.asarray(sample_idx)), engine=engine)
-            if need and len(sample_idx) else np.zeros((0, 0), np.int8))
-    col = {j: k for k, j in enumerate(need)}
+    panel = _panel(ranked_snps, causal, bfile=bfile, sample_idx=sample_idx, window=window, engine=engine)
     top_set = set(top)
     rank = {s: r for r, s in enumerate(top, start=1)}
-    n_cand, k = len(cand), len(top)
+    n_cand, k = panel.n_cand, len(top)
     per_causal: list[dict[str, Any]] = []
     tagging: set[str] = set()
     expected = 0.0
     for c in dict.fromkeys(causal):
-        if c not in pos.index:
+        if c not in panel.pos.index:
             per_causal.append({"snp": c, "in_genotypes": False, "in_model": False, "n_tags": 0, "found": False})
             continue
-        i = int(pos[c])
-        tags = []
-        for j in neighbours[c]:
-            name = cand_name[j]
-            r2 = 1.0 if j == i else _r2(geno[:, col[i]], geno[:, col[j]])
-            if j == i or (not math.isnan(r2) and r2 >= min_r2):
-                tags.append((name, r2))
+        tags = _tags(panel, c, min_r2)
         tagging.update(t for t, _ in tags)
-        hits = sorted(((t, r2) for t, r2 in tags if t in top_set), key=lambda h: rank[h[0]])
         expected += _p_hit(n_cand, len(tags), k)
-        per_causal.append({
-            "snp": c,
-            "chrom": str(chrom[i]),
-            "in_genotypes": True,
-            "in_model": c in cand_name.values(),
-            "n_tags": len(tags),
-            "found": bool(hits),
-            "found_directly": c in top_set,
-            "found_by": [{"snp": t, "rank": rank[t], "r2": round(r2, 4)} for t, r2 in hits],
-        })
+        per_causal.append(_causal_entry(panel, c, tags, rank))
     n_found = sum(p["found"] for p in per_causal)
     tag_top = len(tagging & top_set)
     expected_tag = k * len(tagging) / n_cand if n_cand else 0.0
     p_value = float(hypergeom.sf(tag_top - 1, n_cand, len(tagging), k)) if n_cand and k else math.nan
     return {
         "n_causal": len(per_causal),
-        "n_causal_in_genotypes": len(causal_in),
+        "n_causal_in_genotypes": len(panel.causal_in),
         "n_causal_in_model": sum(bool(p.get("in_model")) for p in per_causal),
         "n_causal_reachable": sum(p["n_tags"] > 0 for p in per_causal),
         "top_k": k,
