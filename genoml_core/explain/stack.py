@@ -99,6 +99,102 @@ def _union_features(stores: Sequence[FeatureStore]) -> tuple[list[dict[str, Any]
     return [feats[n] for n in names], [seen[n] for n in names]
 
 
+def _ids(df: pd.DataFrame) -> pd.Index:
+    """``FID<tab>IID`` of each row of a sample table."""
+    return pd.Index(df.FID.astype(str) + "\t" + df.IID.astype(str))
+
+
+def _member_rows(members: Sequence[StackMember], stores: Sequence[FeatureStore], bg_idx: np.ndarray,
+                 ex_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The background and explained people (rows ``bg_idx``, ``ex_idx`` of the first store), found by
+    id in each member's store: (background rows, explained rows) per member."""
+    main_keys = _ids(stores[0].samples)
+    bg_keys, ex_keys = main_keys[bg_idx], main_keys[ex_idx]
+    positions = []
+    for m, st in zip(members, stores):
+        pos = pd.Series(np.arange(len(st.samples)), index=_ids(st.samples))
+        missing = bg_keys.difference(pos.index).union(ex_keys.difference(pos.index))
+        if len(missing):
+            raise InputError(f"{m.store}: {len(missing)} people of {members[0].store} are missing "
+                             f"(e.g. {missing[0]!r}); rerun the munge rules of this fold")
+        positions.append((pos.loc[bg_keys].to_numpy(), pos.loc[ex_keys].to_numpy()))
+    return positions
+
+
+def _explain_members(members: Sequence[StackMember], stores: Sequence[FeatureStore],
+                     positions: Sequence[tuple[np.ndarray, np.ndarray]], *, options: ExplainOptions, task: str,
+                     class_names: Sequence[str] | None, seed: int,
+                     threads: int) -> tuple[list[tuple[float, Explanation]], list[dict[str, Any]], np.ndarray]:
+    """Each member in score space on the same people: ``(weight, explanation)`` per member (in
+    ``members`` order), each member's details for the summary, and the explained rows kept (of
+    ``positions``' explained rows)."""
+    # members whose explainer may keep only some rows (the budgeted permutation explainer) go last,
+    # on the rows the others explained
+    details = []
+    keep = np.arange(len(positions[0][1]))
+    fitted = [persist.load_model(m.model) for m in members]
+    by_cost = sorted(range(len(members)), key=lambda k: model_family(fitted[k][0]) == "other")
+    explained: dict[int, Explanation] = {}
+    for k in by_cost:
+        m, st, (bg_pos, ex_pos) = members[k], stores[k], positions[k]
+        est, meta = fitted[k]
+        exp = explain_model(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task, score_space=True,
+                            class_names=class_names, feature_names=st.feature_names, options=options, seed=seed,
+                            threads=threads)
+        if len(exp.rows) < len(keep):
+            for j in explained:  # rows are independent in every other explainer: keep the same ones
+                e = explained[j]
+                explained[j] = Explanation(e.values[exp.rows], e.base_values[exp.rows], e.outputs[exp.rows],
+                                           e.output_names, e.output_space, e.method, e.explainer, e.feature_names,
+                                           np.arange(len(exp.rows)), e.exact, e.details, e.notes)
+            keep = keep[exp.rows]
+            exp.rows = np.arange(len(keep))
+        explained[k] = exp
+        details.append({"learner": m.learner, "trial": m.trial, "weight": m.weight,
+                        "model_class": meta.get("learner_class", type(est).__name__), "explainer": exp.explainer,
+                        "output_space": exp.output_space, "n_features": int(exp.values.shape[1]),
+                        "additivity_error": exp.additivity_error(), "seconds": exp.details.get("seconds"),
+                        "details": {k2: v for k2, v in exp.details.items() if k2 != "seconds"},
+                        "notes": exp.notes})
+        log.info("member %s (weight %.3g): %s, %d features, %.1f s", m.learner, m.weight, exp.explainer,
+                 exp.values.shape[1], exp.details.get("seconds", 0.0))
+    return [(members[k].weight, explained[k]) for k in range(len(members))], details, keep
+
+
+def _union_data(stores: Sequence[FeatureStore], rows_by_store: Sequence[np.ndarray], feats: Sequence[Mapping[str, Any]],
+                where: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union's scaled feature values, genotypes and other columns of the explained people, each
+    column from the first store that has it (``where``); stores' rows ``rows_by_store``."""
+    n = len(rows_by_store[0])
+    X = np.empty((n, len(feats)), dtype=np.float32)
+    n_snps = sum(f["source"] == "snp" for f in feats)
+    genotypes = np.empty((n, n_snps), dtype=np.int8)
+    other = np.empty((n, len(feats) - n_snps), dtype=np.float64)
+    scaled = [st.rows(r) for st, r in zip(stores, rows_by_store)]
+    geno = [np.asarray(st.genotypes[r]) for st, r in zip(stores, rows_by_store)]
+    oth = [st.other[r] for st, r in zip(stores, rows_by_store)]
+    for j, (k, col) in enumerate(where):
+        X[:, j] = scaled[k][:, col]
+        n_k = int(stores[k].recipe["n_snps"])
+        if j < n_snps:
+            genotypes[:, j] = geno[k][:, col]
+        else:
+            other[:, j - n_snps] = oth[k][:, col - n_k]
+    return X, genotypes, other
+
+
+def _stack_notes(members: Sequence[StackMember], details: Sequence[Mapping[str, Any]], calibrator: str,
+                 n_folds: int) -> list[str]:
+    """The summary's notes: what was explained, then each member's own notes."""
+    notes = [f"stacked final model: SHAP values of the weighted mean of {len(members)} members' scores, "
+             "each member explained in score space and weighted by its stack weight"]
+    if calibrator != "none":
+        notes.append(f"the {calibrator} calibrator (monotone, applied after the stack) is not explained")
+    if n_folds > 1:
+        notes.append(f"k-fold run: each member's fold0 model is explained (of {n_folds} fold models)")
+    return notes + [f"{d['learner']}: {n}" for d in details for n in d["notes"]]
+
+
 def explain_final_stack(
     members: Sequence[StackMember],
     *,
@@ -141,91 +237,25 @@ def explain_final_stack(
         raise InputError(f"{members[0].store}: no {options.explain_set} samples to explain; set explain.explain_set")
     bg_idx = _sample(np.random.default_rng([seed, _S_BACKGROUND]), train, options.n_background, sort=False)
     ex_idx = _sample(np.random.default_rng([seed, _S_EXPLAIN]), pool, options.n_explain, sort=True)
-
-    def key(df: pd.DataFrame) -> pd.Index:
-        return pd.Index(df.FID.astype(str) + "\t" + df.IID.astype(str))
-
-    main_keys = key(main.samples)
-    bg_keys, ex_keys = main_keys[bg_idx], main_keys[ex_idx]
-    positions = []
-    for m, st in zip(members, stores):
-        pos = pd.Series(np.arange(len(st.samples)), index=key(st.samples))
-        missing = bg_keys.difference(pos.index).union(ex_keys.difference(pos.index))
-        if len(missing):
-            raise InputError(f"{m.store}: {len(missing)} people of {members[0].store} are missing "
-                             f"(e.g. {missing[0]!r}); rerun the munge rules of this fold")
-        positions.append((pos.loc[bg_keys].to_numpy(), pos.loc[ex_keys].to_numpy()))
+    positions = _member_rows(members, stores, bg_idx, ex_idx)
     t_load = time.perf_counter()
-
-    # members whose explainer may keep only some rows (the budgeted permutation explainer) go last,
-    # on the rows the others explained
-    details = []
-    keep = np.arange(len(ex_idx))
-    fitted = [persist.load_model(m.model) for m in members]
-    by_cost = sorted(range(len(members)), key=lambda k: model_family(fitted[k][0]) == "other")
-    explained: dict[int, Explanation] = {}
-    for k in by_cost:
-        m, st, (bg_pos, ex_pos) = members[k], stores[k], positions[k]
-        est, meta = fitted[k]
-        exp = explain_model(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task, score_space=True,
-                            class_names=class_names, feature_names=st.feature_names, options=options, seed=seed,
-                            threads=threads)
-        if len(exp.rows) < len(keep):
-            for j in explained:  # rows are independent in every other explainer: keep the same ones
-                e = explained[j]
-                explained[j] = Explanation(e.values[exp.rows], e.base_values[exp.rows], e.outputs[exp.rows],
-                                           e.output_names, e.output_space, e.method, e.explainer, e.feature_names,
-                                           np.arange(len(exp.rows)), e.exact, e.details, e.notes)
-            keep = keep[exp.rows]
-            exp.rows = np.arange(len(keep))
-        explained[k] = exp
-        details.append({"learner": m.learner, "trial": m.trial, "weight": m.weight,
-                        "model_class": meta.get("learner_class", type(est).__name__), "explainer": exp.explainer,
-                        "output_space": exp.output_space, "n_features": int(exp.values.shape[1]),
-                        "additivity_error": exp.additivity_error(), "seconds": exp.details.get("seconds"),
-                        "details": {k2: v for k2, v in exp.details.items() if k2 != "seconds"},
-                        "notes": exp.notes})
-        log.info("member %s (weight %.3g): %s, %d features, %.1f s", m.learner, m.weight, exp.explainer,
-                 exp.values.shape[1], exp.details.get("seconds", 0.0))
-    parts = [(members[k].weight, explained[k]) for k in range(len(members))]
+    parts, details, keep = _explain_members(members, stores, positions, options=options, task=task,
+                                            class_names=class_names, seed=seed, threads=threads)
     t_explain = time.perf_counter()
 
     feats, where = _union_features(stores)
-    names = [f["name"] for f in feats]
     space = parts[0][1].output_space
-    exp = combine_explanations(parts, names, output_space=f"{space}: weighted mean of the members' scores"
+    exp = combine_explanations(parts, [f["name"] for f in feats],
+                               output_space=f"{space}: weighted mean of the members' scores"
                                + (f", before the {calibrator} calibrator" if calibrator != "none" else ""))
     exp.rows = keep
-    # the union's feature values, genotypes and other columns, each from the first store that has it
-    rows_by_store = [positions[k][1][keep] for k in range(len(members))]
-    X = np.empty((len(keep), len(feats)), dtype=np.float32)
-    n_snps = sum(f["source"] == "snp" for f in feats)
-    genotypes = np.empty((len(keep), n_snps), dtype=np.int8)
-    other = np.empty((len(keep), len(feats) - n_snps), dtype=np.float64)
-    scaled = [st.rows(r) for st, r in zip(stores, rows_by_store)]
-    geno = [np.asarray(st.genotypes[r]) for st, r in zip(stores, rows_by_store)]
-    oth = [st.other[r] for st, r in zip(stores, rows_by_store)]
-    for j, (k, col) in enumerate(where):
-        X[:, j] = scaled[k][:, col]
-        n_k = int(stores[k].recipe["n_snps"])
-        if j < n_snps:
-            genotypes[:, j] = geno[k][:, col]
-        else:
-            other[:, j - n_snps] = oth[k][:, col - n_k]
-    recipe = {"features": feats, "n_snps": n_snps}
-    train_ids = main.samples.iloc[train][["FID", "IID"]]
+    X, genotypes, other = _union_data(stores, [pos[1][keep] for pos in positions], feats, where)
+    recipe = {"features": feats, "n_snps": genotypes.shape[1]}
     summary = _write_explanation(
         exp, recipe=recipe, X=X, ids=main.samples.iloc[ex_idx[keep]][["FID", "IID"]], genotypes=genotypes,
-        other=other, train_ids=train_ids, options=options, out=out, truth=truth, bfile=bfile, phenotype=phenotype,
-        ld=ld, engine=engine)
+        other=other, train_ids=main.samples.iloc[train][["FID", "IID"]], options=options, out=out, truth=truth,
+        bfile=bfile, phenotype=phenotype, ld=ld, engine=engine)
     n_folds = max(m.n_folds for m in members)
-    notes = [f"stacked final model: SHAP values of the weighted mean of {len(members)} members' scores, "
-             "each member explained in score space and weighted by its stack weight"]
-    if calibrator != "none":
-        notes.append(f"the {calibrator} calibrator (monotone, applied after the stack) is not explained")
-    if n_folds > 1:
-        notes.append(f"k-fold run: each member's fold0 model is explained (of {n_folds} fold models)")
-    notes += [f"{d['learner']}: {n}" for d in details for n in d["notes"]]
     summary.update({
         "learner": "stack(" + "+".join(m.learner for m in members) + ")",
         "best_trial": None,
@@ -237,7 +267,7 @@ def explain_final_stack(
         "n_background": int(len(bg_idx)),
         "background": f"{len(bg_idx)} training samples of fold0 (seeded random sample), the same for every member "
                       "(random forests: their trees' training cover)",
-        "notes": notes,
+        "notes": _stack_notes(members, details, calibrator, n_folds),
     })
     summary["seconds"] = {"load": round(t_load - t0, 3), "explain": round(t_explain - t_load, 3),
                           **summary["seconds"], "total": round(time.perf_counter() - t0, 3)}
