@@ -31,7 +31,15 @@ class AdditivityError(GenomlError, RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class ExplainOptions:
-    """The ``explain`` config section without ``truth`` (defaults equal config/schema.yaml's)."""
+    """The ``explain`` config section without ``truth`` (defaults equal config/schema.yaml's).
+
+    >>> ExplainOptions.from_dict({"method": "tree", "top_k": 10}).top_k
+    10
+    >>> ExplainOptions.from_dict({"n_explain": 0})
+    Traceback (most recent call last):
+    ...
+    genoml_core.errors.ConfigError: explain.n_explain=0 must be >= 1 (or null for all)
+    """
 
     method: str = "auto"
     explain_set: str = "test"

@@ -17,7 +17,13 @@ LINK_WORK = 2e8
 
 
 def _link(z: np.ndarray) -> np.ndarray:
-    """Probabilities from log-odds ``(..., 1)`` (sigmoid) or class scores ``(..., K)`` (softmax)."""
+    """Probabilities from log-odds ``(..., 1)`` (sigmoid) or class scores ``(..., K)`` (softmax).
+
+    >>> _link(np.array([[0.0], [np.log(3.0)]])).round(6).tolist()
+    [[0.5], [0.75]]
+    >>> _link(np.array([[0.0, 0.0, np.log(2.0)]])).round(6).tolist()
+    [[0.25, 0.25, 0.5]]
+    """
     if z.shape[-1] == 1:
         return 1.0 / (1.0 + np.exp(-z))
     e = np.exp(z - z.max(axis=-1, keepdims=True))

@@ -17,7 +17,11 @@ _MIN_CELL = 5
 
 
 def _grid(m: int, max_cols: int = 3) -> tuple[int, int]:
-    """Rows and columns of panels for m outputs (classes)."""
+    """Rows and columns of panels for m outputs (classes).
+
+    >>> _grid(1), _grid(3), _grid(5)
+    ((1, 1), (1, 3), (2, 3))
+    """
     ncol = min(m, max_cols)
     return int(math.ceil(m / ncol)), ncol
 

@@ -21,7 +21,13 @@ from ..errors import InputError
 
 
 def causal_snps_from_truth(truth: Mapping[str, Any], phenotype: str | None) -> tuple[list[str], str]:
-    """The causal SNP ids of ``phenotype`` in a simulate ``truth.json`` (else all causal SNPs)."""
+    """The causal SNP ids of ``phenotype`` in a simulate ``truth.json`` (else all causal SNPs).
+
+    >>> causal_snps_from_truth({"case_control": {"causal": [{"snp": "rs3"}, {"snp": "rs10"}]}}, "case_control")
+    (['rs3', 'rs10'], 'case_control.causal')
+    >>> causal_snps_from_truth({"causal_snps": ["rs1"]}, "quantitative")
+    (['rs1'], 'causal_snps')
+    """
     if phenotype and isinstance(truth.get(phenotype), Mapping) and "causal" in truth[phenotype]:
         return [str(c["snp"]) for c in truth[phenotype]["causal"]], f"{phenotype}.causal"
     if "causal_snps" in truth:
@@ -40,7 +46,11 @@ def _r2(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _p_hit(n: int, t: int, k: int) -> float:
-    """P(at least one of t marked items among k drawn from n without replacement)."""
+    """P(at least one of t marked items among k drawn from n without replacement).
+
+    >>> round(_p_hit(10, 1, 3), 6), _p_hit(10, 0, 3), _p_hit(10, 8, 3)
+    (0.3, 0.0, 1.0)
+    """
     if t <= 0 or k <= 0:
         return 0.0
     if n - t < k:
