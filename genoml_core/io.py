@@ -7,6 +7,7 @@ Genotype convention used everywhere in genoml_core: an ``int8`` matrix of shape
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
@@ -200,8 +201,20 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike[str], **kw: Any) -> None:
-    """Write a tab-separated table atomically (no index unless asked)."""
+    """Write a tab-separated table atomically (no index unless asked).
+
+    ``compression={"method": "gzip", "compresslevel": k}`` writes a gzip file without a time
+    stamp or file name in its header, so the same table gives the same bytes.
+    """
     kw.setdefault("index", False)
+    compression = kw.get("compression")
+    if isinstance(compression, dict) and compression.get("method") == "gzip":
+        kw.pop("compression")
+        level = int(compression.get("compresslevel", 9))
+        data = gzip.compress(df.to_csv(sep="\t", **kw).encode(), compresslevel=level, mtime=0)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+        return
     with atomic_path(path) as tmp:
         df.to_csv(tmp, sep="\t", **kw)
 
