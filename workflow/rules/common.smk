@@ -15,7 +15,8 @@ from genoml_core.config import (
     resolve_learners,
     validate_config,
 )
-from genoml_core.layout import PLOT_FILES, fold_names
+from genoml_core import layout
+from genoml_core.layout import fold_names
 
 # Validate before any job: unknown keys, wrong types, impossible values, missing files.
 _validated = validate_config(config)
@@ -45,7 +46,7 @@ NETS = [name for name in LEARNERS if learner_registry.kind(name) == "net"]
 # every net, rrfcn included (its refit is a net job like the others)
 ALL_NETS = [name for name in LEARNERS if learner_registry.is_net(name)]
 BFILE = config["data"]["genotypes"]
-EVALUATION_PLOTS = [f"results/evaluate/{name}" for name in PLOT_FILES[TASK].values()]
+EVALUATION_PLOTS = layout.evaluation_plots(TASK)
 
 
 wildcard_constraints:
@@ -69,17 +70,17 @@ def genotype_files():
 
 def qc_keep_file():
     """Samples passing sample QC; a matrix-only run has no PLINK QC."""
-    return "results/qc/samples.keep" if BFILE else []
+    return layout.QC_KEEP if BFILE else []
 
 
 def related_pairs_file():
     """KING pairs above the threshold; a matrix-only run has none (FID families still group)."""
-    return "results/individual/qc/related_pairs.tsv" if BFILE else []
+    return layout.RELATED_PAIRS if BFILE else []
 
 
 def selected_snps(wildcards):
     """The SNPs a fold's feature store holds (none in a matrix-only run)."""
-    return f"results/assoc/{wildcards.fold}/selected.snplist" if BFILE else []
+    return layout.ASSOC_SNPLIST.format(fold=wildcards.fold) if BFILE else []
 
 
 PCA = bool(BFILE) and int(config.get("pca", {}).get("n_pcs", 0)) > 0
@@ -90,13 +91,14 @@ def pca_inputs(wildcards):
     if not PCA:
         return {}
     return {
-        "pcs": f"results/individual/pca/{wildcards.fold}/pcs.tsv",
-        "pca_weights": f"results/pca/{wildcards.fold}/weights.tsv",
+        "pcs": layout.PCS.format(fold=wildcards.fold),
+        "pca_weights": layout.PCA_WEIGHTS.format(fold=wildcards.fold),
     }
 
 
-def per_fold_summaries(stage, name):
-    return expand(f"results/{stage}/{{fold}}/{name}", fold=FOLDS) if BFILE else []
+def per_fold_summaries(pattern):
+    """A per-fold summary of every fold (none in a matrix-only run: no PLINK QC)."""
+    return expand(pattern, fold=FOLDS) if BFILE else []
 
 
 def optional_table(key):
@@ -121,7 +123,7 @@ def space_of(wildcards):
 
 def trial_metrics_of(wildcards):
     return expand(
-        "results/train/{learner}/trial_{trial}/metrics.json",
+        layout.TRIAL_METRICS,
         learner=wildcards.learner,
         trial=trial_ids(wildcards.learner),
     )
@@ -129,7 +131,7 @@ def trial_metrics_of(wildcards):
 
 def all_trial_metrics():
     return [
-        f"results/train/{name}/trial_{t}/metrics.json"
+        layout.TRIAL_METRICS.format(learner=name, trial=t)
         for name in LEARNERS
         for t in trial_ids(name)
     ]
@@ -137,7 +139,7 @@ def all_trial_metrics():
 
 def all_trial_oofs():
     return [
-        f"results/individual/train/{name}/trial_{t}/oof.tsv"
+        layout.TRIAL_OOF.format(learner=name, trial=t)
         for name in LEARNERS
         for t in trial_ids(name)
     ]
@@ -145,14 +147,14 @@ def all_trial_oofs():
 
 def all_trial_models():
     return [
-        f"results/train/{name}/trial_{t}/model_{fold}.zip"
+        layout.TRIAL_MODEL.format(learner=name, trial=t, fold=fold)
         for name in LEARNERS
         for t in trial_ids(name)
         for fold in FOLDS
     ]
 
 
-STORES = expand("results/munge/{fold}/recipe.json", fold=FOLDS)
+STORES = expand(layout.store_file("compact"), fold=FOLDS)
 # which feature store each learner's models read: "compact" (pruned + filtered SNPs + covariates)
 # or "genome" (every SNP that passed the fold's variant QC + covariates: penalized_glm). Without
 # genotypes there is no SNP filter, so every learner reads the one (compact) store.
@@ -161,7 +163,7 @@ FEATURE_SETS = {
     for name in LEARNERS
 }
 GENOME_STORES = (
-    expand("results/munge_genome/{fold}/recipe.json", fold=FOLDS)
+    expand(layout.store_file("genome"), fold=FOLDS)
     if "genome" in FEATURE_SETS.values()
     else []
 )
@@ -186,8 +188,8 @@ def threads_train(wildcards):
 
 def refit_store(learner):
     """The refit ("full") store of a learner's feature set."""
-    stage = "munge_genome" if FEATURE_SETS.get(learner) == "genome" else "munge"
-    return f"results/{stage}/full/recipe.json"
+    feature_set = "genome" if FEATURE_SETS.get(learner) == "genome" else "compact"
+    return layout.store_file(feature_set, fold=layout.REFIT_FOLD)
 
 
 def refit_store_of(wildcards):
@@ -197,7 +199,7 @@ def refit_store_of(wildcards):
 def final_model_files():
     """The models the final model may score with: the refits, or every trial's fold models."""
     if REFIT:
-        return expand("results/train/{learner}/refit/model_full.zip", learner=LEARNERS)
+        return expand(layout.REFIT_MODEL, learner=LEARNERS)
     return all_trial_models()
 
 
@@ -207,7 +209,10 @@ FINAL_STORES = sorted({refit_store(name) for name in LEARNERS}) if REFIT else AL
 # the PCA weights the final model's stores name (new cohorts are projected with them)
 FINAL_PCA = (
     sorted(
-        {f"results/pca/{Path(store).parent.name}/weights.tsv" for store in FINAL_STORES}
+        {
+            layout.PCA_WEIGHTS.format(fold=Path(store).parent.name)
+            for store in FINAL_STORES
+        }
     )
     if PCA
     else []
@@ -271,15 +276,11 @@ def conversion_params(prefix):
 
 
 def cohort_conversion_inputs(wildcards):
-    return conversion_inputs(
-        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
-    )
+    return conversion_inputs(layout.CONVERTED_COHORT.format(cohort=wildcards.cohort))
 
 
 def cohort_conversion_params(wildcards):
-    return conversion_params(
-        f"results/individual/inputs/cohorts/{wildcards.cohort}/genotypes"
-    )
+    return conversion_params(layout.CONVERTED_COHORT.format(cohort=wildcards.cohort))
 
 
 # predict.smk: new cohorts
@@ -330,16 +331,18 @@ def report_optional_inputs(wildcards):
     (embed.enabled), the RRFCN search results when rrfcn is trained, and the ancestry PCs of the
     final model's fold (with the groups table to colour them) when pca.n_pcs > 0 on genotypes.
     """
-    files = dict(SUBGROUP_FILES) if config["data"]["groups"] else {}
+    files = dict(layout.SUBGROUP_FILES) if config["data"]["groups"] else {}
     made = set(globals().get("EMBED_OUTPUTS", []))
     if "rrfcn" in LEARNERS:
-        made.update(p for k, p in OPTIONAL_INPUTS.items() if k.startswith("nas_"))
-    files.update({k: p for k, p in OPTIONAL_INPUTS.items() if p in made})
+        made.update(
+            p for k, p in layout.OPTIONAL_INPUTS.items() if k.startswith("nas_")
+        )
+    files.update({k: p for k, p in layout.OPTIONAL_INPUTS.items() if p in made})
     if PCA:
-        fold = pca_report_fold(
+        fold = layout.pca_report_fold(
             config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
         )
-        files.update({k: p.format(fold=fold) for k, p in PCA_INPUTS.items()})
+        files.update({k: p.format(fold=fold) for k, p in layout.PCA_INPUTS.items()})
         if config["data"]["groups"]:
             files["pca_groups"] = config["data"]["groups"]
     return files
@@ -356,19 +359,19 @@ def all_outputs():
     parsed, after every include.
     """
     return [
-        "results/qc/summary.json",
-        "results/leaderboard.tsv",
-        "results/evaluate/metrics.json",
-        "results/individual/evaluate/predictions.tsv",
+        layout.QC_SUMMARY,
+        layout.LEADERBOARD,
+        layout.EVALUATE_METRICS,
+        layout.EVALUATE_PREDICTIONS,
         *EVALUATION_PLOTS,
-        "results/score",
+        layout.SCORE_DIR,
         *PREDICT_OUTPUTS,
         *EMBED_OUTPUTS,
         *EXPLAIN_OUTPUTS,
         *EXPLAIN_PLOTS,
         *SUBGROUP_OUTPUTS,
-        WARNINGS_FILE,
-        "results/report.html",
+        layout.WARNINGS_FILE,
+        layout.REPORT_HTML,
     ]
 
 
@@ -398,17 +401,19 @@ def print_warnings_summary(failed):
         targets = None if failed else [str(p) for p in rules.all.input]
         collected = collect_warnings(SIDECAR_DIR, targets=targets, since=RUN_STARTED)
         fresh = (
-            os.path.exists(WARNINGS_FILE)
-            and os.path.getmtime(WARNINGS_FILE) >= RUN_STARTED
+            os.path.exists(layout.WARNINGS_FILE)
+            and os.path.getmtime(layout.WARNINGS_FILE) >= RUN_STARTED
         )
         text = console_summary(
-            collected, failed=failed, warnings_file=WARNINGS_FILE if fresh else None
+            collected,
+            failed=failed,
+            warnings_file=layout.WARNINGS_FILE if fresh else None,
         )
         if (
             not failed
         ):  # the final model, its test metric with CI, the warnings, the report
             done = results_summary(
-                "results", n_warnings=int(collected.get("n_warnings", 0))
+                layout.RESULTS, n_warnings=int(collected.get("n_warnings", 0))
             )
             text = f"{done}\n{text}" if done else text
     except Exception as err:  # the summary must never change how the run ends

@@ -2,17 +2,13 @@
 # against PCA and t-SNE, on fold0's feature store.
 
 EMBED_TRIALS = [str(t) for t in range(config["embed"]["n_trials"])]
-EMBED_PLOTS = expand(
-    "results/embed/{method}_scatter.png", method=["res_vae", "pca", "tsne"]
-)
+EMBED_PLOTS = expand(layout.EMBED_PLOT, method=["res_vae", "pca", "tsne"])
 # one row per person (latents, reconstructions): individual-level data, not for sharing
 EMBED_INDIVIDUAL = expand(
-    "results/individual/embed/{method}_latent.tsv", method=["res_vae", "pca", "tsne"]
-) + expand(
-    "results/individual/embed/{method}_reconstruction.npy", method=["res_vae", "pca"]
-)
+    layout.EMBED_LATENT, method=["res_vae", "pca", "tsne"]
+) + expand(layout.EMBED_RECONSTRUCTION, method=["res_vae", "pca"])
 EMBED_OUTPUTS = (
-    ["results/embed/summary.json"] + EMBED_PLOTS + EMBED_INDIVIDUAL
+    [layout.EMBED_SUMMARY] + EMBED_PLOTS + EMBED_INDIVIDUAL
     if config["embed"]["enabled"]
     else []
 )
@@ -20,14 +16,14 @@ EMBED_OUTPUTS = (
 
 rule embed_vae:
     input:
-        store="results/munge/fold0/recipe.json",
+        store=layout.store_file("compact", fold=FOLDS[0]),
     output:
-        model="results/embed/res_vae/trial_{trial}/model.zip",
-        metrics="results/embed/res_vae/trial_{trial}/metrics.json",
+        model=layout.EMBED_VAE_MODEL,
+        metrics=layout.EMBED_VAE_METRICS,
     log:
-        "logs/embed_vae/trial_{trial}.log",
+        layout.log_file("embed_vae/trial_{trial}"),
     benchmark:
-        "benchmarks/embed_vae/trial_{trial}.tsv"
+        layout.benchmark_file("embed_vae/trial_{trial}")
     conda:
         "../../envs/torch.yaml"
     threads: threads_net
@@ -45,23 +41,19 @@ rule embed_vae:
 
 rule embed:
     input:
-        store="results/munge/fold0/recipe.json",
-        metrics=expand(
-            "results/embed/res_vae/trial_{trial}/metrics.json", trial=EMBED_TRIALS
-        ),
-        models=expand(
-            "results/embed/res_vae/trial_{trial}/model.zip", trial=EMBED_TRIALS
-        ),
+        store=layout.store_file("compact", fold=FOLDS[0]),
+        metrics=expand(layout.EMBED_VAE_METRICS, trial=EMBED_TRIALS),
+        models=expand(layout.EMBED_VAE_MODEL, trial=EMBED_TRIALS),
     output:
-        summary="results/embed/summary.json",
+        summary=layout.EMBED_SUMMARY,
         plots=report(
             EMBED_PLOTS, caption="../report/embed_plots.rst", category="Embeddings"
         ),
         individual=EMBED_INDIVIDUAL,
     log:
-        "logs/embed.log",
+        layout.log_file("embed"),
     benchmark:
-        "benchmarks/embed.tsv"
+        layout.benchmark_file("embed")
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -4,16 +4,16 @@
 
 rule leaderboard:
     input:
-        selections=expand("results/select/{learner}.json", learner=LEARNERS),
+        selections=expand(layout.SELECTION, learner=LEARNERS),
     output:
         report(
-            "results/leaderboard.tsv",
+            layout.LEADERBOARD,
             caption="../report/leaderboard.rst",
             category="Model selection",
             labels={"result": "leaderboard (out-of-fold)"},
         ),
     log:
-        "logs/leaderboard.log",
+        layout.log_file("leaderboard"),
     localrule: True
     conda:
         MODEL_ENV
@@ -30,15 +30,15 @@ rule leaderboard:
 # learner, or a stack of learners when that beats it cross-fitted, and a calibrator.
 rule select_final:
     input:
-        selections=expand("results/select/{learner}.json", learner=LEARNERS),
+        selections=expand(layout.SELECTION, learner=LEARNERS),
         oof=all_trial_oofs(),
         refits=final_model_files() if REFIT else [],
-        report="results/inputs/report.json",
+        report=layout.INPUT_REPORT,
     output:
-        model="results/final/final_model.json",
-        oof="results/individual/final/oof_predictions.tsv",
+        model=layout.FINAL_MODEL,
+        oof=layout.FINAL_OOF,
     log:
-        "logs/select_final.log",
+        layout.log_file("select_final"),
     conda:
         "../../envs/classical.yaml"
     resources:
@@ -58,23 +58,23 @@ rule select_final:
 
 rule evaluate:
     input:
-        final="results/final/final_model.json",
+        final=layout.FINAL_MODEL,
         models=final_model_files(),
         stores=FINAL_STORES,
-        report="results/inputs/report.json",
-        split="results/split/summary.json",
+        report=layout.INPUT_REPORT,
+        split=layout.SPLIT_SUMMARY,
     output:
-        metrics="results/evaluate/metrics.json",
-        predictions="results/individual/evaluate/predictions.tsv",
+        metrics=layout.EVALUATE_METRICS,
+        predictions=layout.EVALUATE_PREDICTIONS,
         plots=report(
             EVALUATION_PLOTS,
             caption="../report/evaluation_plots.rst",
             category="Evaluation (held-out test set)",
         ),
     log:
-        "logs/evaluate.log",
+        layout.log_file("evaluate"),
     benchmark:
-        "benchmarks/evaluate.tsv"
+        layout.benchmark_file("evaluate")
     conda:
         MODEL_ENV
     resources:

@@ -1,69 +1,64 @@
 # SHAP explanations of the final model (training background, test samples), per-group held-out
 # performance (only when data.groups is set) and the run's one self-contained HTML report,
 # results/report.html. Outputs marked report() also appear in `snakemake --report`.
-from genoml_core.layout import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold
-
 EXPLAIN_OUTPUTS = [
-    "results/explain/summary.json",
-    "results/explain/importance.tsv",
-    "results/explain/top_features.snplist",
-    "results/individual/explain/shap_values.tsv.gz",
+    layout.EXPLAIN_SUMMARY,
+    layout.EXPLAIN_IMPORTANCE,
+    layout.EXPLAIN_TOP_SNPS,
+    layout.EXPLAIN_SHAP_VALUES,
 ]
 EXPLAIN_PLOTS = [
-    "results/explain/beeswarm.png",
-    "results/explain/bar.png",
-    "results/explain/dependence.png",
+    layout.EXPLAIN_BEESWARM,
+    layout.EXPLAIN_BAR,
+    layout.EXPLAIN_DEPENDENCE,
 ]
 # the explain section as genoml_core.explain.ExplainOptions takes it (the truth file is an input)
 EXPLAIN_OPTIONS = {k: v for k, v in config["explain"].items() if k != "truth"}
-SUBGROUP_FILES = {
-    "subgroup_table": "results/subgroups/metrics.tsv",
-    "subgroup_summary": "results/subgroups/summary.json",
-    "subgroup_plot": "results/subgroups/metrics.png",
-}
-SUBGROUP_OUTPUTS = list(SUBGROUP_FILES.values()) if config["data"]["groups"] else []
+SUBGROUP_OUTPUTS = (
+    list(layout.SUBGROUP_FILES.values()) if config["data"]["groups"] else []
+)
 
 
 rule explain:
     input:
-        final="results/final/final_model.json",
+        final=layout.FINAL_MODEL,
         models=final_model_files(),
         stores=FINAL_STORES,
-        report="results/inputs/report.json",
+        report=layout.INPUT_REPORT,
         genotypes=explain_genotypes(),
         truth=explain_truth(),
     output:
-        summary="results/explain/summary.json",
+        summary=layout.EXPLAIN_SUMMARY,
         importance=report(
-            "results/explain/importance.tsv",
+            layout.EXPLAIN_IMPORTANCE,
             caption="../report/shap_importance.rst",
             category="Explanations",
             labels={"result": "feature importance (mean |SHAP|)"},
         ),
-        top_snps="results/explain/top_features.snplist",
-        values="results/individual/explain/shap_values.tsv.gz",
+        top_snps=layout.EXPLAIN_TOP_SNPS,
+        values=layout.EXPLAIN_SHAP_VALUES,
         beeswarm=report(
-            "results/explain/beeswarm.png",
+            layout.EXPLAIN_BEESWARM,
             caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "SHAP summary (beeswarm)"},
         ),
         bar=report(
-            "results/explain/bar.png",
+            layout.EXPLAIN_BAR,
             caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "mean |SHAP| per class"},
         ),
         dependence=report(
-            "results/explain/dependence.png",
+            layout.EXPLAIN_DEPENDENCE,
             caption="../report/shap_plots.rst",
             category="Explanations",
             labels={"result": "SHAP dependence of the top features"},
         ),
     log:
-        "logs/explain.log",
+        layout.log_file("explain"),
     benchmark:
-        "benchmarks/explain.tsv"
+        layout.benchmark_file("explain")
     conda:
         MODEL_ENV
     threads: 1
@@ -86,26 +81,26 @@ rule explain:
 
 rule subgroups:
     input:
-        predictions="results/individual/evaluate/predictions.tsv",
-        final="results/final/final_model.json",
+        predictions=layout.EVALUATE_PREDICTIONS,
+        final=layout.FINAL_MODEL,
         groups=optional_table("groups"),
-        report="results/inputs/report.json",
+        report=layout.INPUT_REPORT,
     output:
         table=report(
-            SUBGROUP_FILES["subgroup_table"],
+            layout.SUBGROUP_TABLE,
             caption="../report/subgroups_table.rst",
             category="Subgroups",
             labels={"result": "held-out metrics per group"},
         ),
-        summary=SUBGROUP_FILES["subgroup_summary"],
+        summary=layout.SUBGROUP_SUMMARY,
         plot=report(
-            SUBGROUP_FILES["subgroup_plot"],
+            layout.SUBGROUP_PLOT,
             caption="../report/subgroups_plot.rst",
             category="Subgroups",
             labels={"result": "main metric per group"},
         ),
     log:
-        "logs/subgroups.log",
+        layout.log_file("subgroups"),
     conda:
         "../../envs/classical.yaml"
     resources:
@@ -124,24 +119,24 @@ rule subgroups:
 rule report:
     input:
         unpack(report_optional_inputs),
-        qc="results/qc/summary.json",
-        split="results/split/summary.json",
-        inputs="results/inputs/report.json",
-        leaderboard="results/leaderboard.tsv",
-        metrics="results/evaluate/metrics.json",
+        qc=layout.QC_SUMMARY,
+        split=layout.SPLIT_SUMMARY,
+        inputs=layout.INPUT_REPORT,
+        leaderboard=layout.LEADERBOARD,
+        metrics=layout.EVALUATE_METRICS,
         plots=EVALUATION_PLOTS,
-        explain_summary="results/explain/summary.json",
-        explain_importance="results/explain/importance.tsv",
+        explain_summary=layout.EXPLAIN_SUMMARY,
+        explain_importance=layout.EXPLAIN_IMPORTANCE,
         explain_plots=EXPLAIN_PLOTS,
-        warnings="results/warnings.json",
+        warnings=layout.WARNINGS_FILE,
     output:
         report(
-            "results/report.html",
+            layout.REPORT_HTML,
             category="Report",
             labels={"result": "self-contained HTML report of the run"},
         ),
     log:
-        "logs/report.log",
+        layout.log_file("report"),
     localrule: True
     conda:
         "../../envs/classical.yaml"

@@ -6,21 +6,21 @@ rule munge:
     input:
         unpack(pca_inputs),
         genotypes=genotype_files(),
-        split="results/split/split.tsv",
-        report="results/inputs/report.json",
+        split=layout.SPLIT_TABLE,
+        report=layout.INPUT_REPORT,
         snplist=selected_snps,
         covariates=optional_table("covariates"),
         omics=optional_table("omics"),
     output:
-        genotypes="results/munge/{fold}/genotypes.npy",
-        other="results/munge/{fold}/other.npy",
-        samples="results/munge/{fold}/samples.tsv",
-        recipe="results/munge/{fold}/recipe.json",
-        summary="results/munge/{fold}/summary.json",
+        genotypes=layout.store_file("compact", "genotypes"),
+        other=layout.store_file("compact", "other"),
+        samples=layout.store_file("compact", "samples"),
+        recipe=layout.store_file("compact", "recipe"),
+        summary=layout.store_file("compact", "summary"),
     log:
-        "logs/munge/{fold}.log",
+        layout.log_file("munge/{fold}"),
     benchmark:
-        "benchmarks/munge/{fold}.tsv"
+        layout.benchmark_file("munge/{fold}")
     conda:
         "../../envs/plink.yaml"
     threads: 1
@@ -45,18 +45,18 @@ use rule munge as munge_genome with:
     input:
         unpack(pca_inputs),
         genotypes=genotype_files(),
-        split="results/split/split.tsv",
-        report="results/inputs/report.json",
-        snplist="results/qc/{fold}/variants.snplist",
+        split=layout.SPLIT_TABLE,
+        report=layout.INPUT_REPORT,
+        snplist=layout.VARIANTS_SNPLIST,
         covariates=optional_table("covariates"),
         omics=optional_table("omics"),
     output:
-        genotypes="results/munge_genome/{fold}/genotypes.npy",
-        other="results/munge_genome/{fold}/other.npy",
-        samples="results/munge_genome/{fold}/samples.tsv",
-        recipe="results/munge_genome/{fold}/recipe.json",
-        summary="results/munge_genome/{fold}/summary.json",
+        genotypes=layout.store_file("genome", "genotypes"),
+        other=layout.store_file("genome", "other"),
+        samples=layout.store_file("genome", "samples"),
+        recipe=layout.store_file("genome", "recipe"),
+        summary=layout.store_file("genome", "summary"),
     log:
-        "logs/munge_genome/{fold}.log",
+        layout.log_file("munge_genome/{fold}"),
     benchmark:
-        "benchmarks/munge_genome/{fold}.tsv"
+        layout.benchmark_file("munge_genome/{fold}")

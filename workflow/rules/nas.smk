@@ -9,26 +9,26 @@ NAS_SEARCH = {key: value for key, value in config["nas"].items() if key != "retr
 
 rule nas_search:
     input:
-        store="results/munge/fold0/recipe.json",
+        store=layout.store_file("compact", fold=FOLDS[0]),
     output:
-        architectures="results/nas/architectures.json",
+        architectures=layout.NAS_ARCHITECTURES,
         winner=report(
-            "results/nas/winner.png",
+            layout.NAS_WINNER,
             caption="../report/nas_winner.rst",
             category="RRFCN architecture search",
             labels={"result": "winning architecture"},
         ),
-        curve="results/nas/search_curve.tsv",
+        curve=layout.NAS_CURVE,
         curve_plot=report(
-            "results/nas/search_curve.png",
+            layout.NAS_CURVE_PLOT,
             caption="../report/nas_search_curve.rst",
             category="RRFCN architecture search",
             labels={"result": "search curve"},
         ),
     log:
-        "logs/nas/search.log",
+        layout.log_file("nas/search"),
     benchmark:
-        "benchmarks/nas/search.tsv"
+        layout.benchmark_file("nas/search")
     conda:
         "../../envs/torch.yaml"
     threads: threads_net
@@ -51,6 +51,6 @@ rule nas_search:
 use rule train_net as train_rrfcn with:
     input:
         stores=STORES,
-        arch="results/nas/architectures.json",
+        arch=layout.NAS_ARCHITECTURES,
     wildcard_constraints:
         learner="rrfcn",

@@ -6,12 +6,12 @@ import re
 COHORTS = config["predict"]["cohorts"] or {}
 # the per-person scores are individual-level data: results/individual/, never shared
 PREDICT_OUTPUTS = [
-    path
+    pattern.format(cohort=name)
     for name in COHORTS
-    for path in (
-        f"results/individual/predict/{name}/predictions.tsv",
-        f"results/predict/{name}/harmonize_report.json",
-        f"results/predict/{name}/metrics.json",
+    for pattern in (
+        layout.PREDICT_PREDICTIONS,
+        layout.PREDICT_REPORT,
+        layout.PREDICT_METRICS,
     )
 ]
 # plain dict of the options genoml_core.predict.PredictOptions takes
@@ -31,17 +31,17 @@ PREDICT_OPTIONS = {
 rule predict:
     input:
         unpack(cohort_inputs),
-        final="results/final/final_model.json",
+        final=layout.FINAL_MODEL,
         models=final_model_files(),
         stores=FINAL_STORES,
         pca=FINAL_PCA,
-        report="results/inputs/report.json",
+        report=layout.INPUT_REPORT,
     output:
-        predictions="results/individual/predict/{cohort}/predictions.tsv",
-        report="results/predict/{cohort}/harmonize_report.json",
-        metrics="results/predict/{cohort}/metrics.json",
+        predictions=layout.PREDICT_PREDICTIONS,
+        report=layout.PREDICT_REPORT,
+        metrics=layout.PREDICT_METRICS,
         plots=report(
-            directory("results/predict/{cohort}/plots"),
+            directory(layout.PREDICT_PLOTS),
             patterns=["{name}.png"],
             caption="../report/predict_plots.rst",
             category="New cohorts",
@@ -49,9 +49,9 @@ rule predict:
             labels={"cohort": "{cohort}", "plot": "{name}"},
         ),
     log:
-        "logs/predict/{cohort}.log",
+        layout.log_file("predict/{cohort}"),
     benchmark:
-        "benchmarks/predict/{cohort}.tsv"
+        layout.benchmark_file("predict/{cohort}")
     wildcard_constraints:
         cohort="|".join(re.escape(name) for name in COHORTS) or "^$",
     conda:

@@ -3,18 +3,18 @@
 
 # Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
 # plink2 (hard calls, biallelic, unique ids; genoml_core.genotype_formats). Made only when needed.
-if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
+if layout.CONVERTED_GENOTYPES in GENOTYPE_CONVERSIONS:
 
     rule convert_genotypes:
         input:
-            conversion_inputs("results/individual/inputs/genotypes"),
+            conversion_inputs(layout.CONVERTED_GENOTYPES),
         output:
-            multiext("results/individual/inputs/genotypes", ".bed", ".bim", ".fam"),
-            report="results/individual/inputs/genotypes.json",
+            multiext(layout.CONVERTED_GENOTYPES, ".bed", ".bim", ".fam"),
+            report=layout.CONVERTED_GENOTYPES_REPORT,
         log:
-            "logs/convert_genotypes.log",
+            layout.log_file("convert_genotypes"),
         benchmark:
-            "benchmarks/convert_genotypes.tsv"
+            layout.benchmark_file("convert_genotypes")
         conda:
             "../../envs/plink.yaml"
         threads: 2
@@ -22,7 +22,7 @@ if "results/individual/inputs/genotypes" in GENOTYPE_CONVERSIONS:
             mem_mb=mem_convert,
             runtime=runtime_min(120),
         params:
-            source=conversion_params("results/individual/inputs/genotypes"),
+            source=conversion_params(layout.CONVERTED_GENOTYPES),
             code_version=GENOML_CORE_VERSION,
         script:
             "../../scripts/convert_genotypes.py"
@@ -33,16 +33,16 @@ rule convert_cohort:
         cohort_conversion_inputs,
     output:
         multiext(
-            "results/individual/inputs/cohorts/{cohort}/genotypes",
+            layout.CONVERTED_COHORT,
             ".bed",
             ".bim",
             ".fam",
         ),
-        report="results/individual/inputs/cohorts/{cohort}/genotypes.json",
+        report=layout.CONVERTED_COHORT_REPORT,
     log:
-        "logs/convert_cohort/{cohort}.log",
+        layout.log_file("convert_cohort/{cohort}"),
     benchmark:
-        "benchmarks/convert_cohort/{cohort}.tsv"
+        layout.benchmark_file("convert_cohort/{cohort}")
     conda:
         "../../envs/plink.yaml"
     threads: 2
@@ -63,12 +63,12 @@ rule check_inputs:
         covariates=optional_table("covariates"),
         omics=optional_table("omics"),
     output:
-        samples="results/inputs/samples.tsv",
-        report="results/inputs/report.json",
+        samples=layout.INPUT_SAMPLES,
+        report=layout.INPUT_REPORT,
     log:
-        "logs/check_inputs.log",
+        layout.log_file("check_inputs"),
     benchmark:
-        "benchmarks/check_inputs.tsv"
+        layout.benchmark_file("check_inputs")
     conda:
         "../../envs/plink.yaml"
     resources:
@@ -85,15 +85,15 @@ rule check_inputs:
 rule qc_samples:
     input:
         genotypes=genotype_files(),
-        samples="results/inputs/samples.tsv",
+        samples=layout.INPUT_SAMPLES,
     output:
-        keep="results/qc/samples.keep",
-        removed="results/individual/qc/removed_samples.tsv",
-        summary="results/qc/samples.json",
+        keep=layout.QC_KEEP,
+        removed=layout.QC_REMOVED,
+        summary=layout.QC_SAMPLES_SUMMARY,
     log:
-        "logs/qc_samples.log",
+        layout.log_file("qc_samples"),
     benchmark:
-        "benchmarks/qc_samples.tsv"
+        layout.benchmark_file("qc_samples")
     conda:
         "../../envs/plink.yaml"
     threads: 1
@@ -111,14 +111,14 @@ rule qc_samples:
 rule relatedness:
     input:
         genotypes=genotype_files(),
-        keep="results/qc/samples.keep",
+        keep=layout.QC_KEEP,
     output:
-        pairs="results/individual/qc/related_pairs.tsv",
-        summary="results/qc/relatedness.json",
+        pairs=layout.RELATED_PAIRS,
+        summary=layout.RELATEDNESS_SUMMARY,
     log:
-        "logs/relatedness.log",
+        layout.log_file("relatedness"),
     benchmark:
-        "benchmarks/relatedness.tsv"
+        layout.benchmark_file("relatedness")
     conda:
         "../../envs/plink.yaml"
     threads: 2
@@ -137,15 +137,15 @@ rule relatedness:
 rule qc_variants:
     input:
         genotypes=genotype_files(),
-        train="results/split/{fold}/train.keep",
-        hwe="results/split/{fold}/hwe.keep",
+        train=layout.SPLIT_TRAIN_KEEP,
+        hwe=layout.SPLIT_HWE_KEEP,
     output:
-        snplist="results/qc/{fold}/variants.snplist",
-        summary="results/qc/{fold}/variants.json",
+        snplist=layout.VARIANTS_SNPLIST,
+        summary=layout.VARIANTS_SUMMARY,
     log:
-        "logs/qc_variants/{fold}.log",
+        layout.log_file("qc_variants/{fold}"),
     benchmark:
-        "benchmarks/qc_variants/{fold}.tsv"
+        layout.benchmark_file("qc_variants/{fold}")
     conda:
         "../../envs/plink.yaml"
     threads: 1
@@ -163,15 +163,15 @@ rule qc_variants:
 rule ld_prune:
     input:
         genotypes=genotype_files(),
-        train="results/split/{fold}/train.keep",
-        snplist="results/qc/{fold}/variants.snplist",
+        train=layout.SPLIT_TRAIN_KEEP,
+        snplist=layout.VARIANTS_SNPLIST,
     output:
-        snplist="results/ld_prune/{fold}/pruned.snplist",
-        summary="results/ld_prune/{fold}/summary.json",
+        snplist=layout.PRUNED_SNPLIST,
+        summary=layout.PRUNE_SUMMARY,
     log:
-        "logs/ld_prune/{fold}.log",
+        layout.log_file("ld_prune/{fold}"),
     benchmark:
-        "benchmarks/ld_prune/{fold}.tsv"
+        layout.benchmark_file("ld_prune/{fold}")
     conda:
         "../../envs/plink.yaml"
     threads: 1
@@ -192,17 +192,17 @@ rule ld_prune:
 rule pca:
     input:
         genotypes=genotype_files(),
-        split="results/split/split.tsv",
-        train="results/split/{fold}/train.keep",
-        snplist="results/ld_prune/{fold}/pruned.snplist",
+        split=layout.SPLIT_TABLE,
+        train=layout.SPLIT_TRAIN_KEEP,
+        snplist=layout.PRUNED_SNPLIST,
     output:
-        pcs="results/individual/pca/{fold}/pcs.tsv",
-        weights="results/pca/{fold}/weights.tsv",
-        summary="results/pca/{fold}/summary.json",
+        pcs=layout.PCS,
+        weights=layout.PCA_WEIGHTS,
+        summary=layout.PCA_SUMMARY,
     log:
-        "logs/pca/{fold}.log",
+        layout.log_file("pca/{fold}"),
     benchmark:
-        "benchmarks/pca/{fold}.tsv"
+        layout.benchmark_file("pca/{fold}")
     conda:
         "../../envs/plink.yaml"
     threads: 1  # bench_pca on 1,416 x 9,709: numpy engine 0.8 s, plink2 --pca 6.3 s
@@ -224,17 +224,17 @@ rule assoc_filter:
     input:
         unpack(pca_inputs),
         genotypes=genotype_files(),
-        split="results/split/split.tsv",
-        snplist="results/ld_prune/{fold}/pruned.snplist",
+        split=layout.SPLIT_TABLE,
+        snplist=layout.PRUNED_SNPLIST,
         covariates=optional_table("covariates"),
     output:
-        snplist="results/assoc/{fold}/selected.snplist",
-        table="results/assoc/{fold}/assoc.tsv",
-        summary="results/assoc/{fold}/summary.json",
+        snplist=layout.ASSOC_SNPLIST,
+        table=layout.ASSOC_TABLE,
+        summary=layout.ASSOC_SUMMARY,
     log:
-        "logs/assoc_filter/{fold}.log",
+        layout.log_file("assoc_filter/{fold}"),
     benchmark:
-        "benchmarks/assoc_filter/{fold}.tsv"
+        layout.benchmark_file("assoc_filter/{fold}")
     conda:
         "../../envs/plink.yaml"
     threads: 1
@@ -254,17 +254,17 @@ rule assoc_filter:
 
 rule qc_summary:
     input:
-        inputs="results/inputs/report.json",
-        samples="results/qc/samples.json" if BFILE else [],
-        relatedness="results/qc/relatedness.json" if BFILE else [],
-        split="results/split/summary.json",
-        variants=per_fold_summaries("qc", "variants.json"),
-        ld=per_fold_summaries("ld_prune", "summary.json"),
-        assoc=per_fold_summaries("assoc", "summary.json"),
+        inputs=layout.INPUT_REPORT,
+        samples=layout.QC_SAMPLES_SUMMARY if BFILE else [],
+        relatedness=layout.RELATEDNESS_SUMMARY if BFILE else [],
+        split=layout.SPLIT_SUMMARY,
+        variants=per_fold_summaries(layout.VARIANTS_SUMMARY),
+        ld=per_fold_summaries(layout.PRUNE_SUMMARY),
+        assoc=per_fold_summaries(layout.ASSOC_SUMMARY),
     output:
-        "results/qc/summary.json",
+        layout.QC_SUMMARY,
     log:
-        "logs/qc_summary.log",
+        layout.log_file("qc_summary"),
     localrule: True
     conda:
         "../../envs/plink.yaml"

@@ -7,15 +7,15 @@
 
 rule pgs_score:
     input:
-        final="results/final/final_model.json",
+        final=layout.FINAL_MODEL,
         models=final_model_files(),
         recipes=FINAL_STORES,
     output:
-        directory("results/score"),
+        directory(layout.SCORE_DIR),
     log:
-        "logs/pgs_score.log",
+        layout.log_file("pgs_score"),
     benchmark:
-        "benchmarks/pgs_score.tsv"
+        layout.benchmark_file("pgs_score")
     conda:
         "../../envs/classical.yaml"
     resources:

@@ -3,18 +3,18 @@
 
 rule split_samples:
     input:
-        samples="results/inputs/samples.tsv",
+        samples=layout.INPUT_SAMPLES,
         keep=qc_keep_file(),
         pairs=related_pairs_file(),
     output:
-        split="results/split/split.tsv",
-        summary="results/split/summary.json",
-        train=expand("results/split/{fold}/train.keep", fold=PREP_FOLDS),
-        hwe=expand("results/split/{fold}/hwe.keep", fold=PREP_FOLDS),
+        split=layout.SPLIT_TABLE,
+        summary=layout.SPLIT_SUMMARY,
+        train=expand(layout.SPLIT_TRAIN_KEEP, fold=PREP_FOLDS),
+        hwe=expand(layout.SPLIT_HWE_KEEP, fold=PREP_FOLDS),
     log:
-        "logs/split_samples.log",
+        layout.log_file("split_samples"),
     benchmark:
-        "benchmarks/split_samples.tsv"
+        layout.benchmark_file("split_samples")
     conda:
         "../../envs/plink.yaml"
     resources:

@@ -7,15 +7,13 @@ rule train_classical:
     input:
         stores=stores_of,
     output:
-        models=expand(
-            "results/train/{{learner}}/trial_{{trial}}/model_{fold}.zip", fold=FOLDS
-        ),
-        metrics="results/train/{learner}/trial_{trial}/metrics.json",
-        oof="results/individual/train/{learner}/trial_{trial}/oof.tsv",
+        models=expand(layout.TRIAL_MODEL, fold=FOLDS, allow_missing=True),
+        metrics=layout.TRIAL_METRICS,
+        oof=layout.TRIAL_OOF,
     log:
-        "logs/train/{learner}/trial_{trial}.log",
+        layout.log_file("train/{learner}/trial_{trial}"),
     benchmark:
-        "benchmarks/train/{learner}/trial_{trial}.tsv"
+        layout.benchmark_file("train/{learner}/trial_{trial}")
     wildcard_constraints:
         learner="|".join(CLASSICAL) or "^$",
     conda:
@@ -31,7 +29,7 @@ rule train_classical:
         class_weight=lookup(dpath="train/class_weight", within=config),
         folds=FOLDS,
         # not an output: Snakemake leaves it alone when a job fails or is killed, so a rerun resumes
-        checkpoint_dir="checkpoints/train/{learner}/trial_{trial}",
+        checkpoint_dir=layout.TRIAL_CHECKPOINTS,
         checkpoint_every=lookup(dpath="train/checkpoint_every", within=config),
         code_version=GENOML_CORE_VERSION,
     script:
@@ -56,14 +54,14 @@ use rule train_classical as train_net with:
 # people, the fold models' out-of-fold predictions having chosen and weighted them.
 rule refit_classical:
     input:
-        selection="results/select/{learner}.json",
+        selection=layout.SELECTION,
         store=refit_store_of,
     output:
-        model="results/train/{learner}/refit/model_full.zip",
+        model=layout.REFIT_MODEL,
     log:
-        "logs/train/{learner}/refit.log",
+        layout.log_file("train/{learner}/refit"),
     benchmark:
-        "benchmarks/train/{learner}/refit.tsv"
+        layout.benchmark_file("train/{learner}/refit")
     wildcard_constraints:
         learner="|".join(CLASSICAL) or "^$",
     conda:
@@ -96,9 +94,9 @@ rule select_learner:
     input:
         trial_metrics_of,
     output:
-        "results/select/{learner}.json",
+        layout.SELECTION,
     log:
-        "logs/select/{learner}.log",
+        layout.log_file("select/{learner}"),
     localrule: True
     conda:
         "../../envs/classical.yaml"

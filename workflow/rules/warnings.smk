@@ -16,16 +16,15 @@ from genoml_core.warnings_log import (
 # the console summary covers the jobs this run started (a small allowance for the
 # clocks of cluster nodes)
 RUN_STARTED = time.time() - 5
-WARNINGS_FILE = "results/warnings.json"
 
 
 rule collect_warnings:
     input:
         warning_sources,
     output:
-        WARNINGS_FILE,
+        layout.WARNINGS_FILE,
     log:
-        "logs/collect_warnings.log",
+        layout.log_file("collect_warnings"),
     localrule: True
     conda:
         "../../envs/classical.yaml"
