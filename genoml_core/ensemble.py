@@ -31,13 +31,13 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import layout, metrics
 from .errors import InputError
 from .split import REFIT_FOLD
 
@@ -496,7 +496,8 @@ class FinalModel:
         if spec.get("format") != FINAL_FORMAT:
             raise InputError(f"{path}: final model format {spec.get('format')!r}, this genoml_core reads "
                              f"{FINAL_FORMAT}; rerun select_final")
-        root = Path(results) if results is not None else path.parent.parent
+        # the results folder: FINAL_MODEL's depth below it (final/final_model.json: the grandparent)
+        root = Path(results) if results is not None else path.parents[len(_FINAL_IN_RESULTS.parts) - 1]
         members = [
             Member(
                 learner=str(m["learner"]),
@@ -509,6 +510,12 @@ class FinalModel:
             for m in spec["members"]
         ]
         return cls(spec["task"], spec.get("class_names"), members, dict(spec["calibrator"]), spec["combiner"], spec)
+
+
+#: Where ``final_model.json`` is below the results folder.
+_FINAL_IN_RESULTS = PurePosixPath(layout.in_results(layout.FINAL_MODEL))
+#: The end of a trial's OOF path (:data:`genoml_core.layout.TRIAL_OOF`) that names its learner and trial.
+_OOF_TAIL = "/".join(PurePosixPath(layout.TRIAL_OOF).parts[-3:])
 
 
 def final_model_document(
@@ -543,15 +550,14 @@ def final_model_document(
         ``(document, oof)`` as :func:`select_final`, the document with class names and, per
         member, model and recipe paths relative to the results folder.
     """
-    by_trial = {}
-    for p in map(Path, oof_paths):
-        by_trial[(p.parent.parent.name, p.parent.name)] = p
     oofs, trials = {}, {}
     for sel in selections:
-        key = (sel["learner"], f"trial_{int(sel['best_trial'])}")
-        if key not in by_trial:
+        # the trial's oof.tsv, wherever the inputs are: its path ends <learner>/trial_<t>/oof.tsv
+        want = "/" + _OOF_TAIL.format(learner=sel["learner"], trial=int(sel["best_trial"]))
+        found = [p for p in map(Path, oof_paths) if ("/" + p.as_posix()).endswith(want)]
+        if not found:
             raise InputError(f"no oof.tsv for {sel['learner']} trial {sel['best_trial']} among the rule's inputs")
-        oofs[sel["learner"]] = read_oof(by_trial[key])
+        oofs[sel["learner"]] = read_oof(found[-1])
         trials[sel["learner"]] = int(sel["best_trial"])
     n_classes = len(class_names) if class_names else None
     spec, oof = select_final(
@@ -560,17 +566,17 @@ def final_model_document(
     )
     sets = dict(feature_sets or {})
     for m in spec["members"]:
-        fs = sets.get(m["learner"], "compact")
-        store_dir = "munge_genome" if fs == "genome" else "munge"
-        m["feature_set"] = fs
-        fold_models = {f: f"train/{m['learner']}/trial_{m['trial']}/model_{f}.zip" for f in folds}
+        fs = "genome" if sets.get(m["learner"], "compact") == "genome" else "compact"
+        m["feature_set"] = sets.get(m["learner"], "compact")
+        fold_models = {f: layout.in_results(layout.TRIAL_MODEL, learner=m["learner"], trial=m["trial"], fold=f)
+                       for f in folds}
         if refit_full:
-            m["models"] = {REFIT_FOLD: f"train/{m['learner']}/refit/model_{REFIT_FOLD}.zip"}
-            m["recipes"] = {REFIT_FOLD: f"{store_dir}/{REFIT_FOLD}/recipe.json"}
+            m["models"] = {REFIT_FOLD: layout.in_results(layout.REFIT_MODEL, learner=m["learner"])}
+            m["recipes"] = {REFIT_FOLD: layout.in_results(layout.store_file(fs, fold=REFIT_FOLD))}
             m["fold_models"] = fold_models
         else:
             m["models"] = fold_models
-            m["recipes"] = {f: f"{store_dir}/{f}/recipe.json" for f in folds}
+            m["recipes"] = {f: layout.in_results(layout.store_file(fs, fold=f)) for f in folds}
     spec["class_names"] = class_names
     spec["folds"] = [REFIT_FOLD] if refit_full else list(folds)
     spec["refit_full"] = bool(refit_full)
