@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from . import io
+from . import io, layout
 from .errors import ConfigError, GenomlError
 
 __all__ = ["Run", "run", "open_run", "snakefile"]
@@ -54,10 +54,11 @@ class Run:
 
     @property
     def results(self) -> Path:
-        return self.workdir / "results"
+        return self.workdir / layout.RESULTS
 
-    def _need(self, rel: str) -> Path:
-        path = self.results / rel
+    def _need(self, pattern: str) -> Path:
+        """The run's file of ``pattern`` (a :mod:`genoml_core.layout` path), or a clear error."""
+        path = self.workdir / pattern
         if not path.exists():
             raise GenomlError(f"{path}: not made yet (run the workflow first: genoml_core.run(config, "
                               f"workdir={str(self.workdir)!r}))")
@@ -65,11 +66,11 @@ class Run:
 
     def leaderboard(self) -> pd.DataFrame:
         """Every learner's best trial, ranked on out-of-fold metrics (no test columns)."""
-        return pd.read_csv(self._need("leaderboard.tsv"), sep="\t")
+        return pd.read_csv(self._need(layout.LEADERBOARD), sep="\t")
 
     def metrics(self) -> dict[str, Any]:
         """``results/evaluate/metrics.json``: the final model on the test set, with bootstrap CIs."""
-        return io.read_json(self._need("evaluate/metrics.json"))
+        return io.read_json(self._need(layout.EVALUATE_METRICS))
 
     def final_model(self) -> Any:
         """The final model (:class:`genoml_core.ensemble.FinalModel`): members, weights, calibrator."""
@@ -79,15 +80,15 @@ class Run:
 
     def explanations(self) -> pd.DataFrame:
         """``results/explain/importance.tsv``: the final model's feature importances."""
-        return pd.read_csv(self._need("explain/importance.tsv"), sep="\t")
+        return pd.read_csv(self._need(layout.EXPLAIN_IMPORTANCE), sep="\t")
 
     def test_predictions(self) -> pd.DataFrame:
         """The test set's predictions (individual-level data)."""
-        return pd.read_csv(self._need("individual/evaluate/predictions.tsv"), sep="\t", dtype={"FID": str, "IID": str})
+        return pd.read_csv(self._need(layout.EVALUATE_PREDICTIONS), sep="\t", dtype={"FID": str, "IID": str})
 
     @property
     def report_path(self) -> Path:
-        return self._need("report.html")
+        return self._need(layout.REPORT_HTML)
 
     def predict(self, genotypes: str | Path, *, covariates: str | Path | None = None,
                 omics: str | Path | None = None, phenotype: str | Path | None = None,
@@ -100,7 +101,8 @@ class Run:
         ``ambiguous_snps``, ...). Writes predictions, the harmonize report and metrics into
         ``out`` (default ``workdir/predictions/<name>``); returns the predictions.
         """
-        from .predict import (PREDICTIONS_FILE, Cohort, PredictOptions, _plink1_genotypes, run_prediction)
+        from .predict import (METRICS_FILE, PLOTS_DIR, PREDICTIONS_FILE, REPORT_FILE, Cohort, PredictOptions,
+                              _plink1_genotypes, run_prediction)
 
         name = name or Path(str(genotypes)).name.split(".")[0]
         out = Path(out) if out is not None else self.workdir / "predictions" / name
@@ -110,12 +112,12 @@ class Run:
                                    hard_call_threshold=conv.get("hard_call_threshold", 0.1))
         model = self.final_model()
         if phenotype is not None and phenotype_column is None:
-            phenotype_column = io.read_json(self._need("inputs/report.json")).get("phenotype_column")
+            phenotype_column = io.read_json(self._need(layout.INPUT_REPORT)).get("phenotype_column")
         cohort = Cohort(name=name, genotypes=prefix, covariates=_str(covariates), omics=_str(omics),
                         phenotype=_str(phenotype), phenotype_column=phenotype_column)
         run_prediction(model, cohort, PredictOptions(**options), predictions_path=out / PREDICTIONS_FILE,
-                       report_path=out / "harmonize_report.json", metrics_path=out / "metrics.json",
-                       plots_dir=out / "plots")
+                       report_path=out / REPORT_FILE, metrics_path=out / METRICS_FILE,
+                       plots_dir=out / PLOTS_DIR)
         return pd.read_csv(out / PREDICTIONS_FILE, sep="\t", dtype={"FID": str, "IID": str})
 
 

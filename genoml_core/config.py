@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from . import registry
+from . import layout, registry
 from .errors import ConfigError
 
 __all__ = [
@@ -287,9 +287,9 @@ def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
 
 
 #: where converted genotypes go (genoml_core.genotype_formats): the training cohort, and each
-#: predict cohort under its name
-CONVERTED_GENOTYPES = "results/individual/inputs/genotypes"
-CONVERTED_COHORT = "results/individual/inputs/cohorts/{cohort}/genotypes"
+#: predict cohort under its name (the patterns are :mod:`genoml_core.layout`'s)
+CONVERTED_GENOTYPES = layout.CONVERTED_GENOTYPES
+CONVERTED_COHORT = layout.CONVERTED_COHORT
 
 
 def genotype_conversions(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:

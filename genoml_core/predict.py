@@ -30,13 +30,13 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import __version__, harmonize, io, metrics, persist, plots
+from . import __version__, harmonize, io, layout, metrics, persist, plots
 from .ensemble import FinalModel
 from .errors import ConfigError, GenomlError, InputError, field_names, reject_unknown
 from .inputs import read_id_table, read_numeric_table, read_phenotype, show_id, whitespace_hint
@@ -66,10 +66,11 @@ _MAIN_METRICS = {  # bootstrap CIs for these, as in evaluate
     "multiclass": ["accuracy", "balanced_accuracy", "roc_auc_ovr_macro"],
     "continuous": ["r2", "rmse", "pearson_r"],
 }
-PREDICTIONS_FILE = "predictions.tsv"
-REPORT_FILE = "harmonize_report.json"
-METRICS_FILE = "metrics.json"
-PLOTS_DIR = "plots"
+# genoml-predict's --out folder holds the files of rule predict, under the same names
+PREDICTIONS_FILE = PurePosixPath(layout.PREDICT_PREDICTIONS).name
+REPORT_FILE = PurePosixPath(layout.PREDICT_REPORT).name
+METRICS_FILE = PurePosixPath(layout.PREDICT_METRICS).name
+PLOTS_DIR = PurePosixPath(layout.PREDICT_PLOTS).name
 
 
 # ----------------------------------------------------------------------------- options
@@ -191,11 +192,11 @@ def final_model_from_results(results: str | Path) -> FinalModel:
     """The final model of a finished results folder (what ``genoml-predict --results`` reads):
     ``final/final_model.json``, written once by ``select_final``; nothing is re-picked here."""
     results = Path(results)
-    path = results / "final" / "final_model.json"
+    path = results / layout.in_results(layout.FINAL_MODEL)
     if not path.exists():
         raise InputError(
             f"{path}: not found; {results} is not a finished results folder (run the workflow first, "
-            "e.g. snakemake --cores 2 results/final/final_model.json)"
+            f"e.g. snakemake --cores 2 {layout.FINAL_MODEL})"
         )
     model = FinalModel.load(path, results)
     _check_files(model)
@@ -612,9 +613,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="genoml-predict",
         description="Harmonize a new PLINK cohort to a finished run's recipes and apply its final model "
-                    "(results/final/final_model.json: its members' fold models, stack weights and calibrator).",
+                    f"({layout.FINAL_MODEL}: its members' fold models, stack weights and calibrator).",
     )
-    ap.add_argument("--results", required=True, help="the workflow's results folder (with final/final_model.json)")
+    ap.add_argument("--results", required=True, help=f"the workflow's results folder (with {layout.in_results(layout.FINAL_MODEL)})")
     ap.add_argument("--bfile", "--genotypes", dest="bfile", required=True,
                     help="the new cohort's genotypes: a PLINK 1 prefix (.bed/.bim/.fam), a PLINK 2 prefix or .pgen, "
                          "a .vcf.gz/.bcf or a .bgen (others are converted by plink2 into OUT/converted/ first)")
@@ -640,8 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-bootstrap", type=int, default=d.n_bootstrap)
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--name", help="cohort name for the reports (default: the --bfile file name)")
-    ap.add_argument("--out", required=True, help="output folder: predictions.tsv (per person: individual-level "
-                                                 "data, not for sharing), harmonize_report.json, metrics.json, plots/")
+    ap.add_argument("--out", required=True, help=f"output folder: {PREDICTIONS_FILE} (per person: individual-level "
+                                                 f"data, not for sharing), {REPORT_FILE}, {METRICS_FILE}, {PLOTS_DIR}/")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__} (genoml_core)")
     args = ap.parse_args(argv)

@@ -39,6 +39,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from . import layout
 from .run_size import LOGGER_NAME as SIZE_LOGGER
 
 __all__ = [
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 #: ``format`` of the sidecars and of ``results/warnings.json``.
 FORMAT = "genoml_core.warnings/1"
 #: Where the per-job sidecars live (relative to the working directory).
-SIDECAR_DIR = "logs/warnings"
+SIDECAR_DIR = layout.WARNING_SIDECARS
 #: Longer messages are cut (a warning listing thousands of SNPs must not bloat every file).
 MAX_MESSAGE_CHARS = 2000
 #: Distinct messages kept per job; later new ones are only counted (a job warning once per SNP
@@ -106,7 +107,7 @@ def sidecar_path(
     root = Path(root)
     if log_path:
         parts = Path(log_path).parts
-        if not Path(log_path).is_absolute() and len(parts) > 1 and parts[0] == "logs" and ".." not in parts:
+        if not Path(log_path).is_absolute() and len(parts) > 1 and parts[0] == layout.LOGS and ".." not in parts:
             rel = Path(*parts[1:])
             return root / rel.with_suffix(".json") if rel.suffix == ".log" else root / f"{rel}.json"
     name = "_".join(f"{k}-{v}" for k, v in wildcards.items()) or "job"
@@ -389,14 +390,14 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def results_summary(results: str | os.PathLike[str] = "results", *, n_warnings: int | None = None) -> str:
+def results_summary(results: str | os.PathLike[str] = layout.RESULTS, *, n_warnings: int | None = None) -> str:
     """The end of a successful run in a few lines: the final model, its test metric with the
     95% CI, the new cohorts' metric, the number of warnings and where the report is. Reads the
     results' JSON files only; lines whose files are absent (a partial target) are left out."""
     res = Path(results)
     lines = ["genoml-workflow: done."]
     try:
-        ev = json.loads((res / "evaluate" / "metrics.json").read_text())
+        ev = json.loads((res / layout.in_results(layout.EVALUATE_METRICS)).read_text())
     except (OSError, ValueError):
         ev = None
     if ev:
@@ -408,7 +409,7 @@ def results_summary(results: str | os.PathLike[str] = "results", *, n_warnings: 
                      f"{ev.get('scored_with', 'its fold models')})")
         if value is not None:
             lines.append(f"  held-out test {key}: {value:.3f}{ci_text} on {ev.get('n_test')} people")
-    for m in sorted(res.glob("predict/*/metrics.json")):
+    for m in sorted(res.glob(layout.in_results(layout.PREDICT_METRICS, cohort="*"))):
         try:
             pm = json.loads(m.read_text())
         except (OSError, ValueError):
@@ -420,8 +421,9 @@ def results_summary(results: str | os.PathLike[str] = "results", *, n_warnings: 
                              " people")
     if n_warnings is not None:
         lines.append(f"  warnings: {n_warnings}")
-    if (res / "report.html").exists():
-        lines.append(f"  report: {res / 'report.html'}")
+    report = res / layout.in_results(layout.REPORT_HTML)
+    if report.exists():
+        lines.append(f"  report: {report}")
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
