@@ -64,7 +64,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 import yaml
 
-from . import __version__, io
+from . import __version__, io, layout
 from .plots import ancestry_group_column, plot_ancestry_pcs
 from .run_size import LOGGER_NAME as _SIZE_LOGGER
 from .run_size import judge_run_size
@@ -600,7 +600,7 @@ metrics below as a smoke test of the workflow, not as an estimate of performance
 {% if run_warnings.n_distinct %}
 <div class="warn"><b>{{ run_warnings.n }} warning(s)</b> ({{ run_warnings.n_distinct }} distinct) were raised by the jobs
 that made these results. Read them before trusting the results; the full list is in
-<code>results/warnings.json</code>, each job's log in <code>logs/</code>.
+<code>{{ paths.warnings }}</code>, each job's log in <code>{{ paths.logs }}/</code>.
 {% if run_warnings.own %}<ul>{% for w in run_warnings.own %}<li><code>{{ w.rule }}</code>{% if w.where %} ({{ w.where }}){% endif %}{% if w.count > 1 %} &times;{{ w.count }}{% endif %}: {{ w.message }}</li>{% endfor %}
 {% if run_warnings.own_more %}<li>and {{ run_warnings.own_more }} more</li>{% endif %}</ul>{% endif %}
 {% if run_warnings.lib %}<details><summary>{{ run_warnings.n_lib }} from libraries (scikit-learn, PyTorch, ...)</summary>
@@ -672,7 +672,7 @@ without the scored rows)</summary>
 <p class="note">Mean absolute SHAP value over the explained samples; <code>direction</code> &gt; 0 means a higher value
 (more copies of the counted allele) raises the output. SNP features are named <code>&lt;id&gt;_&lt;counted allele&gt;</code>.</p>
 {% if explain.top %}{{ render_table(explain.top, "top-features") }}{% endif %}
-<details><summary>top {{ explain.top_snps|length }} SNPs for <code>plink2 --extract results/explain/top_features.snplist</code></summary>
+<details><summary>top {{ explain.top_snps|length }} SNPs for <code>plink2 --extract {{ paths.top_snps }}</code></summary>
 <pre>{{ explain.top_snps|join("\n") }}</pre></details>
 {% if explain.truth %}
 <h3>Known truth (simulated cohort)</h3>
@@ -894,6 +894,7 @@ def render_report(
         split=_split_section(split, class_names),
         versions=list(vers.items()),
         config_yaml=yaml.safe_dump(io.to_plain(config, nonfinite_to_none=False), sort_keys=False, default_flow_style=False),
+        paths={"warnings": layout.WARNINGS_FILE, "logs": layout.LOGS, "top_snps": layout.EXPLAIN_TOP_SNPS},
     )
     return page
 
