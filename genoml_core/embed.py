@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import __version__, io, persist, search
+from . import __version__, io, layout, persist, search
 from .munge import FeatureStore
 
 __all__ = ["EMBED_METHODS", "TSNE_NOTE", "run_vae_trial", "select_vae", "compare_embeddings"]
@@ -127,6 +127,11 @@ def _davies_bouldin(z: np.ndarray, labels: np.ndarray) -> float:
     return float(davies_bouldin_score(z, labels))
 
 
+def _file_name(pattern: str, method: str) -> str:
+    """A method's file name in its folder, as the layout names it (``{method}_scatter.png``, ...)."""
+    return PurePosixPath(pattern).name.format(method=method)
+
+
 def _scatter(z2: np.ndarray, labels: np.ndarray, names: list[str], title: str, path: Path) -> None:
     from matplotlib.figure import Figure
 
@@ -218,13 +223,13 @@ def compare_embeddings(
         entry["davies_bouldin_heldout"] = _davies_bouldin(z[held], labels[held])
         if method in recon:
             entry["recon_mse_heldout"] = float(np.mean((recon[method][held] - X[held]) ** 2))
-            with io.atomic_path(person / f"{method}_reconstruction.npy") as tmp, open(tmp, "wb") as fh:
+            with io.atomic_path(person / _file_name(layout.EMBED_RECONSTRUCTION, method)) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, recon[method].astype(np.float32))
         table = pd.concat([ids, pd.DataFrame(z, columns=[f"z{k + 1}" for k in range(z.shape[1])])], axis=1)
-        io.write_tsv(table, person / f"{method}_latent.tsv", float_format="%.6g")
+        io.write_tsv(table, person / _file_name(layout.EMBED_LATENT, method), float_format="%.6g")
         scored = "held-out rows, in the fit" if in_fit[method] else "held-out"
         title = f"{method}: Davies-Bouldin ({scored}) {entry['davies_bouldin_heldout']:.2f}"
-        _scatter(_two_d(z, seed), labels, names, title, out / f"{method}_scatter.png")
+        _scatter(_two_d(z, seed), labels, names, title, out / _file_name(layout.EMBED_PLOT, method))
     summary = {
         "fitted_on": "training rows of fold0 (t-SNE: all rows, the held-out rows included; no labels)",
         "scored_on": f"{len(held)} held-out rows (validation + test)",

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__, io
+from . import __version__, io, layout
 from .errors import InputError
 from .progress import Progress
 
@@ -27,10 +27,11 @@ __all__ = ["build_feature_store", "FeatureStore", "StoreView", "RecipeScaling", 
 log = logging.getLogger(__name__)
 
 RECIPE_VERSION = 1
-GENO_FILE = "genotypes.npy"
-OTHER_FILE = "other.npy"
-SAMPLES_FILE = "samples.tsv"
-RECIPE_FILE = "recipe.json"
+# the store's file names (its folder: layout.store_file)
+GENO_FILE = layout.STORE_FILE_NAMES["genotypes"]
+OTHER_FILE = layout.STORE_FILE_NAMES["other"]
+SAMPLES_FILE = layout.STORE_FILE_NAMES["samples"]
+RECIPE_FILE = layout.STORE_FILE_NAMES["recipe"]
 
 
 def _roles(split: pd.DataFrame, fold: str, method: str) -> np.ndarray:

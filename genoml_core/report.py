@@ -58,7 +58,7 @@ import shutil
 import subprocess
 import tempfile
 from importlib import metadata as importlib_metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -328,8 +328,9 @@ def _explain_section(summary: Mapping[str, Any], importance: pd.DataFrame | None
                                                         for h in c.get("found_by", []))}
                       for c in truth.get("causal", [])]
         truth_view = {"t": truth, "table": _table(pd.DataFrame(found_rows)) if found_rows else None}
-    titles = {"beeswarm.png": "SHAP summary (beeswarm)", "bar.png": "Mean |SHAP| per class",
-              "dependence.png": "SHAP dependence of the top features"}
+    titles = {PurePosixPath(layout.EXPLAIN_BEESWARM).name: "SHAP summary (beeswarm)",
+              PurePosixPath(layout.EXPLAIN_BAR).name: "Mean |SHAP| per class",
+              PurePosixPath(layout.EXPLAIN_DEPENDENCE).name: "SHAP dependence of the top features"}
     add = summary.get("additivity", {})
     return {
         "s": summary,

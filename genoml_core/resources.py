@@ -44,11 +44,14 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .layout import STORE_FILE_NAMES
+
 __all__ = ["MEM_HEADROOM", "SLURM_JOB_MB", "STORE_FILES", "JobMemory", "request_mb", "runtime_min"]
 
 MEM_HEADROOM = 1.3
 SLURM_JOB_MB = 620
-STORE_FILES = ("genotypes.npy", "other.npy")
+#: The big files of a feature store, beside its recipe.json.
+STORE_FILES = (STORE_FILE_NAMES["genotypes"], STORE_FILE_NAMES["other"])
 _MIB = 2**20
 
 
@@ -103,7 +106,7 @@ def _store_mb(input: Any) -> float:
 def _store_width(input: Any) -> int:
     """Features k of the first fold's store, from the .npy header (0 when not made yet)."""
     for recipe in _files(input, "stores") or _files(input, "store"):
-        path = os.path.join(os.path.dirname(recipe), "genotypes.npy")
+        path = os.path.join(os.path.dirname(recipe), STORE_FILE_NAMES["genotypes"])
         if os.path.exists(path):
             import numpy as np
 
