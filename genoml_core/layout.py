@@ -29,7 +29,7 @@ __all__ = [
     "SPLIT_TABLE", "SPLIT_SUMMARY", "SPLIT_TRAIN_KEEP", "SPLIT_HWE_KEEP", "FEATURE_SET_STAGES",
     "STORE_FILE_NAMES", "TRIAL_MODEL", "TRIAL_METRICS", "TRIAL_OOF", "TRIAL_CHECKPOINTS", "REFIT_MODEL",
     "SELECTION", "LEADERBOARD", "FINAL_MODEL", "FINAL_OOF", "EVALUATE_METRICS", "EVALUATE_PREDICTIONS",
-    "EVALUATE_PLOT", "SCORE_DIR", "PREDICT_PREDICTIONS", "PREDICT_REPORT", "PREDICT_METRICS", "PREDICT_PLOTS",
+    "EVALUATE_PLOT", "SCORE_DIR", "SCORE_SUMMARY", "PREDICT_PREDICTIONS", "PREDICT_REPORT", "PREDICT_METRICS", "PREDICT_PLOTS",
     "EMBED_VAE_MODEL", "EMBED_VAE_METRICS", "EMBED_SUMMARY", "EMBED_PLOT", "EMBED_LATENT",
     "EMBED_RECONSTRUCTION", "NAS_ARCHITECTURES", "NAS_WINNER", "NAS_CURVE", "NAS_CURVE_PLOT",
     "EXPLAIN_SUMMARY", "EXPLAIN_IMPORTANCE", "EXPLAIN_TOP_SNPS", "EXPLAIN_SHAP_VALUES", "EXPLAIN_BEESWARM",
@@ -172,6 +172,8 @@ EVALUATE_PREDICTIONS = "results/individual/evaluate/predictions.tsv"
 EVALUATE_PLOT = "results/evaluate/{plot}"
 #: The PGS Catalog score folder (rule pgs_score).
 SCORE_DIR = "results/score"
+#: ... and its summary, always written (whether a score file was written, and why not).
+SCORE_SUMMARY = "results/score/summary.json"
 
 # New cohorts (rule predict; genoml-predict writes the same file names into its --out folder).
 PREDICT_PREDICTIONS = "results/individual/predict/{cohort}/predictions.tsv"

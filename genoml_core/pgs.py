@@ -60,13 +60,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 from io import StringIO
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import io, persist, registry
+from . import io, layout, persist, registry
 from .ensemble import FinalModel, Member
 from .errors import InputError
 
@@ -86,7 +86,7 @@ log = logging.getLogger(__name__)
 
 #: The table's columns, in the PGS Catalog's names and order.
 SCORE_COLUMNS = ("rsID", "chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight")
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = PurePosixPath(layout.SCORE_SUMMARY).name
 FORMAT_VERSION = "2.0"
 #: The plink2 --score columns of a file written here: variant ID, effect allele, weight.
 PLINK2_SCORE_COLUMNS = "1 4 6 header-read cols=+scoresums"
