@@ -76,7 +76,7 @@ PLOTS_DIR = PurePosixPath(layout.PREDICT_PLOTS).name
 # ----------------------------------------------------------------------------- options
 @dataclass(frozen=True, kw_only=True)
 class PredictOptions:
-    """How to harmonize and score. Defaults equal config/schema.yaml's (a unit test checks).
+    """How to harmonize and score. Defaults equal genoml_core/config.schema.yaml's (a unit test checks).
 
     Attributes:
         min_overlap: minimum share (0-1) of the model's importance the present features must

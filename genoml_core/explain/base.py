@@ -4,23 +4,28 @@ record, the output files, seeds, and the helpers that bring shap's outputs to on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .. import layout
 from ..errors import ConfigError, GenomlError, field_names, reject_unknown
 
 METHODS = ("auto", "gradient", "deep", "tree", "linear", "permutation")
 #: Output key -> file name, as written by :func:`explain_final_model`: under results/explain/, but
 #: ``values`` (per person: results/individual/explain/, individual-level data).
 EXPLAIN_FILES = {
-    "values": "shap_values.tsv.gz",
-    "importance": "importance.tsv",
-    "top_snps": "top_features.snplist",
-    "summary": "summary.json",
-    "beeswarm": "beeswarm.png",
-    "bar": "bar.png",
-    "dependence": "dependence.png",
+    key: PurePosixPath(pattern).name
+    for key, pattern in (
+        ("values", layout.EXPLAIN_SHAP_VALUES),
+        ("importance", layout.EXPLAIN_IMPORTANCE),
+        ("top_snps", layout.EXPLAIN_TOP_SNPS),
+        ("summary", layout.EXPLAIN_SUMMARY),
+        ("beeswarm", layout.EXPLAIN_BEESWARM),
+        ("bar", layout.EXPLAIN_BAR),
+        ("dependence", layout.EXPLAIN_DEPENDENCE),
+    )
 }
 _S_BACKGROUND, _S_EXPLAIN, _S_PERMUTATION = 1, 2, 3
 
@@ -31,7 +36,7 @@ class AdditivityError(GenomlError, RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class ExplainOptions:
-    """The ``explain`` config section without ``truth`` (defaults equal config/schema.yaml's).
+    """The ``explain`` config section without ``truth`` (defaults equal genoml_core/config.schema.yaml's).
 
     >>> ExplainOptions.from_dict({"method": "tree", "top_k": 10}).top_k
     10
