@@ -147,61 +147,54 @@ class _InnerCV:
         w = _weights(sample_weight, n)
         K = None if task != "multiclass" else y_enc.shape[1]
         folds = self._folds(y_enc, n)
-        nf, nt = int(self.n_inner_folds), int(self.n_threads)
-
-        models = self._models()
-        best: dict[str, Any] | None = None
-        res: dict[str, list[Any]] = {k: [] for k in (
-            "models", "alphas", "lambdas", "fold_deviance", "fold_n_nonzero", "fold_best_index", "score",
-            "fit_seconds")}
+        nt = int(self.n_threads)
         with _Design(G, r, C, n_threads=nt, block_bytes=int(self.block_bytes), tmp_dir=self.tmp_dir) as d:
-            X_val = [d.rows_matrix(np.flatnonzero(folds == k), nt) for k in range(nf)]
-            t_fit = time.perf_counter()
-            n_fits = nf * len(alphas) * len(models)
-            for im, model in enumerate(models):
-                for ia, alpha in enumerate(alphas):
-                    t0 = time.perf_counter()
-                    cand = self._cv_candidate(d, model, alpha, y_enc, w, folds, X_val, K, nt,
-                                              done=(im * len(alphas) + ia) * nf, n_fits=n_fits, t_fit=t_fit)
-                    secs = time.perf_counter() - t0
-                    log.info(
-                        "%s alpha %g: fold lambda indices %s of %d, validation deviance %.5f, %.1f s",
-                        model, alpha, cand["index"].tolist(), cand["lambdas"].size, cand["score"], secs,
-                    )
-                    for key, v in (("models", model), ("alphas", alpha), ("lambdas", cand["lambdas"]),
-                                   ("fold_deviance", cand["dev"]), ("fold_n_nonzero", cand["nnz"]),
-                                   ("fold_best_index", cand["index"]), ("score", cand["score"]),
-                                   ("fit_seconds", secs)):
-                        res[key].append(v)
-                    if best is None or cand["score"] < best["score"]:
-                        best = {**cand, "alpha": alpha, "model": model}
+            best, res = self._search(d, alphas, y_enc, w, folds, K, nt)
             stats, c_center, c_scale = d.stats, d.c_center, d.c_scale
-            del X_val
-        assert best is not None
         self._set_model(best, stats, c_center, c_scale, classes, p, folds)
-        fd = np.stack(res["fold_deviance"])
-        with warnings.catch_warnings():  # all-NaN columns (lambdas no fold reached) give NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            complete = ~np.isnan(fd).any(axis=1)
-            self.cv_results_ = {
-                "models": np.asarray(res["models"]),
-                "alphas": np.asarray(res["alphas"]),
-                "lambdas": np.stack(res["lambdas"]),
-                "mean_deviance": np.where(complete, np.nanmean(fd, axis=1), np.nan),
-                "sd_deviance": np.where(complete, np.nanstd(fd, axis=1), np.nan),
-                "n_folds_fitted": (~np.isnan(fd)).sum(axis=1),
-                "mean_n_nonzero": np.nanmean(np.stack(res["fold_n_nonzero"]), axis=1),
-                "fold_deviance": fd,
-                "fold_best_index": np.stack(res["fold_best_index"]),
-                "score": np.asarray(res["score"]),
-                "fit_seconds": np.asarray(res["fit_seconds"]),
-            }
+        self.cv_results_ = _cv_results(res)
         log.info(
             "fit: %salpha %g, %d of %d SNPs nonzero, %.1f s",
             f"{self.multiclass_model_} model, " if task == "multiclass" else "", self.alpha_, self.n_nonzero_, p,
             time.perf_counter() - t_start,
         )
         return self
+
+    def _search(
+        self, d: _Design, alphas: tuple[float, ...], y_enc: np.ndarray, w: np.ndarray, folds: np.ndarray,
+        K: int | None, nt: int,
+    ) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+        """Every (model, alpha) candidate by inner CV: the best one (lowest score) and the per-candidate
+        records of ``cv_results_``."""
+        nf = int(self.n_inner_folds)
+        models = self._models()
+        best: dict[str, Any] | None = None
+        res: dict[str, list[Any]] = {k: [] for k in (
+            "models", "alphas", "lambdas", "fold_deviance", "fold_n_nonzero", "fold_best_index", "score",
+            "fit_seconds")}
+        X_val = [d.rows_matrix(np.flatnonzero(folds == k), nt) for k in range(nf)]
+        t_fit = time.perf_counter()
+        n_fits = nf * len(alphas) * len(models)
+        for im, model in enumerate(models):
+            for ia, alpha in enumerate(alphas):
+                t0 = time.perf_counter()
+                cand = self._cv_candidate(d, model, alpha, y_enc, w, folds, X_val, K, nt,
+                                          done=(im * len(alphas) + ia) * nf, n_fits=n_fits, t_fit=t_fit)
+                secs = time.perf_counter() - t0
+                log.info(
+                    "%s alpha %g: fold lambda indices %s of %d, validation deviance %.5f, %.1f s",
+                    model, alpha, cand["index"].tolist(), cand["lambdas"].size, cand["score"], secs,
+                )
+                for key, v in (("models", model), ("alphas", alpha), ("lambdas", cand["lambdas"]),
+                               ("fold_deviance", cand["dev"]), ("fold_n_nonzero", cand["nnz"]),
+                               ("fold_best_index", cand["index"]), ("score", cand["score"]),
+                               ("fit_seconds", secs)):
+                    res[key].append(v)
+                if best is None or cand["score"] < best["score"]:
+                    best = {**cand, "alpha": alpha, "model": model}
+        del X_val
+        assert best is not None
+        return best, res
 
     def _models(self) -> list[str]:
         """The model families compared by inner CV: multiclass ``auto`` tries both."""
@@ -317,3 +310,24 @@ class _InnerCV:
         self.inner_folds_ = folds
         if classes is not None:
             self.classes_ = classes
+
+
+def _cv_results(res: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+    """``cv_results_`` from the per-candidate records of :meth:`_InnerCV._search`."""
+    fd = np.stack(res["fold_deviance"])
+    with warnings.catch_warnings():  # all-NaN columns (lambdas no fold reached) give NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        complete = ~np.isnan(fd).any(axis=1)
+        return {
+            "models": np.asarray(res["models"]),
+            "alphas": np.asarray(res["alphas"]),
+            "lambdas": np.stack(res["lambdas"]),
+            "mean_deviance": np.where(complete, np.nanmean(fd, axis=1), np.nan),
+            "sd_deviance": np.where(complete, np.nanstd(fd, axis=1), np.nan),
+            "n_folds_fitted": (~np.isnan(fd)).sum(axis=1),
+            "mean_n_nonzero": np.nanmean(np.stack(res["fold_n_nonzero"]), axis=1),
+            "fold_deviance": fd,
+            "fold_best_index": np.stack(res["fold_best_index"]),
+            "score": np.asarray(res["score"]),
+            "fit_seconds": np.asarray(res["fit_seconds"]),
+        }
