@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,41 @@ def fit_streaming(
     p = int(X.shape[1])
     clf = task != "continuous"
     rng = np.random.default_rng(random_state)
-    if clf:
+    tg = _targets(y, task, class_weight)
+    monitored = _monitor_rows(X, X_valid, y_valid, tg, rng)
+
+    eta = float(est.eta0) * 1000.0 / max(p, 1)
+    est.set_params(eta0=eta)
+    log.info("%s out of core: %d rows x %d features, batches of %d, step %.3g, at most %d epochs (%s loss)",
+             type(est).__name__, n, p, batch_size, eta, est.max_iter, monitored.name)
+    best, best_loss, record = _run_epochs(est, X, tg, monitored, rng, batch_size)
+    if best is not None:
+        est.coef_, est.intercept_ = best[0], best[1]
+        log.info("kept epoch %d (%s loss %.5f)", best[2], monitored.name, best_loss)
+    if not clf:  # back to phenotype units: y = center + spread * (X @ coef + b)
+        est.coef_ = est.coef_ * tg.spread
+        est.intercept_ = est.intercept_ * tg.spread + tg.center
+    est.genoml_epochs_ = record
+    return est
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The fitted targets: labels (classification) or the standardized target (continuous), with
+    their sample weights; ``classes`` and ``class_w`` for classification, ``center`` and ``spread``
+    the standardization (0 and 1 for classification)."""
+
+    y_fit: np.ndarray
+    weights: np.ndarray
+    classes: np.ndarray | None
+    class_w: dict[int, float]
+    center: float
+    spread: float
+
+
+def _targets(y: np.ndarray, task: str, class_weight: str) -> _Targets:
+    n = len(y)
+    if task != "continuous":
         y = y.astype(np.int64)
         classes = np.unique(y)
         if classes.size < 2:
@@ -111,35 +146,49 @@ def fit_streaming(
             )
         weights = compute_sample_weight("balanced", y) if class_weight == "balanced" else np.ones(n)
         class_w = {int(c): float(weights[y == c][0]) for c in classes}
-        y_fit, center, spread = y, 0.0, 1.0
-    else:
-        y = y.astype(np.float64)
-        center, spread = float(y.mean()), float(y.std()) or 1.0
-        y_fit, weights, classes = (y - center) / spread, np.ones(n), None
-    if X_valid is not None and y_valid is not None and len(y_valid):
-        Xm = X_valid
-        ym = np.asarray(y_valid)
-        if clf:
-            assert classes is not None  # set above for every classifier
-            keep = np.isin(ym, classes)
-            rows = np.flatnonzero(keep)
-            Xm, ym = _Rows(X_valid, rows), ym[keep].astype(np.int64)
-            wm = np.array([class_w[int(c)] for c in ym])
-        else:
-            ym = (ym.astype(np.float64) - center) / spread
-            wm = np.ones(len(ym))
-        monitor = "validation"
-    else:
-        rows = np.sort(rng.choice(n, size=min(n, _MAX_MONITOR_ROWS), replace=False))
-        Xm, ym, wm = _Rows(X, rows), y_fit[rows], weights[rows]
-        monitor = "training subsample"
+        return _Targets(y, weights, classes, class_w, 0.0, 1.0)
+    y = y.astype(np.float64)
+    center, spread = float(y.mean()), float(y.std()) or 1.0
+    return _Targets((y - center) / spread, np.ones(n), None, {}, center, spread)
 
-    eta = float(est.eta0) * 1000.0 / max(p, 1)
-    est.set_params(eta0=eta)
+
+@dataclass(frozen=True)
+class _Monitored:
+    """The rows whose loss drives the stopping rule (``name``: validation or training subsample)."""
+
+    X: Any
+    y: np.ndarray
+    weights: np.ndarray
+    name: str
+
+
+def _monitor_rows(X: Any, X_valid: Any, y_valid: np.ndarray | None, tg: _Targets,
+                  rng: np.random.Generator) -> _Monitored:
+    """The validation rows (classification: those of a training class), else up to
+    :data:`_MAX_MONITOR_ROWS` training rows drawn from ``rng``."""
+    if X_valid is not None and y_valid is not None and len(y_valid):
+        ym = np.asarray(y_valid)
+        if tg.classes is not None:
+            keep = np.isin(ym, tg.classes)
+            rows = np.flatnonzero(keep)
+            ym = ym[keep].astype(np.int64)
+            return _Monitored(_Rows(X_valid, rows), ym, np.array([tg.class_w[int(c)] for c in ym]), "validation")
+        ym = (ym.astype(np.float64) - tg.center) / tg.spread
+        return _Monitored(X_valid, ym, np.ones(len(ym)), "validation")
+    n = len(X)
+    rows = np.sort(rng.choice(n, size=min(n, _MAX_MONITOR_ROWS), replace=False))
+    return _Monitored(_Rows(X, rows), tg.y_fit[rows], tg.weights[rows], "training subsample")
+
+
+def _run_epochs(
+    est: SGDClassifier | SGDRegressor, X: Any, tg: _Targets, m: _Monitored, rng: np.random.Generator,
+    batch_size: int,
+) -> tuple[tuple[np.ndarray, np.ndarray, int] | None, float, list[dict[str, float]]]:
+    """The epochs with the step schedule and the stopping rule: (coefficients, intercept, epoch) of
+    the best monitored loss, that loss, and the per-epoch record."""
+    n, clf = len(X), tg.classes is not None
     best_loss, best, bad = math.inf, None, 0
     record: list[dict[str, float]] = []
-    log.info("%s out of core: %d rows x %d features, batches of %d, step %.3g, at most %d epochs (%s loss)",
-             type(est).__name__, n, p, batch_size, eta, est.max_iter, monitor)
     for epoch in range(1, int(est.max_iter) + 1):
         t0 = time.perf_counter()
         order = rng.permutation(n)
@@ -147,15 +196,15 @@ def fit_streaming(
             idx = np.sort(order[start : start + batch_size])
             xb = X[idx]
             if clf:
-                est.partial_fit(xb, y_fit[idx], classes=classes, sample_weight=weights[idx])
+                est.partial_fit(xb, tg.y_fit[idx], classes=tg.classes, sample_weight=tg.weights[idx])
             else:
-                est.partial_fit(xb, y_fit[idx], sample_weight=weights[idx])
-        loss = _loss(est, Xm, ym, wm, batch_size, clf)
+                est.partial_fit(xb, tg.y_fit[idx], sample_weight=tg.weights[idx])
+        loss = _loss(est, m.X, m.y, m.weights, batch_size, clf)
         if not math.isfinite(loss):
             log.warning("epoch %d: the loss is not finite (step %.3g); stopping", epoch, est.eta0)
             break
         record.append({"epoch": epoch, "loss": loss, "eta": float(est.eta0), "seconds": time.perf_counter() - t0})
-        log.info("epoch %d: %s loss %.5f, step %.3g, %.1f s", epoch, monitor, loss, est.eta0, record[-1]["seconds"])
+        log.info("epoch %d: %s loss %.5f, step %.3g, %.1f s", epoch, m.name, loss, est.eta0, record[-1]["seconds"])
         if loss < best_loss - float(est.tol):
             best_loss, bad = loss, 0
             best = (np.array(est.coef_, copy=True), np.array(est.intercept_, copy=True), epoch)
@@ -168,14 +217,7 @@ def fit_streaming(
                 log.info("stopping after epoch %d: no gain above tol=%g for %d epochs", epoch, est.tol, bad)
                 break
             est.set_params(eta0=float(est.eta0) / STEP_DECAY)
-    if best is not None:
-        est.coef_, est.intercept_ = best[0], best[1]
-        log.info("kept epoch %d (%s loss %.5f)", best[2], monitor, best_loss)
-    if not clf:  # back to phenotype units: y = center + spread * (X @ coef + b)
-        est.coef_ = est.coef_ * spread
-        est.intercept_ = est.intercept_ * spread + center
-    est.genoml_epochs_ = record
-    return est
+    return best, best_loss, record
 
 
 class _Rows:
