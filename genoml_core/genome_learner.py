@@ -41,6 +41,9 @@ def parse_alphas(value: Any) -> tuple[float, ...]:
 
     Raises:
         ConfigError: an empty grid, or a value outside (0, 1].
+
+    >>> parse_alphas("1, 0.5"), parse_alphas(1), parse_alphas([1, "0.1"])
+    ((1.0, 0.5), (1.0,), (1.0, 0.1))
     """
     from .errors import ConfigError
 

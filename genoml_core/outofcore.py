@@ -136,6 +136,15 @@ class _Targets:
 
 
 def _targets(y: np.ndarray, task: str, class_weight: str) -> _Targets:
+    """The targets fitted and their sample weights (balanced: ``n / (K * count[class])``).
+
+    >>> tg = _targets(np.array([0, 0, 0, 1]), "binary", "balanced")
+    >>> tg.class_w, tg.weights.tolist()
+    ({0: 0.6666666666666666, 1: 2.0}, [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0])
+    >>> tg = _targets(np.array([1.0, 3.0]), "continuous", "balanced")
+    >>> tg.y_fit.tolist(), tg.center, tg.spread
+    ([-1.0, 1.0], 2.0, 1.0)
+    """
     n = len(y)
     if task != "continuous":
         y = y.astype(np.int64)

@@ -77,7 +77,14 @@ def _glm(task: str, y_enc: np.ndarray, weights: np.ndarray) -> Any:
 
 
 def _deviance(task: str, eta: np.ndarray, y_enc: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted mean deviance per path point: eta (L, n) or (L, n, K) -> (L,)."""
+    """Weighted mean deviance per path point: eta (L, n) or (L, n, K) -> (L,).
+
+    >>> y, w = np.array([0.0, 1.0]), np.ones(2)
+    >>> _deviance("binary", np.zeros((1, 2)), y, w).round(6).tolist()  # 2 log 2 at probability 1/2
+    [1.386294]
+    >>> _deviance("continuous", np.array([[0.0, 0.0], [0.0, 1.0]]), y, w).tolist()
+    [0.5, 0.0]
+    """
     if task == "binary":
         d = 2.0 * (np.logaddexp(0.0, eta) - y_enc[None] * eta)
     elif task == "continuous":
@@ -95,6 +102,11 @@ def _lambda_max(design: _Design, glm: Any, alpha: float, n_threads: int) -> floa
 
 
 def _lambda_path(lmax: float, n_lambdas: int, lambda_min_ratio: float) -> np.ndarray:
+    """``n_lambdas`` values from ``lmax`` down to ``lambda_min_ratio * lmax``, evenly spaced in log.
+
+    >>> _lambda_path(2.0, 4, 1e-3).round(6).tolist()
+    [2.0, 0.2, 0.02, 0.002]
+    """
     return lmax * np.logspace(0.0, np.log10(lambda_min_ratio), n_lambdas)
 
 

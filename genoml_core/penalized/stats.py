@@ -83,6 +83,12 @@ def genotype_stats(
 
     Returns:
         The statistics; the same conventions as ``genoml_core.munge``'s recipe.
+
+    Example:
+        >>> G = np.array([[0, 2, 1], [2, 2, -1], [1, 2, 1], [-1, 2, 1]], dtype=np.int8)
+        >>> s = genotype_stats(G)
+        >>> s.center.tolist(), s.scale.tolist(), s.missing_rate.tolist()  # SNP 2 is monomorphic: scale 1
+        ([1.0, 2.0, 1.0], [0.816496580927726, 1.0, 1.0], [0.25, 0.0, 0.25])
     """
     r = None if rows is None else np.asarray(rows, dtype=np.int64)
     n, p = _check_genotypes(G, r)
