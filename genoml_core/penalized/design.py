@@ -26,7 +26,6 @@ from .stats import GenotypeStats, _block_cols, _block_stats, _check_genotypes, _
 log = logging.getLogger(__name__)
 
 
-# ----------------------------------------------------------------------------- design
 class _Design:
     """The solver's view of one training set: [standardized covariates | standardized SNPs].
 

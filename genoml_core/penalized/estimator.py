@@ -26,7 +26,6 @@ from .stats import BLOCK_BYTES, _as_covariates, _check_genotypes
 BATCH_BYTES = 64 << 20
 
 
-# ----------------------------------------------------------------------------- estimator
 class GenomeWideGLM(_InnerCV, BaseEstimator):
     """Genome-wide elastic-net GLM on int8 genotypes with inner-CV CMSA (see :mod:`genoml_core.penalized`).
 

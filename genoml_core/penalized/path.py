@@ -14,7 +14,6 @@ from .solver import _glm, _lambda_max, _lambda_path, _solve, _split_betas
 from .stats import BLOCK_BYTES, _as_covariates, _check_genotypes, _encode_y, _weights
 
 
-# ----------------------------------------------------------------------------- path
 @dataclass(frozen=True)
 class GLMPath:
     """A penalized GLM path on all the rows given, standardized scale.

@@ -17,7 +17,6 @@ from ..metrics import encode_labels
 BLOCK_BYTES = 64 << 20
 
 
-# ----------------------------------------------------------------------------- statistics
 @dataclass(frozen=True)
 class GenotypeStats:
     """Per-SNP training statistics from int8 counts.
