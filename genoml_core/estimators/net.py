@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.metaestimators import available_if
@@ -22,6 +23,7 @@ from ..runtime import resolve_device, seed_everything, set_threads
 from ..training import (
     TASKS,
     CheckpointSpec,
+    FitResult,
     RowSubset,
     TrainOptions,
     balanced_class_weights,
@@ -233,6 +235,21 @@ class NetEstimator(BaseEstimator):
         Xs = self._validate_X(X, reset=True)
         y_arr = self._validate_y(y, len(Xs))
         codes = self._encode_y(y_arr, fit=True)
+        d_out = self._n_outputs()
+        splits, validation = self._fit_splits(Xs, codes, X_valid, y_valid, module_params, seed)
+        results = []
+        with _torch_threads(self.n_threads):
+            device = resolve_device(self.device)
+            module_kwargs = {"d_in": self.n_features_in_, "d_out": d_out, **module_params}
+            for bag, rows in enumerate(splits):
+                results.append(
+                    self._fit_bag(bag, len(splits), Xs, codes, rows, validation, module_kwargs, options, seed, device)
+                )
+        self._set_fitted(results, module_kwargs, options, device)
+        return self
+
+    def _n_outputs(self) -> int:
+        """The network's outputs: two logits for binary, one per class for multiclass, else 1."""
         if self._is_classification():
             n_classes = len(self.classes_)
             if n_classes < 2:
@@ -243,9 +260,15 @@ class NetEstimator(BaseEstimator):
             if self.task == "binary" and n_classes > 2:
                 raise ConfigError(f"task='binary' but y has {n_classes} classes; use task='multiclass'")
             # binary: two logits and cross-entropy, the same code path as multiclass
-            d_out = 2 if self.task == "binary" else n_classes
-        else:
-            d_out = 1
+            return 2 if self.task == "binary" else n_classes
+        return 1
+
+    def _fit_splits(
+        self, Xs: Any, codes: np.ndarray, X_valid: Any, y_valid: Any, module_params: dict[str, Any], seed: int
+    ) -> tuple[Sequence[tuple[np.ndarray | None, np.ndarray | None]], tuple[Any, Any]]:
+        """The (train, stop) rows of each network to train (``None``: all of ``Xs``), and the
+        caller's validation set (``(None, None)`` without one); pops ``n_bags`` off ``module_params``
+        (each network is one bag)."""
         if (X_valid is None) != (y_valid is None):
             raise ValueError("pass both X_valid and y_valid, or neither (then 10% of X is held out)")
         stratify = codes if self._is_classification() else None
@@ -253,45 +276,63 @@ class NetEstimator(BaseEstimator):
         module_params["n_bags"] = 1
         splits: Sequence[tuple[np.ndarray | None, np.ndarray | None]]  # (train, stop) rows; None: all of X
         if X_valid is not None:  # the caller's validation set: one network, stopped on it
-            splits = [(None, None)]
             X_val = self._validate_X(X_valid, reset=False)
             y_val = self._encode_y(self._validate_y(y_valid, len(X_val)), fit=False)
-        elif n_bags == 1:
+            return [(None, None)], (X_val, y_val)
+        if n_bags == 1:
             splits = [_holdout_rows(len(Xs), stratify=stratify, random_state=seed)]
         else:
             splits = _bag_rows(len(Xs), n_bags, stratify=stratify, random_state=seed)
-        members, results = [], []
-        with _torch_threads(self.n_threads):
-            device = resolve_device(self.device)
-            module_kwargs = {"d_in": self.n_features_in_, "d_out": d_out, **module_params}
-            for bag, (train_rows, stop_rows) in enumerate(splits):
-                if train_rows is None:
-                    X_train, y_train = Xs, codes
-                else:
-                    assert stop_rows is not None  # a holdout or bag split has both parts
-                    X_train, y_train = RowSubset(Xs, train_rows), codes[train_rows]
-                    X_val, y_val = RowSubset(Xs, stop_rows), codes[stop_rows]
-                if len(X_train) < 2:
-                    raise ValueError(
-                        f"{type(self).__name__} needs at least 2 training rows; got n_samples={len(X_train)}"
-                    )
-                bag_seed = seed if bag == 0 else _bag_seed(seed, bag)
-                seed_everything(bag_seed)
-                result = fit_supervised(
-                    build_module(self.arch, module_kwargs),
-                    X_train,
-                    y_train,
-                    X_valid=X_val,
-                    y_valid=y_val,
-                    task=self.task,
-                    options=options,
-                    seed=bag_seed,
-                    device=device,
-                    class_weight=self._class_weights(y_train),
-                    checkpoint=self._bag_checkpoint(bag, len(splits)),
-                )
-                members.append(result.module)
-                results.append(result)
+        return splits, (None, None)
+
+    def _fit_bag(
+        self,
+        bag: int,
+        n_bags: int,
+        Xs: Any,
+        codes: np.ndarray,
+        rows: tuple[np.ndarray | None, np.ndarray | None],
+        validation: tuple[Any, Any],
+        module_kwargs: dict[str, Any],
+        options: TrainOptions,
+        seed: int,
+        device: torch.device,
+    ) -> FitResult:
+        """Train network ``bag`` of ``n_bags``: on the ``rows`` = (train, stop) rows of ``Xs``, or,
+        when they are ``None``, on all of ``Xs``, stopped on the caller's ``validation`` set."""
+        train_rows, stop_rows = rows
+        if train_rows is None:
+            X_train, y_train = Xs, codes
+            X_val, y_val = validation
+        else:
+            assert stop_rows is not None  # a holdout or bag split has both parts
+            X_train, y_train = RowSubset(Xs, train_rows), codes[train_rows]
+            X_val, y_val = RowSubset(Xs, stop_rows), codes[stop_rows]
+        if len(X_train) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training rows; got n_samples={len(X_train)}"
+            )
+        bag_seed = seed if bag == 0 else _bag_seed(seed, bag)
+        seed_everything(bag_seed)
+        return fit_supervised(
+            build_module(self.arch, module_kwargs),
+            X_train,
+            y_train,
+            X_valid=X_val,
+            y_valid=y_val,
+            task=self.task,
+            options=options,
+            seed=bag_seed,
+            device=device,
+            class_weight=self._class_weights(y_train),
+            checkpoint=self._bag_checkpoint(bag, n_bags),
+        )
+
+    def _set_fitted(
+        self, results: list[FitResult], module_kwargs: dict[str, Any], options: TrainOptions, device: torch.device
+    ) -> None:
+        """Set the learned state: one network, or the :class:`BaggedNet` of the bags."""
+        members = [result.module for result in results]
         if len(members) == 1:
             self.module_ = members[0]
         else:
@@ -310,7 +351,6 @@ class NetEstimator(BaseEstimator):
         self.bags_ = [{"best_epoch": r.best_epoch, "best_score": r.best_score} for r in results]
         self.metric_ = results[0].metric
         self.device_ = device
-        return self
 
     def _bag_checkpoint(self, bag: int, n_bags: int) -> CheckpointSpec | None:
         """The checkpoint of one bag: the estimator's file, with ``.bag{i}`` before the suffix
