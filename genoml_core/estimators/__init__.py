@@ -33,7 +33,7 @@ model file cannot run code on load.
 from __future__ import annotations
 
 from .net import NetEstimator
-from .net import _CLASS_WEIGHT_HELP as _CLASS_WEIGHT_HELP
+from .params import _CLASS_WEIGHT_HELP as _CLASS_WEIGHT_HELP
 from .net import _torch_threads as _torch_threads
 from .params import (
     AUTO_BAG_MAX_ROWS,

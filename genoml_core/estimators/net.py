@@ -4,7 +4,7 @@ network or bags), batched inference; saving and loading are in :mod:`.persist`."
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,19 +20,11 @@ from ..errors import ConfigError
 from ..metrics import encode_labels
 from ..nn.bagged import BaggedNet
 from ..runtime import resolve_device, seed_everything, set_threads
-from ..training import (
-    TASKS,
-    CheckpointSpec,
-    FitResult,
-    RowSubset,
-    TrainOptions,
-    balanced_class_weights,
-    fit_supervised,
-    predict_outputs,
-)
-from .params import EMBED_ARCHS, NET_ARCHS, SEARCHED_ARCHS, _check_random_state, build_module, resolve_n_bags, resolve_params
+from ..training import TASKS, CheckpointSpec, FitResult, RowSubset, TrainOptions, fit_supervised, predict_outputs
+from .params import EMBED_ARCHS, NET_ARCHS, SEARCHED_ARCHS, _check_random_state, _class_weight_vector, build_module
+from .params import resolve_n_bags, resolve_params
 from .persist import load_net, save_net
-from .rows import _bag_rows, _bag_seed, _holdout_rows, _row_source_features, is_row_source
+from .rows import _bag_seed, _fit_rows, _row_source_features, is_row_source
 
 
 @contextlib.contextmanager
@@ -43,9 +35,6 @@ def _torch_threads(n: int | None) -> Iterator[None]:
     finally:
         set_threads(previous)
 
-
-
-_CLASS_WEIGHT_HELP = "class_weight={cw} must be 'balanced', 'none' (or None) or a {{class: weight}} dict"
 
 
 
@@ -189,21 +178,9 @@ class NetEstimator(BaseEstimator):
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def _class_weights(self, codes: np.ndarray) -> np.ndarray | None:
-        cw = self.class_weight
-        # "none" is the config's spelling (train.class_weight: none) of None: unweighted
-        if not self._is_classification() or cw is None or (isinstance(cw, str) and cw == "none"):
+        if not self._is_classification():
             return None
-        n_classes = len(self.classes_)
-        if isinstance(cw, str):
-            if cw != "balanced":
-                raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))
-            return balanced_class_weights(codes, n_classes)
-        if isinstance(cw, Mapping):
-            unknown = [k for k in cw if k not in set(self.classes_.tolist())]
-            if unknown:
-                raise ConfigError(f"class_weight names classes {unknown} absent from y ({self.classes_.tolist()})")
-            return np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()], dtype=np.float32)
-        raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))
+        return _class_weight_vector(self.class_weight, self.classes_, codes)
 
     # -- fit
     def fit(self, X: Any, y: Any, X_valid: Any = None, y_valid: Any = None) -> NetEstimator:
@@ -274,16 +251,11 @@ class NetEstimator(BaseEstimator):
         stratify = codes if self._is_classification() else None
         n_bags = 1 if X_valid is not None else resolve_n_bags(module_params.pop("n_bags", 1), len(Xs))
         module_params["n_bags"] = 1
-        splits: Sequence[tuple[np.ndarray | None, np.ndarray | None]]  # (train, stop) rows; None: all of X
         if X_valid is not None:  # the caller's validation set: one network, stopped on it
             X_val = self._validate_X(X_valid, reset=False)
             y_val = self._encode_y(self._validate_y(y_valid, len(X_val)), fit=False)
             return [(None, None)], (X_val, y_val)
-        if n_bags == 1:
-            splits = [_holdout_rows(len(Xs), stratify=stratify, random_state=seed)]
-        else:
-            splits = _bag_rows(len(Xs), n_bags, stratify=stratify, random_state=seed)
-        return splits, (None, None)
+        return _fit_rows(len(Xs), n_bags, stratify=stratify, random_state=seed), (None, None)
 
     def _fit_bag(
         self,

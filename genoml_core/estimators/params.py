@@ -17,7 +17,7 @@ from ..net_spaces import NET_SPACES, RECIPE_SPACE, SHARED_SPACE, parse_block_str
 from ..nn import MLP, ResVAE, RFCNDenseNet, RFCNResNet, TabMNet
 from ..nn.bagged import BaggedNet, SmoothClipped
 from ..nn.rrfcn import RRFCN, Architecture
-from ..training import TrainOptions, VAEOptions
+from ..training import TrainOptions, VAEOptions, balanced_class_weights
 
 #: Supervised networks :func:`make_net` can build (the registry's learners of kind ``net``).
 NET_ARCHS = registry.names(kinds="net")
@@ -215,3 +215,25 @@ def _check_random_state(random_state: Any) -> int:
     if not 0 <= int(random_state) < 2**32:
         raise ConfigError(f"{random_state=} must be in [0, 2**32)")
     return int(random_state)
+
+
+_CLASS_WEIGHT_HELP = "class_weight={cw} must be 'balanced', 'none' (or None) or a {{class: weight}} dict"
+
+
+def _class_weight_vector(cw: str | Mapping[Any, float] | None, classes: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """The per-class loss weights of a classifier for ``class_weight=cw`` (``None``: unweighted),
+    given its ``classes`` and the class codes of its training rows."""
+    # "none" is the config's spelling (train.class_weight: none) of None: unweighted
+    if cw is None or (isinstance(cw, str) and cw == "none"):
+        return None
+    n_classes = len(classes)
+    if isinstance(cw, str):
+        if cw != "balanced":
+            raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))
+        return balanced_class_weights(codes, n_classes)
+    if isinstance(cw, Mapping):
+        unknown = [k for k in cw if k not in set(classes.tolist())]
+        if unknown:
+            raise ConfigError(f"class_weight names classes {unknown} absent from y ({classes.tolist()})")
+        return np.array([float(cw.get(c, 1.0)) for c in classes.tolist()], dtype=np.float32)
+    raise ConfigError(_CLASS_WEIGHT_HELP.format(cw=repr(cw)))

@@ -89,3 +89,13 @@ def _bag_rows(
 def _bag_seed(seed: int, bag: int) -> int:
     """The seed of bag ``bag`` >= 1 (bag 0 uses ``seed`` itself, as one network would)."""
     return int(np.random.SeedSequence([seed, bag]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _fit_rows(
+    n: int, n_bags: int, *, stratify: np.ndarray | None, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, early-stopping) rows of each network of a fit on ``n`` rows: the hold-out
+    (:func:`_holdout_rows`) for one network, the inner K-fold (:func:`_bag_rows`) for bags."""
+    if n_bags == 1:
+        return [_holdout_rows(n, stratify=stratify, random_state=random_state)]
+    return _bag_rows(n, n_bags, stratify=stratify, random_state=random_state)
