@@ -124,30 +124,63 @@ def fit_learner(
     restore: dict[str, Any] = {}
 
     if isinstance(est, XGBModel):
-        if hasattr(est, "genoml_classes_"):
-            del est.genoml_classes_
-        if classes is not None and not np.array_equal(classes, np.arange(classes.size)):
-            # XGBoost needs labels 0..m-1: fit on the rank of each present label and
-            # remember the original labels so predict_scores puts columns back in place.
-            y_fit = encode_labels(y, classes)[1]
-            log.info("xgboost: labels %s absent from training; fitting on the %d present classes",
-                     sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist())), classes.size)
-        if classes is not None and class_weight == "balanced":
-            fit_kw["sample_weight"] = compute_sample_weight("balanced", y_fit)
-        if X_valid is not None and y_valid is not None:
-            Xv, yv = _check_xy(X_valid, y_valid, task, "validation data")
-            if classes is not None:
-                keep = np.isin(yv, classes)
-                Xv, yv = Xv[keep], encode_labels(yv[keep], classes)[1]
-            if yv.size:
-                fit_kw["eval_set"] = [(Xv, yv)]
-                fit_kw["verbose"] = False
-                if "sample_weight" in fit_kw:
-                    fit_kw["sample_weight_eval_set"] = [compute_sample_weight("balanced", yv)]
-                if est.get_params()["early_stopping_rounds"] is None:
-                    restore["early_stopping_rounds"] = None
-                    est.set_params(early_stopping_rounds=_XGB_EARLY_STOPPING_ROUNDS)
-    elif isinstance(base, LinearDiscriminantAnalysis) and classes is not None:
+        y_fit = _prepare_xgboost(est, y, classes, task, class_weight, X_valid, y_valid, fit_kw, restore)
+    else:
+        _prepare_base(est, base, X, y, classes, class_weight)
+    _fit_logging_warnings(est, type(base).__name__, X, y_fit, fit_kw, restore)
+    if isinstance(est, XGBModel) and y_fit is not y:
+        est.genoml_classes_ = classes
+    return est
+
+
+def _prepare_xgboost(
+    est: XGBModel,
+    y: np.ndarray,
+    classes: np.ndarray | None,
+    task: str,
+    class_weight: str,
+    X_valid: np.ndarray | None,
+    y_valid: np.ndarray | None,
+    fit_kw: dict[str, Any],
+    restore: dict[str, Any],
+) -> np.ndarray:
+    """Ready an XGBoost fit: the labels to fit on (``y``, or the ranks of the present labels), and
+    into ``fit_kw`` balanced sample weights and the early-stopping set; the params set for this fit
+    only go into ``restore``."""
+    y_fit = y
+    if hasattr(est, "genoml_classes_"):
+        del est.genoml_classes_
+    if classes is not None and not np.array_equal(classes, np.arange(classes.size)):
+        # XGBoost needs labels 0..m-1: fit on the rank of each present label and
+        # remember the original labels so predict_scores puts columns back in place.
+        y_fit = encode_labels(y, classes)[1]
+        log.info("xgboost: labels %s absent from training; fitting on the %d present classes",
+                 sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist())), classes.size)
+    if classes is not None and class_weight == "balanced":
+        fit_kw["sample_weight"] = compute_sample_weight("balanced", y_fit)
+    if X_valid is not None and y_valid is not None:
+        Xv, yv = _check_xy(X_valid, y_valid, task, "validation data")
+        if classes is not None:
+            keep = np.isin(yv, classes)
+            Xv, yv = Xv[keep], encode_labels(yv[keep], classes)[1]
+        if yv.size:
+            fit_kw["eval_set"] = [(Xv, yv)]
+            fit_kw["verbose"] = False
+            if "sample_weight" in fit_kw:
+                fit_kw["sample_weight_eval_set"] = [compute_sample_weight("balanced", yv)]
+            if est.get_params()["early_stopping_rounds"] is None:
+                restore["early_stopping_rounds"] = None
+                est.set_params(early_stopping_rounds=_XGB_EARLY_STOPPING_ROUNDS)
+    return y_fit
+
+
+def _prepare_base(
+    est: BaseEstimator, base: BaseEstimator, X: np.ndarray, y: np.ndarray, classes: np.ndarray | None,
+    class_weight: str,
+) -> None:
+    """Ready the learners without a ``class_weight`` parameter or with limits on small data: LDA's
+    priors, KNN's ``n_neighbors``, the folds of the SVMs' Platt calibration."""
+    if isinstance(base, LinearDiscriminantAnalysis) and classes is not None:
         base.set_params(priors=np.full(classes.size, 1.0 / classes.size) if class_weight == "balanced" else None)
     elif isinstance(base, KNeighborsClassifier):
         if class_weight == "balanced":
@@ -168,7 +201,12 @@ def fit_learner(
                         type(base).__name__, min_count, min_count, cv.n_splits)
             est.set_params(cv=StratifiedKFold(min_count, shuffle=True, random_state=cv.random_state))
 
-    name = type(base).__name__
+
+def _fit_logging_warnings(
+    est: BaseEstimator, name: str, X: np.ndarray, y_fit: np.ndarray, fit_kw: dict[str, Any], restore: dict[str, Any]
+) -> None:
+    """``est.fit(X, y_fit, **fit_kw)``, its warnings logged once each, never raised; ``restore``'s
+    params are set back afterwards."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -184,6 +222,3 @@ def fit_learner(
         if msg not in seen:
             seen.add(msg)
             log.warning("%s fit: %s", name, msg)
-    if isinstance(est, XGBModel) and y_fit is not y:
-        est.genoml_classes_ = classes
-    return est
