@@ -28,23 +28,22 @@ Models are saved as ``state_dict.pt`` (``torch.save`` of the weights only) and `
 (architecture, params, task, classes, feature count, versions); :meth:`NetEstimator.load`
 rebuilds the module from ``arch.json`` and reads the weights with ``weights_only=True``, so a
 model file cannot run code on load.
+
+Modules: :mod:`.params` (``params`` -> module kwargs and training options, :func:`build_module`),
+:mod:`.rows` (row sources, hold-out and bag rows), :mod:`.net` (:class:`NetEstimator`),
+:mod:`.supervised` (:class:`NetClassifier`, :class:`NetRegressor`, :func:`make_net`), :mod:`.vae`
+(:class:`ResVAEEmbedder`) and :mod:`.persist` (save and load). Import from the package.
 """
 
 from __future__ import annotations
 
 from .net import NetEstimator
-from .params import _CLASS_WEIGHT_HELP as _CLASS_WEIGHT_HELP
 from .net import _torch_threads as _torch_threads
-from .params import (
-    AUTO_BAG_MAX_ROWS,
-    AUTO_BAGS,
-    EMBED_ARCHS,
-    NET_ARCHS,
-    SEARCHED_ARCHS,
-    build_module,
-    resolve_n_bags,
-    resolve_params,
-)
+from .params import AUTO_BAG_MAX_ROWS as AUTO_BAG_MAX_ROWS
+from .params import AUTO_BAGS as AUTO_BAGS
+from .params import EMBED_ARCHS, NET_ARCHS, SEARCHED_ARCHS, build_module, resolve_params
+from .params import resolve_n_bags as resolve_n_bags
+from .params import _CLASS_WEIGHT_HELP as _CLASS_WEIGHT_HELP
 from .params import _EXTRA_MODULE_KEYS as _EXTRA_MODULE_KEYS
 from .params import _INT_KEYS as _INT_KEYS
 from .params import _MODULE_CLASSES as _MODULE_CLASSES
@@ -75,9 +74,6 @@ __all__ = [
     "resolve_params",
     "build_module",
     "is_row_source",
-    "AUTO_BAG_MAX_ROWS",
-    "AUTO_BAGS",
-    "resolve_n_bags",
 ]
 
 # The estimators' __module__ is this package (see NetEstimator), so doctest finds their methods' examples
