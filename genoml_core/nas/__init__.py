@@ -25,8 +25,10 @@ One module per concern:
 
 * :mod:`~genoml_core.nas.config`: :class:`NASConfig` and the size of the search space.
 * :mod:`~genoml_core.nas.samplers`: :class:`UniformSampler` and the ENAS :class:`Controller`.
-* :mod:`~genoml_core.nas.search`: :func:`run_search` (supernet epochs on :func:`genoml_core.loop.run_epochs`,
-  the sampler steps, the final rescoring) and :func:`search_store`.
+* :mod:`~genoml_core.nas.search`: :func:`run_search` (its setup, the supernet epochs on
+  :func:`genoml_core.loop.run_epochs`, the result) and :func:`search_store`.
+* :mod:`~genoml_core.nas.steps`: the supernet's epochs, the sampler steps after each and the final
+  rescoring of every distinct architecture drawn.
 * :mod:`~genoml_core.nas.result`: :class:`SearchResult` and the search's files
   (:func:`write_search_outputs`, :func:`read_architectures`, :func:`architecture_params`).
 * :mod:`~genoml_core.nas.plots`: the winner's diagram and the search curve.
@@ -50,11 +52,12 @@ from .plots import _save_png as _save_png
 from .plots import plot_architecture, plot_search_curve
 from .result import SearchResult, architecture_params, read_architectures, write_search_outputs
 from .samplers import Controller, Sample, UniformSampler
-from .search import _budget_per_epoch as _budget_per_epoch
 from .search import _encode_targets as _encode_targets
-from .search import _reward as _reward
-from .search import _SupernetEpochs as _SupernetEpochs
 from .search import run_search, search_store
+from .steps import _budget_per_epoch as _budget_per_epoch
+from .steps import _reward as _reward
+from .steps import _Search as _Search
+from .steps import _SupernetEpochs as _SupernetEpochs
 
 __all__ = [
     "FORMAT",

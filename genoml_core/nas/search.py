@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import ConfigError, InputError
-from ..loop import EpochEnd, run_epochs
+from ..loop import run_epochs
 from ..metrics import encode_labels
-from ..nn.rrfcn import Architecture, RRFCNSupernet
+from ..nn.rrfcn import RRFCNSupernet
 from ..runtime import resolve_device, seed_everything, set_threads
 from ..training import (
     METRICS,
@@ -26,12 +24,11 @@ from ..training import (
     balanced_class_weights,
     iter_batches,
     load_batch,
-    predict_outputs,
-    score_outputs,
 )
-from .config import GRAD_BOUND, NASConfig, count_parameters
+from .config import GRAD_BOUND, NASConfig
 from .result import SearchResult
-from .samplers import Controller, Sample, UniformSampler
+from .samplers import Controller, UniformSampler
+from .steps import _Search, _SupernetEpochs
 
 log = logging.getLogger(__name__)
 
@@ -55,64 +52,6 @@ def _encode_targets(
             raise ConfigError(f"task='binary' but y has {len(classes)} classes; use task='multiclass'")
         k = 2
     return codes, codes_valid, k
-
-
-def _budget_per_epoch(budget: int, epochs: int) -> list[int]:
-    """Spread ``budget`` steps over epochs, later epochs first (the shared weights are better)."""
-    return [(e + 1) * budget // epochs - e * budget // epochs for e in range(epochs)]
-
-
-class _SupernetEpochs:
-    """The :class:`~genoml_core.loop.Objective` of the supernet: one drawn architecture per batch.
-
-    After each epoch, ``after_epoch`` runs the controller's steps of that epoch (the scores of
-    drawn architectures under the shared weights); the supernet has no early stopping.
-    """
-
-    def __init__(
-        self,
-        supernet: RRFCNSupernet,
-        X: RowSource,
-        y_all: torch.Tensor,
-        *,
-        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-        draw: Callable[[], Sample],
-        device: torch.device,
-        after_epoch: Callable[[int], None],
-        epochs: int,
-    ) -> None:
-        self.supernet, self.X, self.y_all, self.loss_fn, self.draw = supernet, X, y_all, loss_fn, draw
-        self.device, self.after_epoch, self.epochs = device, after_epoch, epochs
-        self.running, self.count = 0.0, 0
-
-    def start_epoch(self, epoch: int) -> None:
-        self.running, self.count = 0.0, 0
-
-    def batch_loss(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
-        arch = self.draw().arch
-        xb = load_batch(self.X, idx, self.device)
-        loss = self.loss_fn(self.supernet(xb, arch), self.y_all[idx].to(self.device))
-        self.running += float(loss.detach()) * len(idx)
-        self.count += len(idx)
-        return loss
-
-    def end_epoch(self, epoch: int, *, seen: int, seconds: float) -> EpochEnd:
-        row = {"epoch": epoch, "train_loss": self.running / max(self.count, 1), "seconds": seconds}
-        self.after_epoch(epoch)
-        log.info("supernet epoch %d/%d: train_loss=%.4f (%.1f s)", epoch, self.epochs, row["train_loss"], seconds)
-        return EpochEnd(row=row, score=-row["train_loss"])
-
-
-def _reward(task: str, y_valid: np.ndarray, outputs: np.ndarray) -> float:
-    """The validation metric; non-finite or undefined values become -1 (worse than any real score
-    of a classifier; an R^2 below -1 is clipped to -1 too, so one bad draw cannot dominate)."""
-    try:
-        value = score_outputs(task, y_valid, outputs)
-    except ValueError:  # e.g. one class in y_valid
-        value = math.nan
-    if not math.isfinite(value):
-        return -1.0
-    return max(value, -1.0)
 
 
 def run_search(
@@ -149,12 +88,7 @@ def run_search(
         ConfigError: for an unknown task or impossible settings.
         InputError: for mismatched or too small inputs.
     """
-    if task not in TASKS:
-        raise ConfigError(f"{task=} must be one of {TASKS}")
-    if len(X) != len(y) or len(X_valid) != len(y_valid):
-        raise InputError(f"X/y ({len(X)}/{len(y)}) and X_valid/y_valid ({len(X_valid)}/{len(y_valid)}) must match")
-    if len(X) < 2 or len(X_valid) < 1:
-        raise InputError(f"the search needs >= 2 training and >= 1 validation rows; got {len(X)} and {len(X_valid)}")
+    _check_inputs(X, y, X_valid, y_valid, task)
     t0 = time.perf_counter()
     codes, y_val, d_out = _encode_targets(task, y, y_valid, n_classes)
     n_features = int(X.shape[1]) if hasattr(X, "shape") else int(np.asarray(X[np.array([0])]).shape[1])
@@ -164,30 +98,53 @@ def run_search(
     supernet = RRFCNSupernet(
         d_in=n_features, d_out=d_out, n_layers=config.n_layers, widths=choices, skip_mode=config.skip_mode
     ).to(device)
-    controller: Controller | None = None
-    sampler: Any
-    if config.sampler == "controller":
-        controller = Controller(
-            n_layers=config.n_layers, width_choices=choices, skip_mode=config.skip_mode,
-            hidden=config.controller_hidden,
-        ).to(device)  # fmt: skip
-        sampler = controller
-        ctrl_opt = torch.optim.Adam(controller.parameters(), lr=config.controller_lr)
-    else:
-        sampler = UniformSampler(n_layers=config.n_layers, width_choices=choices, skip_mode=config.skip_mode)
-
-    def draw(with_grad: bool = False) -> Sample:
-        if controller is None:
-            return sampler.sample(gen)
-        if with_grad:
-            controller.train()
-            return controller.sample(gen, skip_target=config.skip_target)
-        with torch.no_grad():
-            return controller.sample(gen, skip_target=config.skip_target)
-
+    sampler = _make_sampler(config, device)
     # NOTE[DIFF]: ENAS trains shared weights with SGD; momentum touches only the slices used.
     shared_opt = torch.optim.SGD(supernet.parameters(), lr=config.supernet_lr, momentum=0.9, nesterov=True)
-    y_all = torch.from_numpy(codes)
+    loss_fn = _loss_fn(task, codes, d_out, class_weight, device)
+    search = _Search(
+        supernet, sampler, config=config, task=task, X_valid=X_valid, y_val=y_val,
+        bn_batches=_bn_batches(X, config, gen, device), gen=gen, device=device, metric=METRICS[task], t0=t0,
+    )  # fmt: skip
+    log.info(
+        "RRFCN search: sampler=%s budget=%d supernet_epochs=%d n_layers=%d widths=%s skip_mode=%s "
+        "n_train=%d n_valid=%d n_features=%d device=%s",
+        config.sampler, config.budget, config.supernet_epochs, config.n_layers, list(choices), config.skip_mode,
+        len(X), len(X_valid), n_features, device,
+    )  # fmt: skip
+    objective = _SupernetEpochs(supernet, X, torch.from_numpy(codes), loss_fn=loss_fn, draw=search.draw,
+                                device=device, after_epoch=search.controller_steps,
+                                epochs=config.supernet_epochs)  # fmt: skip
+    history = run_epochs(
+        supernet, len(X), objective, batch_size=config.batch_size, max_epochs=config.supernet_epochs,
+        optimizer=shared_opt, generator=gen, device=device, clip_grad_norm=GRAD_BOUND,
+    )  # fmt: skip
+    return _finish(search, history, seed=seed, n_features=n_features, d_out=d_out)
+
+
+def _check_inputs(X: RowSource, y: np.ndarray, X_valid: RowSource, y_valid: np.ndarray, task: str) -> None:
+    if task not in TASKS:
+        raise ConfigError(f"{task=} must be one of {TASKS}")
+    if len(X) != len(y) or len(X_valid) != len(y_valid):
+        raise InputError(f"X/y ({len(X)}/{len(y)}) and X_valid/y_valid ({len(X_valid)}/{len(y_valid)}) must match")
+    if len(X) < 2 or len(X_valid) < 1:
+        raise InputError(f"the search needs >= 2 training and >= 1 validation rows; got {len(X)} and {len(X_valid)}")
+
+
+def _make_sampler(config: NASConfig, device: torch.device) -> Controller | UniformSampler:
+    """The config's sampler; a controller's weights are initialised from the global torch generator."""
+    if config.sampler == "controller":
+        return Controller(
+            n_layers=config.n_layers, width_choices=config.width_choices, skip_mode=config.skip_mode,
+            hidden=config.controller_hidden,
+        ).to(device)  # fmt: skip
+    return UniformSampler(n_layers=config.n_layers, width_choices=config.width_choices, skip_mode=config.skip_mode)
+
+
+def _loss_fn(
+    task: str, codes: np.ndarray, d_out: int, class_weight: str | None, device: torch.device
+) -> Callable[[Tensor, Tensor], Tensor]:
+    """The supernet's training loss: MSE, or cross-entropy (balanced class weights unless turned off)."""
     weight = None
     if task != "continuous" and class_weight not in (None, "none") and len(np.unique(codes)) == d_out:
         weight = torch.as_tensor(balanced_class_weights(codes, d_out), device=device)
@@ -197,120 +154,54 @@ def run_search(
             return F.mse_loss(out[:, 0], yb)
         return F.cross_entropy(out, yb, weight=weight)
 
-    # fixed training rows for BatchNorm recalibration (same rows for every architecture)
+    return loss_fn
+
+
+def _bn_batches(X: RowSource, config: NASConfig, gen: torch.Generator, device: torch.device) -> list[Tensor]:
+    """Fixed training rows for BatchNorm recalibration (the same rows for every architecture)."""
     bn_rows = np.sort(torch.randperm(len(X), generator=gen)[: min(config.bn_samples, len(X))].numpy())
-    bn_batches = [
+    return [
         load_batch(X, bn_rows[idx], device) for idx in iter_batches(len(bn_rows), 1024, merge_singleton=True)
     ]
-    metric = METRICS[task]
-    n_evaluations = 0
 
-    def evaluate(arch: Architecture) -> float:
-        nonlocal n_evaluations
-        n_evaluations += 1
-        supernet.recalibrate(arch, bn_batches)
-        outputs = predict_outputs(supernet, X_valid, device=device, amp=False, fn=lambda m, xb: m(xb, arch))
-        return _reward(task, y_val, outputs)
 
-    curve: list[dict[str, Any]] = []
-    seen: dict[str, dict[str, Any]] = {}
-    baseline: float | None = None
-    step = 0
-    steps = _budget_per_epoch(config.budget, config.supernet_epochs)
-    log.info(
-        "RRFCN search: sampler=%s budget=%d supernet_epochs=%d n_layers=%d widths=%s skip_mode=%s "
-        "n_train=%d n_valid=%d n_features=%d device=%s",
-        config.sampler, config.budget, config.supernet_epochs, config.n_layers, list(choices), config.skip_mode,
-        len(X), len(X_valid), n_features, device,
-    )  # fmt: skip
-
-    def controller_steps(epoch: int) -> None:
-        """The epoch's controller steps: draw, score with the shared weights, update the sampler."""
-        nonlocal step, baseline
-        for _ in range(steps[epoch - 1]):
-            step += 1
-            sample = draw(with_grad=True)
-            reward = evaluate(sample.arch)
-            entropy = float(sample.entropy.detach()) if sample.entropy is not None else math.nan
-            r = reward + (config.entropy_weight * entropy if controller is not None else 0.0)
-            baseline = r if baseline is None else config.baseline_decay * baseline + (1 - config.baseline_decay) * r
-            advantage = r - baseline
-            if controller is not None:
-                assert sample.log_prob is not None and sample.skip_penalty is not None  # the controller sets them
-                loss = -sample.log_prob * advantage + config.skip_weight * sample.skip_penalty
-                ctrl_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(controller.parameters(), GRAD_BOUND)
-                ctrl_opt.step()
-            key = sample.arch.to_json()
-            if key not in seen:
-                seen[key] = {"arch": sample.arch, "search_reward": reward, "first_step": step}
-            curve.append({
-                "step": step, "epoch": epoch, "reward": reward, "baseline": baseline, "advantage": advantage,
-                "entropy": entropy, "skip_density": sample.arch.skip_density, "architecture": sample.arch.describe(),
-            })  # fmt: skip
-            spent = time.perf_counter() - t0
-            log.info(
-                "step %d/%d epoch %d: %s=%.4f baseline=%.4f %s; %.2f steps/s, about %.0f s left",
-                step, config.budget, epoch, metric, reward, baseline, sample.arch.describe(),
-                step / spent if spent > 0 else math.inf, spent / step * (config.budget - step) if step else 0.0,
-            )  # fmt: skip
-
-    objective = _SupernetEpochs(supernet, X, y_all, loss_fn=loss_fn, draw=draw, device=device,
-                                after_epoch=controller_steps, epochs=config.supernet_epochs)  # fmt: skip
-    history = run_epochs(
-        supernet, len(X), objective, batch_size=config.batch_size, max_epochs=config.supernet_epochs,
-        optimizer=shared_opt, generator=gen, device=device, clip_grad_norm=GRAD_BOUND,
-    )  # fmt: skip
-
+def _finish(
+    search: _Search, history: list[dict[str, float]], *, seed: int, n_features: int, d_out: int
+) -> SearchResult:
+    """Rescore every distinct architecture with the final shared weights; the top ``top_k`` win."""
+    config = search.config
     # NOTE[DIFF]: ENAS derives the final cell by sampling anew; here every distinct architecture
     # sampled in the search is rescored with the final shared weights (scores taken earlier came
     # from less-trained weights), topped up with fresh draws if fewer than top_k were distinct.
-    tries = 0
-    while len(seen) < config.top_k and tries < 100 * config.top_k:
-        tries += 1
-        arch = draw().arch
-        seen.setdefault(arch.to_json(), {"arch": arch, "search_reward": None, "first_step": None})
-    if len(seen) < config.top_k:
+    search.top_up()
+    if len(search.seen) < config.top_k:
         raise ConfigError(
-            f"the search found only {len(seen)} distinct architectures for nas.top_k={config.top_k}; "
+            f"the search found only {len(search.seen)} distinct architectures for nas.top_k={config.top_k}; "
             "raise nas.budget or widen the search space"
         )
-    candidates = []
-    for entry in seen.values():
-        arch = entry["arch"]
-        candidates.append({
-            "architecture": arch.to_dict(), "describe": arch.describe(),
-            "skip_edges": [list(e) for e in arch.skip_edges], "supernet_score": evaluate(arch),
-            "search_reward": entry["search_reward"], "first_step": entry["first_step"],
-            "n_params": count_parameters(arch, n_features, d_out),
-        })  # fmt: skip
-    order = sorted(
-        range(len(candidates)),
-        key=lambda i: (-candidates[i]["supernet_score"], candidates[i]["first_step"] or math.inf, i),
-    )
-    candidates = [{"rank": r, **candidates[i]} for r, i in enumerate(order)]
-    supernet.eval()
-    seconds = time.perf_counter() - t0
+    candidates = search.rescore(n_features, d_out)
+    search.supernet.eval()
+    seconds = time.perf_counter() - search.t0
     log.info(
         "search done in %.1f s: %d evaluations, %d distinct architectures; best %s=%.4f %s",
-        seconds, n_evaluations, len(candidates), metric, candidates[0]["supernet_score"], candidates[0]["describe"],
+        seconds, search.n_evaluations, len(candidates), search.metric, candidates[0]["supernet_score"],
+        candidates[0]["describe"],
     )  # fmt: skip
     return SearchResult(
         top=candidates[: config.top_k],
         candidates=candidates,
-        curve=curve,
+        curve=search.curve,
         supernet_history=history,
-        metric=metric,
-        n_evaluations=n_evaluations,
+        metric=search.metric,
+        n_evaluations=search.n_evaluations,
         seconds=seconds,
         config=config,
-        task=task,
+        task=search.task,
         seed=int(seed),
         n_features=n_features,
         d_out=d_out,
-        supernet=supernet,
-        sampler=sampler,
+        supernet=search.supernet,
+        sampler=search.sampler,
     )
 
 
