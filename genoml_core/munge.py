@@ -163,8 +163,66 @@ def _write_store(
     pcs: pd.DataFrame | None = None,
     pca: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Write the store's files to their staged paths (genotypes, other matrix, samples, recipe);
+    return the munge summary."""
     train = role == "train"
     n, p = len(split), len(var_idx)
+    mean, scale, miss_rate = _write_genotypes(
+        bfile, fam, var_idx, samp_idx, order, inverse, train, geno_tmp, fold=fold, chunk_variants=chunk_variants,
+        engine=engine,
+    )  # fmt: skip
+    other_meta, o_mean, o_scale = _write_other(split, train, other_tmp, covariates=covariates, pcs=pcs, omics=omics)
+    features = _features(bim.iloc[var_idx], mean, scale, miss_rate) + _other_features(other_meta, o_mean, o_scale)
+    recipe = {
+        "recipe_version": RECIPE_VERSION,
+        "genoml_core_version": __version__,
+        "task": task,
+        "class_names": class_names,
+        "fold": fold,
+        "n_train": int(train.sum()),
+        "genotype_encoding": "count of the 'counted' allele (PLINK .bim A1); scaled (x - mean) / scale",
+        "imputation": "missing values take 'impute' (the training mean), i.e. 0 after scaling",
+        "n_snps": p,
+        "n_other": len(other_meta),
+        "features": features,
+    }
+    if pca is not None:
+        recipe["pca"] = pca
+    samples = split[["FID", "IID", "label"]].copy()
+    samples["role"] = role
+    io.write_tsv(samples, samples_tmp)
+    io.write_json_records(recipe, recipe_tmp, key="features")  # one feature per line
+    return {
+        "fold": fold,
+        "samples": n,
+        "train": int(train.sum()),
+        "valid": int((role == "valid").sum()),
+        "test": int((role == "test").sum()),
+        "snps": p,
+        "other_features": len(other_meta),
+        "genotype_missing_rate_train": float(miss_rate.mean()) if p else 0.0,
+        "store_bytes": int(geno_tmp.stat().st_size),
+        "ancestry_pcs": 0 if pca is None else pca["n_pcs"],
+    }
+
+
+def _write_genotypes(
+    bfile: str | None,
+    fam: pd.DataFrame,
+    var_idx: np.ndarray,
+    samp_idx: np.ndarray,
+    order: np.ndarray,
+    inverse: np.ndarray,
+    train: np.ndarray,
+    geno_tmp: Path,
+    *,
+    fold: str,
+    chunk_variants: int,
+    engine: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write the int8 genotype matrix (split order) chunk by chunk; return the training rows' mean,
+    scale and missing rate per variant."""
+    n, p = len(train), len(var_idx)
     mean = np.zeros(p)
     scale = np.ones(p)
     miss_rate = np.zeros(p)
@@ -199,7 +257,20 @@ def _write_store(
         progress.advance(k)
     G.flush()
     del G
+    return mean, scale, miss_rate
 
+
+def _write_other(
+    split: pd.DataFrame,
+    train: np.ndarray,
+    other_tmp: Path,
+    *,
+    covariates: pd.DataFrame | None,
+    pcs: pd.DataFrame | None,
+    omics: pd.DataFrame | None,
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Write the other (covariate, PC, omics) matrix; return its column entries and the training
+    rows' mean and scale per column."""
     tables = []
     if covariates is not None:
         tables.append(("covariate", covariates))
@@ -214,8 +285,13 @@ def _write_store(
     o_scale = np.where(o_sd > 0, o_sd, 1.0)
     with open(other_tmp, "wb") as fh:
         np.save(fh, other)
+    return other_meta, o_mean, o_scale
 
-    snp_rows = bim.iloc[var_idx]
+
+def _features(
+    snp_rows: pd.DataFrame, mean: np.ndarray, scale: np.ndarray, miss_rate: np.ndarray
+) -> list[dict[str, Any]]:
+    """The recipe's entry of each variant (its .bim row and training statistics)."""
     features: list[dict[str, Any]] = []
     for j, r in enumerate(snp_rows.itertuples(index=False)):
         features.append(
@@ -233,41 +309,15 @@ def _write_store(
                 "missing_rate": float(miss_rate[j]),
             }
         )
-    for j, m in enumerate(other_meta):
-        features.append(
-            {**m, "mean": float(o_mean[j]), "scale": float(o_scale[j]), "impute": float(o_mean[j])}
-        )
-    recipe = {
-        "recipe_version": RECIPE_VERSION,
-        "genoml_core_version": __version__,
-        "task": task,
-        "class_names": class_names,
-        "fold": fold,
-        "n_train": int(train.sum()),
-        "genotype_encoding": "count of the 'counted' allele (PLINK .bim A1); scaled (x - mean) / scale",
-        "imputation": "missing values take 'impute' (the training mean), i.e. 0 after scaling",
-        "n_snps": p,
-        "n_other": len(other_meta),
-        "features": features,
-    }
-    if pca is not None:
-        recipe["pca"] = pca
-    samples = split[["FID", "IID", "label"]].copy()
-    samples["role"] = role
-    io.write_tsv(samples, samples_tmp)
-    io.write_json_records(recipe, recipe_tmp, key="features")  # one feature per line
-    return {
-        "fold": fold,
-        "samples": n,
-        "train": int(train.sum()),
-        "valid": int((role == "valid").sum()),
-        "test": int((role == "test").sum()),
-        "snps": p,
-        "other_features": len(other_meta),
-        "genotype_missing_rate_train": float(miss_rate.mean()) if p else 0.0,
-        "store_bytes": int(geno_tmp.stat().st_size),
-        "ancestry_pcs": 0 if pca is None else pca["n_pcs"],
-    }
+    return features
+
+
+def _other_features(other_meta: list[dict[str, Any]], o_mean: np.ndarray, o_scale: np.ndarray) -> list[dict[str, Any]]:
+    """The recipe's entry of each other column: its entry plus its training mean and scale."""
+    return [
+        {**m, "mean": float(o_mean[j]), "scale": float(o_scale[j]), "impute": float(o_mean[j])}
+        for j, m in enumerate(other_meta)
+    ]
 
 
 def _pca_entry(pcs: pd.DataFrame, weights: str | Path, out_dir: Path) -> dict[str, Any]:
