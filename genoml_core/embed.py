@@ -157,40 +157,15 @@ def _two_d(z: np.ndarray, seed: int) -> np.ndarray:
     return PCA(2, random_state=seed).fit_transform(z)
 
 
-def compare_embeddings(
-    store_dir: str | Path,
-    vae_model: str | Path,
-    out_dir: str | Path,
-    *,
-    seed: int,
-    tsne_perplexity: float,
-    threads: int = 1,
-    individual_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Latent matrices, reconstructions, Davies-Bouldin scores and scatter plots for every method.
-
-    Writes ``{method}_scatter.png`` to ``out_dir`` and the per-person files to ``individual_dir``
-    (``out_dir`` when not given; the workflow's is ``results/individual/embed/``, not for sharing):
-    ``{method}_latent.tsv`` (FID IID role z1..zk) and ``{method}_reconstruction.npy`` (res_vae and
-    pca: float32, rows as the latent file). Returns the summary (aggregates only, no sample ids).
-    """
+def _fit_methods(
+    X: np.ndarray, tr: np.ndarray, emb: Any, meta: dict[str, Any], *, seed: int, tsne_perplexity: float, threads: int
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each method's latent matrix of every row (and reconstruction: res_vae, pca) with its timing;
+    PCA and t-SNE's PCA summary are fitted on the training rows ``tr``."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    person = Path(individual_dir) if individual_dir is not None else out
-    person.mkdir(parents=True, exist_ok=True)
-    store = FeatureStore(store_dir)
-    rows = np.arange(len(store.samples))
-    tr = store.index("train")
-    held = np.flatnonzero(store.samples.role.isin(["valid", "test"]).to_numpy())
-    X = store.rows(rows)
-    labels = _cluster_labels(store, rows)
-    names = store.recipe["class_names"] or ["lower third", "middle third", "upper third"]
-    emb, meta = persist.load_model(vae_model)
     d = int(emb.module_kwargs_["d_latent"])
-
     results: dict[str, Any] = {}
     latents: dict[str, np.ndarray] = {}
     recon: dict[str, np.ndarray] = {}
@@ -208,9 +183,44 @@ def compare_embeddings(
     t0 = time.perf_counter()
     # t-SNE on a 50-PC summary (the usual practice; fast and less noisy); PCA fitted on training rows
     pre = PCA(min(50, X.shape[1], len(tr)), random_state=seed).fit(X[tr]).transform(X)
-    perplexity = min(tsne_perplexity, (len(rows) - 1) / 3)
+    perplexity = min(tsne_perplexity, (len(X) - 1) / 3)
     latents["tsne"] = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=threads).fit_transform(pre)
     results["tsne"] = {"seconds": time.perf_counter() - t0, "perplexity": perplexity}
+    return results, latents, recon
+
+
+def compare_embeddings(
+    store_dir: str | Path,
+    vae_model: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int,
+    tsne_perplexity: float,
+    threads: int = 1,
+    individual_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Latent matrices, reconstructions, Davies-Bouldin scores and scatter plots for every method.
+
+    Writes ``{method}_scatter.png`` to ``out_dir`` and the per-person files to ``individual_dir``
+    (``out_dir`` when not given; the workflow's is ``results/individual/embed/``, not for sharing):
+    ``{method}_latent.tsv`` (FID IID role z1..zk) and ``{method}_reconstruction.npy`` (res_vae and
+    pca: float32, rows as the latent file). Returns the summary (aggregates only, no sample ids).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    person = Path(individual_dir) if individual_dir is not None else out
+    person.mkdir(parents=True, exist_ok=True)
+    store = FeatureStore(store_dir)
+    rows = np.arange(len(store.samples))
+    tr = store.index("train")
+    held = np.flatnonzero(store.samples.role.isin(["valid", "test"]).to_numpy())
+    X = store.rows(rows)
+    labels = _cluster_labels(store, rows)
+    names = store.recipe["class_names"] or ["lower third", "middle third", "upper third"]
+    emb, meta = persist.load_model(vae_model)
+    results, latents, recon = _fit_methods(
+        X, tr, emb, meta, seed=seed, tsne_perplexity=tsne_perplexity, threads=threads
+    )
     # t-SNE is transductive: the held-out rows it is scored on are part of its fit (no labels)
     in_fit = {"res_vae": False, "pca": False, "tsne": True}
 
