@@ -169,12 +169,7 @@ def fit_supervised(
         ConfigError: for a task/loss mismatch or a network with the wrong number of outputs.
         InputError: when X and y lengths differ or X yields no proper batches.
     """
-    if task not in TASKS:
-        raise ConfigError(f"{task=} must be one of {TASKS}")
-    _resolve_loss(task, options.loss)
-    _check_xy(X, y, "training set")
-    _check_xy(X_valid, y_valid, "validation set")
-    _check_sizes(X, X_valid)
+    _check_inputs(X, y, X_valid, y_valid, task, options)
     seed_everything(seed)
     generator = torch.Generator().manual_seed(int(seed))
     module = module.to(device)
@@ -186,13 +181,7 @@ def fit_supervised(
         dtype=dtype, generator=generator, class_weight=class_weight,
     )  # fmt: skip
     metric = objective.metric
-    if metric == FALLBACK_METRIC:
-        log.warning(
-            "validation metric %s is undefined on this validation set (%d rows); early stopping uses "
-            "the negative validation loss instead",
-            METRICS[task],
-            len(objective.y_valid),
-        )
+    _warn_if_fallback(metric, task, len(objective.y_valid))
     stopping = EarlyStopping(module, patience=options.patience, min_delta=options.min_delta)
     checkpointer = Checkpointer(
         checkpoint,
@@ -217,6 +206,27 @@ def fit_supervised(
     )  # fmt: skip
     log.info("restored epoch %d weights (valid_%s=%.4f)", stopping.best_epoch, metric, stopping.best_score)
     return _result(module, history, stopping, metric, device, dtype)
+
+
+def _check_inputs(
+    X: RowSource, y: np.ndarray, X_valid: RowSource, y_valid: np.ndarray, task: str, options: TrainOptions
+) -> None:
+    if task not in TASKS:
+        raise ConfigError(f"{task=} must be one of {TASKS}")
+    _resolve_loss(task, options.loss)
+    _check_xy(X, y, "training set")
+    _check_xy(X_valid, y_valid, "validation set")
+    _check_sizes(X, X_valid)
+
+
+def _warn_if_fallback(metric: str, task: str, n_valid: int) -> None:
+    if metric == FALLBACK_METRIC:
+        log.warning(
+            "validation metric %s is undefined on this validation set (%d rows); early stopping uses "
+            "the negative validation loss instead",
+            METRICS[task],
+            n_valid,
+        )
 
 
 def _check_sizes(X: RowSource, X_valid: RowSource) -> None:
