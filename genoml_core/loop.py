@@ -235,6 +235,23 @@ class Objective(Protocol):
         ...
 
 
+def _step(
+    loss: Tensor,
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    clip_grad_norm: float | None,
+) -> None:
+    """One optimizer step on ``loss``: zero_grad, backward (scaled), clip, step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if clip_grad_norm is not None:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+    scaler.step(optimizer)
+    scaler.update()
+
+
 def run_epochs(
     module: nn.Module,
     n_rows: int,
@@ -291,14 +308,7 @@ def run_epochs(
             if lr_at is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = lr_at((epoch - 1 + step / n_steps) / max_epochs)
-            loss = objective.batch_loss(idx, epoch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if clip_grad_norm is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
+            _step(objective.batch_loss(idx, epoch), module, optimizer, scaler, clip_grad_norm)
             seen += len(idx)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
