@@ -1,71 +1,20 @@
-"""Evaluation figures, one PNG per function, written atomically.
-
-Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas, never
-``pyplot``: no global figure registry to close, no GUI backend, safe in batch jobs and
-threads. PNGs carry no software/date metadata, so the same inputs give the same bytes with
-the same matplotlib.
-
-Scores follow :func:`genoml_core.learners.predict_scores`. Undefined curves (e.g. ROC with
-one class in ``y_true``) are left out with a note on the figure instead of failing.
-"""
+"""The evaluation figures of one task: ROC, precision-recall, confusion, calibration, score distributions
+(classification), predicted vs observed and residuals (continuous), and the whole set at once."""
 
 from __future__ import annotations
 
-import logging
-import os
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from .errors import ConfigError
-from .io import atomic_path
-from .layout import PLOT_FILES
-from .metrics import THRESHOLD, _average_precision, _check_inputs, compute_metrics, confusion
+from ..errors import ConfigError
+from ..layout import PLOT_FILES
+from ..metrics import THRESHOLD, _average_precision, _check_inputs, compute_metrics, confusion
+from .figure import PathLike, _figure, _note, _save
 
-__all__ = [
-    "PLOT_FILES",
-    "plot_roc",
-    "plot_pr",
-    "plot_confusion",
-    "plot_calibration",
-    "plot_score_distributions",
-    "plot_scatter",
-    "plot_residuals",
-    "PCA_ROLE_MARKERS",
-    "ancestry_group_column",
-    "plot_ancestry_pcs",
-    "evaluation_plots",
-]
-
-log = logging.getLogger(__name__)
-
-_DPI = 110
 _BINS = np.linspace(0.0, 1.0, 21).tolist()  # a list: matplotlib's stubs type hist bins as a Sequence
-
-PathLike = str | os.PathLike[str]
-
-
-def _figure(width: float = 5.0, height: float = 4.5) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: PathLike) -> Path:
-    path = Path(path)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})
-    fig.clear()
-    log.debug("wrote %s", path)
-    return path
 
 
 def _names(k: int, class_names: Sequence[str] | None) -> list[str]:
@@ -88,9 +37,6 @@ def _one_vs_rest(task: str, y: np.ndarray, s: np.ndarray, k: int) -> list[tuple[
     cols = [(1, y == 1, s)] if task == "binary" else [(c, y == c, s[:, c]) for c in range(k)]
     return [(c, pos, sc) for c, pos, sc in cols if 0 < pos.sum() < pos.size]
 
-
-def _note(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.3")
 
 
 # ----------------------------------------------------------------------------- classification
@@ -263,132 +209,6 @@ def plot_residuals(y_true: Any, predictions: Any, path: PathLike) -> Path:
     ax.set(xlabel="Residual (observed - predicted)", ylabel="Samples",
            title=f"Residuals (RMSE = {m['rmse']:.3g}, MAE = {m['mae']:.3g})")
     return _save(fig, path)
-
-
-# ----------------------------------------------------------------------------- ancestry PCs
-#: Marker per role in a fold's ``results/individual/pca/{fold}/pcs.tsv``: the training people are the ones the
-#: PCs were fitted on; everybody else was projected with the training allele weights.
-PCA_ROLE_MARKERS: dict[str, str] = {"train": "o", "valid": "s", "test": "^", "unused": "D"}
-_ROLE_ORDER = ("train", "valid", "unused", "test")  # drawn in this order: the projected test people on top
-_ANCESTRY_NAME = re.compile(r"ancestr|popul|^(super_?)?pop(_|$)|superpop", re.IGNORECASE)
-#: Groups beyond this many (by size) are drawn as one "other" group.
-_MAX_GROUPS = 10
-_MISSING = "(missing)"
-
-
-def ancestry_group_column(columns: Sequence[str]) -> str | None:
-    """The groups-table column to colour the ancestry PCs by: the first named like ancestry or
-    population (``ancestry``, ``genetic_ancestry``, ``population``, ``pop``, ``superpop``), else the
-    first group column; ``None`` when there is none besides FID and IID."""
-    cols = [str(c) for c in columns if c not in ("FID", "IID")]
-    for c in cols:
-        if _ANCESTRY_NAME.search(c):
-            return c
-    return cols[0] if cols else None
-
-
-def _read_ids_table(table: Any, what: str) -> pd.DataFrame:
-    df = table.copy() if isinstance(table, pd.DataFrame) else pd.read_csv(
-        table, sep="\t", dtype={"FID": str, "IID": str}, keep_default_na=False)
-    missing = [c for c in ("FID", "IID") if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{what} table has no {', '.join(missing)} column; the header must start with FID and IID")
-    df["FID"] = df["FID"].astype(str)
-    df["IID"] = df["IID"].astype(str)
-    return df
-
-
-def plot_ancestry_pcs(
-    pcs: Any, path: PathLike, *, groups: Any = None, group_column: str | None = None, title: str | None = None
-) -> Path:
-    """Ancestry PC1 against PC2 of one fold, coloured by group (or by role without groups).
-
-    Args:
-        pcs: ``results/individual/pca/{fold}/pcs.tsv`` (path or DataFrame): FID, IID, ``role`` (train, valid,
-            test or unused) and ``ancestry_PC1`` ... ``ancestry_PCk``.
-        path: the PNG to write.
-        groups: the ``data.groups`` table (path or DataFrame: FID, IID, group columns) or ``None``.
-            People without a row or a value are grouped as ``(missing)``.
-        group_column: the column to colour by (default :func:`ancestry_group_column`).
-        title: figure title (default ``"Ancestry PCs"``).
-
-    The training people (the PCs were fitted on them) are circles; the projected people are drawn
-    with other markers (:data:`PCA_ROLE_MARKERS`; test people as triangles, on top). With a single
-    PC, PC1 is drawn against the role. The figure carries no ids.
-    """
-    df = _read_ids_table(pcs, "pcs")
-    pc_cols = sorted((c for c in df.columns if re.fullmatch(r"ancestry_PC\d+", str(c))),
-                     key=lambda c: int(str(c)[len("ancestry_PC"):]))
-    for c in pc_cols:
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    roles = (df["role"].astype(str) if "role" in df.columns else pd.Series("train", index=df.index)).str.lower()
-    fig = _figure(7.0, 5.0)
-    ax = fig.add_subplot()
-    title = title or "Ancestry PCs"
-    if not pc_cols or df.empty:
-        _note(ax, "no ancestry PCs in the table")
-        ax.set(title=title, xticks=[], yticks=[])
-        return _save(fig, path)
-
-    colour_by = "role"
-    labels = roles
-    if groups is not None:
-        g = _read_ids_table(groups, "groups")
-        col = group_column or ancestry_group_column(list(g.columns))
-        if col is not None:
-            if col not in g.columns:
-                raise ConfigError(f"groups table has no column {col!r}; columns are {list(g.columns)}")
-            g = g.drop_duplicates(["FID", "IID"])[["FID", "IID", col]].rename(columns={col: "_group"})
-            merged = df[["FID", "IID"]].merge(g, on=["FID", "IID"], how="left")
-            labels = (merged["_group"].fillna("").astype(str).replace({"": _MISSING, "NA": _MISSING, "nan": _MISSING})
-                      .set_axis(df.index))
-            colour_by = col
-    counts = labels.value_counts()
-    levels = sorted(counts.index, key=lambda v: (v == _MISSING, -counts[v], v))
-    if len(levels) > _MAX_GROUPS:
-        keep = set(levels[: _MAX_GROUPS - 1])
-        labels = labels.where(labels.isin(keep), "other")
-        levels = [v for v in levels if v in keep] + ["other"]
-    if colour_by == "role":
-        levels = [r for r in _ROLE_ORDER if r in set(labels)] + sorted(set(labels) - set(_ROLE_ORDER))
-    palette = {lv: (f"C{i % 10}" if lv not in (_MISSING, "other") else "0.6") for i, lv in enumerate(levels)}
-
-    x = df[pc_cols[0]].to_numpy(np.float64)
-    if len(pc_cols) > 1:
-        y = df[pc_cols[1]].to_numpy(np.float64)
-        ylabel = "ancestry PC2"
-    else:  # one PC: a strip per role, jittered deterministically
-        role_rows = [r for r in _ROLE_ORDER if r in set(roles)] + sorted(set(roles) - set(_ROLE_ORDER))
-        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(df))
-        y = roles.map({r: i for i, r in enumerate(role_rows)}).to_numpy(np.float64) + jitter
-        ax.set_yticks(range(len(role_rows)), role_rows)
-        ylabel = "role"
-    size = 14 if len(df) <= 2000 else 6 if len(df) <= 20000 else 2
-    role_order = [r for r in _ROLE_ORDER if r in set(roles)] + sorted(set(roles) - set(_ROLE_ORDER))
-    for role in role_order:
-        in_role = (roles == role).to_numpy()
-        for lv in levels:
-            sel = in_role & (labels == lv).to_numpy()
-            if sel.any():
-                ax.scatter(x[sel], y[sel], s=size, c=palette[lv], marker=PCA_ROLE_MARKERS.get(role, "P"),
-                           alpha=0.75 if role == "train" else 0.9, linewidths=0.3,
-                           edgecolors="none" if role == "train" else "0.15", rasterized=len(df) > 2000)
-    handles = []
-    if colour_by != "role":
-        handles += [Line2D([], [], ls="", marker="o", color=palette[lv], label=f"{lv} (n={int((labels == lv).sum())})")
-                    for lv in levels]
-    for role in role_order:
-        n = int((roles == role).sum())
-        how = "fitted" if role == "train" else "projected"
-        handles.append(Line2D([], [], ls="", marker=PCA_ROLE_MARKERS.get(role, "P"),
-                              color=palette[role] if colour_by == "role" else "0.35",
-                              markeredgecolor="none" if role == "train" else "0.15",
-                              label=f"{role}, {how} (n={n})"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-              title=None if colour_by == "role" else colour_by, title_fontsize=7, frameon=False)
-    ax.set(xlabel="ancestry PC1", ylabel=ylabel, title=title)
-    return _save(fig, path)
-
 
 # ----------------------------------------------------------------------------- all at once
 def evaluation_plots(
