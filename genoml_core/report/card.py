@@ -48,26 +48,10 @@ def _final_model_text(ev: Mapping[str, Any], best: Any, main: str | None) -> str
             f"{main}{how}")
 
 
-def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Mapping[str, Any],
-                split: Mapping[str, Any], ev: Mapping[str, Any], board: pd.DataFrame,
-                explain: Mapping[str, Any] | None, subgroups: Mapping[str, Any] | None,
-                intended_use: str | None, too_small: Sequence[str] = (),
-                pca: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    task = config.get("task")
-    data = config.get("data", {})
-    pheno = data.get("phenotype_column")
-    best = board.iloc[0]
-    recipe_n = (explain or {}).get("n_features")
-    parts = split.get("parts") or {}
-    main = ev.get("selection_metric")
-    ci = (ev.get("test_ci95") or {}).get(main)
-    test_value = (ev.get("test") or {}).get(main)
-    metric_text = f"{main} = {_fmt(test_value)}" + (f" (95% CI {_fmt(ci[0])}-{_fmt(ci[1])})" if ci else "")
-    use = intended_use or (
-        f"Research: estimating the genetic predisposition to '{pheno}' ({task}) in people similar to the "
-        "training cohort (same genotyping platform, QC and ancestry mix). Not validated for clinical or "
-        "individual decisions."
-    )
+def _limitations(*, ev: Mapping[str, Any], best: Any, main: str | None, ci: Sequence[float] | None,
+                 explain: Mapping[str, Any] | None, subgroups: Mapping[str, Any] | None, too_small: Sequence[str],
+                 pca: Mapping[str, Any] | None) -> list[str]:
+    """The model card's limitations: the standing ones, then what this run's results add."""
     limitations = [
         f"Validated once on a held-out test set of {ev.get('n_test')} people from the same cohort; performance "
         "on other cohorts (other platforms, ancestries, recruitment) is unknown until predicted with the "
@@ -91,6 +75,13 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
         limitations.append("Ancestry PCs are projections onto the training people's axes: for people of an ancestry "
                            "the training cohort does not represent, they describe ancestry poorly and adjust for it "
                            "poorly.")
+    if subgroups:
+        limitations.extend(subgroups.get("warnings", []))
+    return limitations
+
+
+def _subgroup_gaps(subgroups: Mapping[str, Any] | None) -> list[str]:
+    """The model card's subgroup gaps: per group column, the largest gap of the main metric."""
     gaps: list[str] = []
     if subgroups:
         for col, info in (subgroups.get("columns") or {}).items():
@@ -100,9 +91,34 @@ def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Map
                             f"{_fmt(info.get('best_value'))})" + (" - FLAGGED" if info.get("flagged") else ""))
             else:
                 gaps.append(f"{col}: fewer than two groups large enough to compare")
-        limitations.extend(subgroups.get("warnings", []))
     else:
         gaps.append("No groups file configured (data.groups): performance per ancestry, sex or site was not checked.")
+    return gaps
+
+
+def _model_card(*, config: Mapping[str, Any], inputs: Mapping[str, Any], qc: Mapping[str, Any],
+                split: Mapping[str, Any], ev: Mapping[str, Any], board: pd.DataFrame,
+                explain: Mapping[str, Any] | None, subgroups: Mapping[str, Any] | None,
+                intended_use: str | None, too_small: Sequence[str] = (),
+                pca: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    task = config.get("task")
+    data = config.get("data", {})
+    pheno = data.get("phenotype_column")
+    best = board.iloc[0]
+    recipe_n = (explain or {}).get("n_features")
+    parts = split.get("parts") or {}
+    main = ev.get("selection_metric")
+    ci = (ev.get("test_ci95") or {}).get(main)
+    test_value = (ev.get("test") or {}).get(main)
+    metric_text = f"{main} = {_fmt(test_value)}" + (f" (95% CI {_fmt(ci[0])}-{_fmt(ci[1])})" if ci else "")
+    use = intended_use or (
+        f"Research: estimating the genetic predisposition to '{pheno}' ({task}) in people similar to the "
+        "training cohort (same genotyping platform, QC and ancestry mix). Not validated for clinical or "
+        "individual decisions."
+    )
+    limitations = _limitations(ev=ev, best=best, main=main, ci=ci, explain=explain, subgroups=subgroups,
+                               too_small=too_small, pca=pca)
+    gaps = _subgroup_gaps(subgroups)
     return {
         "details": [
             ("model", _final_model_text(ev, best, main)),
