@@ -45,6 +45,59 @@ def _read_ids_table(table: Any, what: str) -> pd.DataFrame:
     return df
 
 
+def _group_labels(df: pd.DataFrame, roles: pd.Series, groups: Any,
+                  group_column: str | None) -> tuple[pd.Series, str]:
+    """Each person's colour label and the column it comes from: the group (``(missing)`` without one)
+    when ``groups`` has a column to colour by, else the role (column ``"role"``)."""
+    colour_by = "role"
+    labels = roles
+    if groups is not None:
+        g = _read_ids_table(groups, "groups")
+        col = group_column or ancestry_group_column(list(g.columns))
+        if col is not None:
+            if col not in g.columns:
+                raise ConfigError(f"groups table has no column {col!r}; columns are {list(g.columns)}")
+            g = g.drop_duplicates(["FID", "IID"])[["FID", "IID", col]].rename(columns={col: "_group"})
+            merged = df[["FID", "IID"]].merge(g, on=["FID", "IID"], how="left")
+            labels = (merged["_group"].fillna("").astype(str).replace({"": _MISSING, "NA": _MISSING, "nan": _MISSING})
+                      .set_axis(df.index))
+            colour_by = col
+    return labels, colour_by
+
+
+def _levels(labels: pd.Series, colour_by: str) -> tuple[pd.Series, list[str]]:
+    """The labels (beyond :data:`_MAX_GROUPS` groups, the smallest as ``other``) and their levels in
+    legend order: by size, ``(missing)`` last; roles in :data:`_ROLE_ORDER`."""
+    counts = labels.value_counts()
+    levels = sorted(counts.index, key=lambda v: (v == _MISSING, -counts[v], v))
+    if len(levels) > _MAX_GROUPS:
+        keep = set(levels[: _MAX_GROUPS - 1])
+        labels = labels.where(labels.isin(keep), "other")
+        levels = [v for v in levels if v in keep] + ["other"]
+    if colour_by == "role":
+        levels = [r for r in _ROLE_ORDER if r in set(labels)] + sorted(set(labels) - set(_ROLE_ORDER))
+    return labels, levels
+
+
+def _legend(ax: Any, *, labels: pd.Series, levels: list[str], palette: dict[str, str], roles: pd.Series,
+            role_order: list[str], colour_by: str) -> None:
+    """The legend right of the axes: the groups with their sizes (when coloured by group), then the roles'
+    markers, each fitted or projected, with its size."""
+    handles = []
+    if colour_by != "role":
+        handles += [Line2D([], [], ls="", marker="o", color=palette[lv], label=f"{lv} (n={int((labels == lv).sum())})")
+                    for lv in levels]
+    for role in role_order:
+        n = int((roles == role).sum())
+        how = "fitted" if role == "train" else "projected"
+        handles.append(Line2D([], [], ls="", marker=PCA_ROLE_MARKERS.get(role, "P"),
+                              color=palette[role] if colour_by == "role" else "0.35",
+                              markeredgecolor="none" if role == "train" else "0.15",
+                              label=f"{role}, {how} (n={n})"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+              title=None if colour_by == "role" else colour_by, title_fontsize=7, frameon=False)
+
+
 def plot_ancestry_pcs(
     pcs: Any, path: PathLike, *, groups: Any = None, group_column: str | None = None, title: str | None = None
 ) -> Path:
@@ -77,27 +130,8 @@ def plot_ancestry_pcs(
         ax.set(title=title, xticks=[], yticks=[])
         return _save(fig, path)
 
-    colour_by = "role"
-    labels = roles
-    if groups is not None:
-        g = _read_ids_table(groups, "groups")
-        col = group_column or ancestry_group_column(list(g.columns))
-        if col is not None:
-            if col not in g.columns:
-                raise ConfigError(f"groups table has no column {col!r}; columns are {list(g.columns)}")
-            g = g.drop_duplicates(["FID", "IID"])[["FID", "IID", col]].rename(columns={col: "_group"})
-            merged = df[["FID", "IID"]].merge(g, on=["FID", "IID"], how="left")
-            labels = (merged["_group"].fillna("").astype(str).replace({"": _MISSING, "NA": _MISSING, "nan": _MISSING})
-                      .set_axis(df.index))
-            colour_by = col
-    counts = labels.value_counts()
-    levels = sorted(counts.index, key=lambda v: (v == _MISSING, -counts[v], v))
-    if len(levels) > _MAX_GROUPS:
-        keep = set(levels[: _MAX_GROUPS - 1])
-        labels = labels.where(labels.isin(keep), "other")
-        levels = [v for v in levels if v in keep] + ["other"]
-    if colour_by == "role":
-        levels = [r for r in _ROLE_ORDER if r in set(labels)] + sorted(set(labels) - set(_ROLE_ORDER))
+    labels, colour_by = _group_labels(df, roles, groups, group_column)
+    labels, levels = _levels(labels, colour_by)
     palette = {lv: (f"C{i % 10}" if lv not in (_MISSING, "other") else "0.6") for i, lv in enumerate(levels)}
 
     x = df[pc_cols[0]].to_numpy(np.float64)
@@ -120,18 +154,7 @@ def plot_ancestry_pcs(
                 ax.scatter(x[sel], y[sel], s=size, c=palette[lv], marker=PCA_ROLE_MARKERS.get(role, "P"),
                            alpha=0.75 if role == "train" else 0.9, linewidths=0.3,
                            edgecolors="none" if role == "train" else "0.15", rasterized=len(df) > 2000)
-    handles = []
-    if colour_by != "role":
-        handles += [Line2D([], [], ls="", marker="o", color=palette[lv], label=f"{lv} (n={int((labels == lv).sum())})")
-                    for lv in levels]
-    for role in role_order:
-        n = int((roles == role).sum())
-        how = "fitted" if role == "train" else "projected"
-        handles.append(Line2D([], [], ls="", marker=PCA_ROLE_MARKERS.get(role, "P"),
-                              color=palette[role] if colour_by == "role" else "0.35",
-                              markeredgecolor="none" if role == "train" else "0.15",
-                              label=f"{role}, {how} (n={n})"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-              title=None if colour_by == "role" else colour_by, title_fontsize=7, frameon=False)
+    _legend(ax, labels=labels, levels=levels, palette=palette, roles=roles, role_order=role_order,
+            colour_by=colour_by)
     ax.set(xlabel="ancestry PC1", ylabel=ylabel, title=title)
     return _save(fig, path)
