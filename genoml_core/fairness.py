@@ -260,45 +260,13 @@ def subgroup_metrics(
     warnings: list[str] = []
     per_column: dict[str, Any] = {}
     for col in cols:
-        eligible = []
-        small = []
-        for level in sorted(merged[col].unique(), key=lambda v: (v == MISSING_GROUP, v)):
-            mask = (merged[col] == level).to_numpy()
-            r = _group_row(task, y[mask], s[mask], n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed, cutoff=cutoff)
-            ok = bool(mask.sum() >= options.min_n and level != MISSING_GROUP)
-            rows.append({"column": col, "group": level, "share": float(mask.mean()), **r, "eligible": ok})
-            if ok and not math.isnan(r["value"]):
-                eligible.append(r | {"group": level})
-            elif level != MISSING_GROUP:
-                small.append(f"{level} (n={r['n']})")
-        info: dict[str, Any] = {"n_groups": len(merged[col].unique()), "assessed": [e["group"] for e in eligible]}
-        if small:
-            msg = (f"{col}: group(s) {', '.join(small)} too small (min_n={options.min_n}) or with an undefined "
-                   f"{main}: performance for them is not assessed, not shown to be fine")
-            warnings.append(msg)
-            info["not_assessed"] = small
-        if len(eligible) >= 2:
-            by = sorted(eligible, key=lambda e: e["value"], reverse=higher)
-            best, worst = by[0], by[-1]
-            gap = abs(best["value"] - worst["value"])
-            info.update(gap=gap, best_group=best["group"], best_value=best["value"], worst_group=worst["group"],
-                        worst_value=worst["value"], flagged=bool(gap > options.max_gap))
-            if gap > options.max_gap:
-                warnings.append(
-                    f"{col}: {main} differs by {gap:.3f} between groups ({worst['group']} {worst['value']:.3f} "
-                    f"vs {best['group']} {best['value']:.3f}), more than max_gap={options.max_gap}"
-                )
-        else:
-            info.update(gap=math.nan, flagged=False)
-        below = [e for e in eligible if _ci_excludes(e, overall["value"], higher)]
-        for e in below:
-            warnings.append(
-                f"{col}={e['group']}: {main} {e['value']:.3f} (95% CI {e['ci_low']:.3f}-{e['ci_high']:.3f}) is "
-                f"significantly worse than overall ({overall['value']:.3f})"
-            )
-        if below:
-            info["flagged"] = True
-            info["worse_than_overall"] = [e["group"] for e in below]
+        col_rows, eligible, small = _column_rows(merged[col], col, y, s, task=task, n_classes=n_classes,
+                                                 min_n=options.min_n, n_bootstrap=n_bootstrap, seed=seed,
+                                                 cutoff=cutoff)
+        rows.extend(col_rows)
+        info, col_warnings = _column_info(col, len(merged[col].unique()), eligible, small, overall,
+                                          main=main, higher=higher, options=options)
+        warnings.extend(col_warnings)
         per_column[col] = info
     if n_without:
         warnings.append(f"{n_without} test sample(s) have no row in the groups file (group {MISSING_GROUP!r})")
@@ -318,6 +286,62 @@ def subgroup_metrics(
         "warnings": warnings,
     }
     return table, summary
+
+
+def _column_rows(groups: pd.Series, col: str, y: np.ndarray, s: np.ndarray, *, task: str, n_classes: int | None,
+                 min_n: int, n_bootstrap: int, seed: int,
+                 cutoff: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The table rows of one group column (one per group, ``(missing)`` last), the rows of the groups
+    that can be compared (``n >= min_n``, a defined metric), and the others as ``"level (n=...)"``."""
+    rows: list[dict[str, Any]] = []
+    eligible = []
+    small = []
+    for level in sorted(groups.unique(), key=lambda v: (v == MISSING_GROUP, v)):
+        mask = (groups == level).to_numpy()
+        r = _group_row(task, y[mask], s[mask], n_classes=n_classes, n_bootstrap=n_bootstrap, seed=seed, cutoff=cutoff)
+        ok = bool(mask.sum() >= min_n and level != MISSING_GROUP)
+        rows.append({"column": col, "group": level, "share": float(mask.mean()), **r, "eligible": ok})
+        if ok and not math.isnan(r["value"]):
+            eligible.append(r | {"group": level})
+        elif level != MISSING_GROUP:
+            small.append(f"{level} (n={r['n']})")
+    return rows, eligible, small
+
+
+def _column_info(col: str, n_groups: int, eligible: list[dict[str, Any]], small: list[str], overall: Mapping[str, Any],
+                 *, main: str, higher: bool, options: SubgroupOptions) -> tuple[dict[str, Any], list[str]]:
+    """One group column's summary (the groups assessed, the largest gap, the flags) and its warnings:
+    groups not assessed, a gap above ``max_gap``, groups significantly worse than overall."""
+    warnings: list[str] = []
+    info: dict[str, Any] = {"n_groups": n_groups, "assessed": [e["group"] for e in eligible]}
+    if small:
+        msg = (f"{col}: group(s) {', '.join(small)} too small (min_n={options.min_n}) or with an undefined "
+               f"{main}: performance for them is not assessed, not shown to be fine")
+        warnings.append(msg)
+        info["not_assessed"] = small
+    if len(eligible) >= 2:
+        by = sorted(eligible, key=lambda e: e["value"], reverse=higher)
+        best, worst = by[0], by[-1]
+        gap = abs(best["value"] - worst["value"])
+        info.update(gap=gap, best_group=best["group"], best_value=best["value"], worst_group=worst["group"],
+                    worst_value=worst["value"], flagged=bool(gap > options.max_gap))
+        if gap > options.max_gap:
+            warnings.append(
+                f"{col}: {main} differs by {gap:.3f} between groups ({worst['group']} {worst['value']:.3f} "
+                f"vs {best['group']} {best['value']:.3f}), more than max_gap={options.max_gap}"
+            )
+    else:
+        info.update(gap=math.nan, flagged=False)
+    below = [e for e in eligible if _ci_excludes(e, overall["value"], higher)]
+    for e in below:
+        warnings.append(
+            f"{col}={e['group']}: {main} {e['value']:.3f} (95% CI {e['ci_low']:.3f}-{e['ci_high']:.3f}) is "
+            f"significantly worse than overall ({overall['value']:.3f})"
+        )
+    if below:
+        info["flagged"] = True
+        info["worse_than_overall"] = [e["group"] for e in below]
+    return info, warnings
 
 
 def _ci_excludes(row: Mapping[str, Any], overall: float, higher: bool) -> bool:
