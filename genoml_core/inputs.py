@@ -286,14 +286,11 @@ def read_numeric_table(
     return pd.concat([df[ID_COLS].copy(), pd.DataFrame(values, index=df.index)], axis=1)
 
 
-def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
-    """Check every input named in the config's ``data`` section; return the analysis samples.
-
-    Analysis samples are those in the .fam with a non-missing phenotype. Phenotype rows for
-    people absent from the .fam are an error (usually a wrong file or an id mix-up).
-    """
+def _universe(data: dict[str, Any], missing: list[str]) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """The samples there are data for (FID, IID), the file that names them (for messages) and the report's
+    first counts: the .fam of checked PLINK files (.bed size, unique variant ids), or, in a matrix-only
+    run, the rows of the feature matrix."""
     prefix = data["genotypes"]
-    missing = list(data["missing_values"])
     if prefix:
         fam = io.read_fam(prefix)
         bim = io.read_bim(prefix)
@@ -315,13 +312,13 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
         matrix = read_id_table(data["omics"], missing, "omics")
         universe, universe_name = matrix[ID_COLS], str(data["omics"])
         report = {"matrix_samples": len(matrix), "matrix_features": int(matrix.shape[1] - 2)}
-    pheno, class_names = read_phenotype(
-        data["phenotype"],
-        data["phenotype_column"],
-        task,
-        binary_coding=data["binary_coding"],
-        missing_values=missing,
-    )
+    return universe, universe_name, report
+
+
+def _match_phenotype(pheno: pd.DataFrame, universe: pd.DataFrame, universe_name: str, data: dict[str, Any],
+                     report: dict[str, Any]) -> pd.DataFrame:
+    """The phenotype rows of samples in ``universe``. Rows of other samples are an error, or dropped with a
+    warning under ``data.unmatched_phenotype: drop`` (unless that leaves none); their count goes in ``report``."""
     uni_ids = pd.MultiIndex.from_frame(universe)
     ph_ids = pd.MultiIndex.from_frame(pheno[ID_COLS])
     not_in_fam = ~ph_ids.isin(uni_ids)
@@ -342,22 +339,13 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
                 f"{whitespace_hint(absent)}; check that the ids match {universe_name} exactly (or remove those rows), "
                 f"{fix}"
             )
-    report["phenotype_column"] = data["phenotype_column"]
-    report["phenotyped_samples"] = len(pheno)
-    report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
-        len(universe) - len(pheno)
-    )
-    samples = universe.merge(pheno, on=ID_COLS, how="inner")  # .fam (or matrix) order
-    if task != "continuous":
-        assert class_names is not None  # read_phenotype names the classes of a classification task
-        counts = samples.label.value_counts().sort_index()
-        report["class_counts"] = {class_names[int(k)]: int(v) for k, v in counts.items()}
-        small = counts[counts < MIN_PER_CLASS]
-        if len(small):
-            raise InputError(
-                f"{data['phenotype']}: class {class_names[int(small.index[0])]!r} has only {int(small.iloc[0])} "
-                f"sample(s); each class needs at least {MIN_PER_CLASS} for a stratified train/valid/test split"
-            )
+    return pheno
+
+
+def _check_side_tables(data: dict[str, Any], samples: pd.DataFrame, missing: list[str],
+                       report: dict[str, Any]) -> None:
+    """Read the covariates and the omics matrix (when configured) as numbers; report their columns and the
+    analysis samples without a row, and warn about those samples and about constant columns."""
     for key, what in (("covariates", "covariate"), ("omics", "omics")):
         if not data.get(key):
             continue
@@ -377,6 +365,42 @@ def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
         constant = [c for c in feats if table[c].nunique(dropna=True) <= 1]
         if constant:
             log.warning("%s: column(s) %s are constant and carry no information", data[key], constant)
+
+
+def check_inputs(data: dict[str, Any], task: str) -> CheckedInputs:
+    """Check every input named in the config's ``data`` section; return the analysis samples.
+
+    Analysis samples are those in the .fam with a non-missing phenotype. Phenotype rows for
+    people absent from the .fam are an error (usually a wrong file or an id mix-up).
+    """
+    prefix = data["genotypes"]
+    missing = list(data["missing_values"])
+    universe, universe_name, report = _universe(data, missing)
+    pheno, class_names = read_phenotype(
+        data["phenotype"],
+        data["phenotype_column"],
+        task,
+        binary_coding=data["binary_coding"],
+        missing_values=missing,
+    )
+    pheno = _match_phenotype(pheno, universe, universe_name, data, report)
+    report["phenotype_column"] = data["phenotype_column"]
+    report["phenotyped_samples"] = len(pheno)
+    report["fam_samples_without_phenotype" if prefix else "matrix_samples_without_phenotype"] = int(
+        len(universe) - len(pheno)
+    )
+    samples = universe.merge(pheno, on=ID_COLS, how="inner")  # .fam (or matrix) order
+    if task != "continuous":
+        assert class_names is not None  # read_phenotype names the classes of a classification task
+        counts = samples.label.value_counts().sort_index()
+        report["class_counts"] = {class_names[int(k)]: int(v) for k, v in counts.items()}
+        small = counts[counts < MIN_PER_CLASS]
+        if len(small):
+            raise InputError(
+                f"{data['phenotype']}: class {class_names[int(small.index[0])]!r} has only {int(small.iloc[0])} "
+                f"sample(s); each class needs at least {MIN_PER_CLASS} for a stratified train/valid/test split"
+            )
+    _check_side_tables(data, samples, missing, report)
     report["analysis_samples"] = len(samples)
     return CheckedInputs(samples=samples, class_names=class_names, report=report)
 
