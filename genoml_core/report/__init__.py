@@ -45,6 +45,12 @@ pca_groups           the ``data.groups`` table: colours the PC scatter (optional
 
 The model card says whether ancestry PCs were used: k PCs with ``pca_summary``, otherwise not
 (``pca.n_pcs`` 0, or no genotypes).
+
+Modules: :mod:`~genoml_core.report.render` (:func:`render_report`: reads the files, fills the
+page's jinja2 template ``template.html``, package data; :func:`write_report`),
+:mod:`~genoml_core.report.sections` (one function per section), :mod:`~genoml_core.report.card`
+(the model card), :mod:`~genoml_core.report.tables` (cells, tables and images as the template
+shows them) and :mod:`~genoml_core.report.inputs` (the input keys, :func:`collect_versions`).
 """
 
 from ..layout import OPTIONAL_INPUTS, PCA_INPUTS, pca_report_fold

@@ -16,7 +16,7 @@ from ..layout import OPTIONAL_INPUTS
 from ..run_size import judge_run_size
 from .card import _final_model_text, _model_card
 from .inputs import _first, _list, _required, collect_versions
-from .sections import (_PLOT_TITLES, _explain_section, _leaderboard_section, _metrics_section, _pca_section,
+from .sections import (_evaluation_plots, _explain_section, _leaderboard_section, _metrics_section, _pca_section,
                        _qc_section, _split_section, _subgroup_section, _warnings_banner)
 from .tables import _generic, _img
 
@@ -29,14 +29,6 @@ TEMPLATE_FILE = "template.html"
 
 def _template_text() -> str:
     return resources.files(__package__).joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
-
-
-def _evaluation_plots(inputs: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The evaluation PNGs (input key ``plots``), embedded, titled by their plot name."""
-    eval_plots = []
-    for p in _list(inputs, "plots"):
-        eval_plots.append(_img(p, _PLOT_TITLES.get(Path(p).stem, Path(p).stem)))
-    return eval_plots
 
 
 def _explain_part(inputs: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import layout
 from ..plots import ancestry_group_column, plot_ancestry_pcs
 from ..run_size import LOGGER_NAME as _SIZE_LOGGER
+from .inputs import _list
 from .tables import _flat_rows, _fmt, _img, _table
 
 #: Eigenvalues listed in the report's ancestry PC section.
@@ -133,6 +134,14 @@ def _metrics_section(ev: Mapping[str, Any]) -> dict[str, Any]:
         df.insert(0, "true", cm["classes"])
         cm_table = _table(df)
     return {"table": _table(pd.DataFrame(rows)), "valid": valid, "confusion": cm_table}
+
+
+def _evaluation_plots(inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The evaluation PNGs (input key ``plots``), embedded, titled by their plot name."""
+    eval_plots = []
+    for p in _list(inputs, "plots"):
+        eval_plots.append(_img(p, _PLOT_TITLES.get(Path(p).stem, Path(p).stem)))
+    return eval_plots
 
 
 def _explain_section(summary: Mapping[str, Any], importance: pd.DataFrame | None,
