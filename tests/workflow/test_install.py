@@ -24,6 +24,7 @@ def test_a_non_editable_install_validates_configs_without_the_checkout(tmp_path)
     proc = subprocess.run(pip, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (site / "genoml_core" / "config.schema.yaml").is_file()
+    assert (site / "genoml_core" / "report" / "template.html").is_file()  # the report page: package data too
     shutil.rmtree(src)  # nothing of the sources is left to fall back on
 
     (tmp_path / "config.yaml").write_text("task: binary\ndata: {genotypes: g, phenotype: p.tsv, phenotype_column: y}\nqc: {mnd: 0.1}\n")
