@@ -34,7 +34,7 @@ def is_strand_ambiguous(a: str, b: str) -> bool:
 def resolve_alleles(counted: str, other: str, a1: str, a2: str, *, ambiguous: str = "drop") -> str:
     """How a new ``.bim`` row's alleles (A1 ``a1`` counted in the .bed, A2 ``a2``) relate to a
     recipe SNP's (``counted``, ``other``): one of :data:`USED_STATUSES`, ``"allele_mismatch"``
-    or ``"ambiguous_dropped"`` (see the module docstring).
+    or ``"ambiguous_dropped"`` (see :mod:`genoml_core.harmonize`).
     """
     if ambiguous not in AMBIGUOUS_POLICIES:
         raise ValueError(f"{ambiguous=} must be one of {AMBIGUOUS_POLICIES}")

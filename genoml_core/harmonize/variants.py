@@ -84,6 +84,152 @@ class VariantPlan:
         return out
 
 
+@dataclass(frozen=True)
+class _BimColumns:
+    """The new cohort's ``.bim`` as arrays: ids, alleles, chromosomes (:func:`normalize_chrom`), positions."""
+
+    snp: np.ndarray
+    a1: np.ndarray
+    a2: np.ndarray
+    chrom: np.ndarray
+    pos: np.ndarray
+
+    @classmethod
+    def of(cls, bim: pd.DataFrame) -> "_BimColumns":
+        return cls(
+            snp=bim.SNP.astype(str).to_numpy(),
+            a1=bim.A1.astype(str).to_numpy(),
+            a2=bim.A2.astype(str).to_numpy(),
+            chrom=np.array([normalize_chrom(c) for c in bim.CHR.to_numpy()], dtype=object),
+            pos=bim.POS.to_numpy(),
+        )
+
+
+@dataclass
+class _Matching:
+    """A plan being made, per recipe SNP: the ``.bim`` row used (-1: imputed), status, how matched."""
+
+    source: np.ndarray
+    status: np.ndarray
+    matched_by: np.ndarray
+
+    @classmethod
+    def unmatched(cls, p: int) -> "_Matching":
+        return cls(source=np.full(p, -1, dtype=np.int64), status=np.full(p, "absent", dtype=object),
+                   matched_by=np.full(p, "", dtype=object))
+
+
+def _rows_by_id(snp: np.ndarray, ids: list[str]) -> pd.Series:
+    """The ``.bim`` row of every recipe SNP id found there (id -> row).
+
+    Raises:
+        InputError: a recipe SNP id appears more than once in the new ``.bim``.
+    """
+    wanted = pd.Index(ids)
+    in_recipe = pd.Index(snp).isin(wanted)
+    dup = pd.Series(snp[in_recipe]).duplicated(keep=False)
+    if dup.any():
+        first = str(pd.Series(snp[in_recipe])[dup].iloc[0])
+        line = int(np.flatnonzero(snp == first)[0]) + 1
+        raise InputError(
+            f"new cohort .bim, line {line}: variant id {first!r} (a model feature) appears "
+            f"{int((snp == first).sum())} times; give variants unique ids (plink2 --set-all-var-ids "
+            "@:#:\\$r:\\$a --make-bed, or remove the duplicates with --rm-dup)"
+        )
+    return pd.Series(np.flatnonzero(in_recipe), index=snp[in_recipe])
+
+
+def _match_by_id(
+    feats: list[dict[str, Any]], ids: list[str], bim: _BimColumns, m: _Matching, *, ambiguous: str
+) -> tuple[int, list[int]]:
+    """Resolve the recipe SNPs whose id is in the new ``.bim`` (into ``m``).
+
+    Returns:
+        ``(differs, unmatched)``: how many matched SNPs have another chromosome:position there,
+        and the indices of the recipe SNPs whose id is not found.
+    """
+    row_of = _rows_by_id(bim.snp, ids)
+    a1, a2, chrom, pos = bim.a1, bim.a2, bim.chrom, bim.pos
+    source, status, matched_by = m.source, m.status, m.matched_by
+    differs = 0
+    unmatched: list[int] = []
+    for j, f in enumerate(feats):
+        r = row_of.get(ids[j])
+        if r is None:
+            unmatched.append(j)
+            continue
+        r = int(r)
+        matched_by[j] = "id"
+        status[j] = resolve_alleles(f["counted"], f["other"], a1[r], a2[r], ambiguous=ambiguous)
+        if status[j] in USED_STATUSES:
+            source[j] = r
+        if chrom[r] != normalize_chrom(f["chrom"]) or int(pos[r]) != int(f["pos"]):
+            differs += 1
+    return differs, unmatched
+
+
+def _rows_at_positions(
+    feats: list[dict[str, Any]], unmatched: list[int], bim: _BimColumns
+) -> dict[tuple[str, int], list[int]]:
+    """The ``.bim`` rows at the chromosome:position of each ``unmatched`` recipe SNP, by position."""
+    chrom, pos = bim.chrom, bim.pos
+    keys = pd.MultiIndex.from_arrays([chrom, pos])
+    want = pd.MultiIndex.from_arrays(
+        [[normalize_chrom(feats[j]["chrom"]) for j in unmatched], [int(feats[j]["pos"]) for j in unmatched]]
+    )
+    rows_at: dict[tuple[str, int], list[int]] = {}
+    for r in np.flatnonzero(keys.isin(want)):
+        rows_at.setdefault((chrom[r], int(pos[r])), []).append(int(r))
+    return rows_at
+
+
+def _match_by_position(
+    feats: list[dict[str, Any]], unmatched: list[int], bim: _BimColumns, m: _Matching, ambiguous_mask: np.ndarray,
+    *, ambiguous: str,
+) -> None:
+    """Resolve the ``unmatched`` recipe SNPs by chromosome:position:alleles (into ``m``)."""
+    a1, a2 = bim.a1, bim.a2
+    source, status, matched_by = m.source, m.status, m.matched_by
+    rows_at = _rows_at_positions(feats, unmatched, bim)
+    for j in unmatched:
+        f = feats[j]
+        cands = rows_at.get((normalize_chrom(f["chrom"]), int(f["pos"])), [])
+        resolved = [(r, resolve_alleles(f["counted"], f["other"], a1[r], a2[r], ambiguous=ambiguous))
+                    for r in cands]
+        if ambiguous_mask[j] and ambiguous == "drop" and cands:
+            matched_by[j], status[j] = "position", "ambiguous_dropped"
+            continue
+        usable = [(r, s) for r, s in resolved if s in USED_STATUSES]
+        if len(usable) == 1:
+            r, s = usable[0]
+            matched_by[j], status[j], source[j] = "position", s, r
+        elif len(usable) > 1:
+            matched_by[j], status[j] = "position", "multiple_matches"
+        elif cands:
+            matched_by[j], status[j] = "position", "allele_mismatch"
+
+
+def _dosage_flips(status: np.ndarray, swap_alleles: bool) -> np.ndarray:
+    """Which SNPs' counts are swapped, ``2 - count`` (none with ``swap_alleles=False``, tests only)."""
+    flip = np.array([s in _SWAP for s in status], dtype=bool)
+    if not swap_alleles and flip.any():
+        log.warning("swap_alleles=False: %d allele-swapped SNPs use their stored counts unswapped "
+                    "(wrong predictions; for tests only)", int(flip.sum()))
+        flip[:] = False
+    return flip
+
+
+def _log_plan(plan: VariantPlan) -> None:
+    c = plan.counts()
+    log.info(
+        "harmonized %d recipe SNPs: %d used (%d by id, %d by position; %d swapped, %d strand-flipped), "
+        "%d imputed (%d absent, %d allele mismatch, %d strand-ambiguous dropped, %d multiple matches)",
+        c["total"], c["used"], c["matched_by_id"], c["matched_by_position"], c["dosage_swapped"],
+        c["strand_flipped"] + c["strand_flipped_swapped"], c["imputed"], c["absent"], c["allele_mismatch"],
+        c["ambiguous_dropped"], c["multiple_matches"],
+    )
+
+
 def plan_variants(
     recipe: Mapping[str, Any],
     bim: pd.DataFrame,
@@ -92,7 +238,7 @@ def plan_variants(
     match_by_position: bool = True,
     swap_alleles: bool = True,
 ) -> VariantPlan:
-    """Match every recipe SNP to a row of the new cohort's ``.bim`` (see the module docstring).
+    """Match every recipe SNP to a row of the new cohort's ``.bim`` (see :mod:`genoml_core.harmonize`).
 
     Args:
         recipe: A parsed ``recipe.json``.
@@ -110,96 +256,25 @@ def plan_variants(
     if ambiguous not in AMBIGUOUS_POLICIES:
         raise ValueError(f"{ambiguous=} must be one of {AMBIGUOUS_POLICIES}")
     feats = _snp_features(recipe)
-    p = len(feats)
     ids = [str(f["id"]) for f in feats]
-    source = np.full(p, -1, dtype=np.int64)
-    status = np.full(p, "absent", dtype=object)
-    matched_by = np.full(p, "", dtype=object)
+    m = _Matching.unmatched(len(feats))
     ambiguous_mask = np.array([is_strand_ambiguous(f["counted"], f["other"]) for f in feats], dtype=bool)
-
-    snp = bim.SNP.astype(str).to_numpy()
-    a1 = bim.A1.astype(str).to_numpy()
-    a2 = bim.A2.astype(str).to_numpy()
-    chrom = np.array([normalize_chrom(c) for c in bim.CHR.to_numpy()], dtype=object)
-    pos = bim.POS.to_numpy()
-
-    wanted = pd.Index(ids)
-    in_recipe = pd.Index(snp).isin(wanted)
-    dup = pd.Series(snp[in_recipe]).duplicated(keep=False)
-    if dup.any():
-        first = str(pd.Series(snp[in_recipe])[dup].iloc[0])
-        line = int(np.flatnonzero(snp == first)[0]) + 1
-        raise InputError(
-            f"new cohort .bim, line {line}: variant id {first!r} (a model feature) appears "
-            f"{int((snp == first).sum())} times; give variants unique ids (plink2 --set-all-var-ids "
-            "@:#:\\$r:\\$a --make-bed, or remove the duplicates with --rm-dup)"
-        )
-    row_of = pd.Series(np.flatnonzero(in_recipe), index=snp[in_recipe])
-
-    differs = 0
-    unmatched: list[int] = []
-    for j, f in enumerate(feats):
-        r = row_of.get(ids[j])
-        if r is None:
-            unmatched.append(j)
-            continue
-        r = int(r)
-        matched_by[j] = "id"
-        status[j] = resolve_alleles(f["counted"], f["other"], a1[r], a2[r], ambiguous=ambiguous)
-        if status[j] in USED_STATUSES:
-            source[j] = r
-        if chrom[r] != normalize_chrom(f["chrom"]) or int(pos[r]) != int(f["pos"]):
-            differs += 1
-
+    cols = _BimColumns.of(bim)
+    differs, unmatched = _match_by_id(feats, ids, cols, m, ambiguous=ambiguous)
     if match_by_position and unmatched:
-        keys = pd.MultiIndex.from_arrays([chrom, pos])
-        want = pd.MultiIndex.from_arrays(
-            [[normalize_chrom(feats[j]["chrom"]) for j in unmatched], [int(feats[j]["pos"]) for j in unmatched]]
-        )
-        rows_at: dict[tuple[str, int], list[int]] = {}
-        for r in np.flatnonzero(keys.isin(want)):
-            rows_at.setdefault((chrom[r], int(pos[r])), []).append(int(r))
-        for j in unmatched:
-            f = feats[j]
-            cands = rows_at.get((normalize_chrom(f["chrom"]), int(f["pos"])), [])
-            resolved = [(r, resolve_alleles(f["counted"], f["other"], a1[r], a2[r], ambiguous=ambiguous))
-                        for r in cands]
-            if ambiguous_mask[j] and ambiguous == "drop" and cands:
-                matched_by[j], status[j] = "position", "ambiguous_dropped"
-                continue
-            usable = [(r, s) for r, s in resolved if s in USED_STATUSES]
-            if len(usable) == 1:
-                r, s = usable[0]
-                matched_by[j], status[j], source[j] = "position", s, r
-            elif len(usable) > 1:
-                matched_by[j], status[j] = "position", "multiple_matches"
-            elif cands:
-                matched_by[j], status[j] = "position", "allele_mismatch"
-
-    flip = np.array([s in _SWAP for s in status], dtype=bool)
-    if not swap_alleles and flip.any():
-        log.warning("swap_alleles=False: %d allele-swapped SNPs use their stored counts unswapped "
-                    "(wrong predictions; for tests only)", int(flip.sum()))
-        flip[:] = False
+        _match_by_position(feats, unmatched, cols, m, ambiguous_mask, ambiguous=ambiguous)
     plan = VariantPlan(
         ids=ids,
-        source=source,
-        flip=flip,
-        status=status.astype(str),
-        matched_by=matched_by.astype(str),
+        source=m.source,
+        flip=_dosage_flips(m.status, swap_alleles),
+        status=m.status.astype(str),
+        matched_by=m.matched_by.astype(str),
         ambiguous=ambiguous_mask,
         id_position_differs=differs,
         options={"ambiguous_snps": ambiguous, "match_by_position": bool(match_by_position),
                  "swap_alleles": bool(swap_alleles)},
     )
-    c = plan.counts()
-    log.info(
-        "harmonized %d recipe SNPs: %d used (%d by id, %d by position; %d swapped, %d strand-flipped), "
-        "%d imputed (%d absent, %d allele mismatch, %d strand-ambiguous dropped, %d multiple matches)",
-        c["total"], c["used"], c["matched_by_id"], c["matched_by_position"], c["dosage_swapped"],
-        c["strand_flipped"] + c["strand_flipped_swapped"], c["imputed"], c["absent"], c["allele_mismatch"],
-        c["ambiguous_dropped"], c["multiple_matches"],
-    )
+    _log_plan(plan)
     return plan
 
 
