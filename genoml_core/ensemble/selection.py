@@ -119,6 +119,123 @@ def _align(oofs: Mapping[str, pd.DataFrame], task: str) -> tuple[pd.DataFrame, d
     return base[["FID", "IID", "fold"]], out, y
 
 
+@dataclass(frozen=True)
+class _Stacking:
+    """The learners best first (their OOF scores and metrics) and the stack-or-single choice."""
+
+    names: list[str]
+    member_scores: list[np.ndarray]
+    single: dict[str, float]  # learner -> its OOF selection metric (greater is better)
+    weights: np.ndarray  # per name; the best learner alone: 1 for it, 0 for the others
+    use_stack: bool
+    value_single: float  # cross-fitted metric of the best single learner (greater is better)
+    value_stack: float  # cross-fitted metric of ensemble selection
+    cf_combined: np.ndarray  # cross-fitted OOF scores of the choice
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    """The chosen calibrator kind, each kind's cross-fitted loss, the calibrator fitted on all OOF
+    rows, and the cross-fitted calibrated OOF scores of the chosen kind."""
+
+    chosen: str
+    losses: dict[str, float]
+    calibrator: dict[str, Any]
+    final_cf: np.ndarray
+
+
+def _crossfit_scores(
+    member_scores: list[np.ndarray], y: np.ndarray, folds: np.ndarray, task: str, *, n_classes: int | None,
+    max_rounds: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-fitted OOF scores of the best single learner and of ensemble selection."""
+    # cross-fitted: best single learner vs ensemble selection, each chosen without the scored fold
+    cf_single = np.zeros_like(member_scores[0])
+    cf_stack = np.zeros_like(member_scores[0])
+    for k in range(N_CROSSFIT):
+        tr, te = folds != k, folds == k
+        vals = [_metric(task, y[tr], s[tr], n_classes) for s in member_scores]
+        cf_single[te] = member_scores[int(np.argmax(vals))][te]
+        w = caruana_weights([s[tr] for s in member_scores], y[tr], task, n_classes=n_classes, max_rounds=max_rounds)
+        cf_stack[te] = combine([s[te] for s in member_scores], w)
+    return cf_single, cf_stack
+
+
+def _choose_stack(
+    scores: Mapping[str, np.ndarray], y: np.ndarray, folds: np.ndarray, *, task: str, n_classes: int | None,
+    stack: bool, max_rounds: int,
+) -> _Stacking:
+    """Rank the learners, then stack only if its cross-fitted gain exceeds :data:`STACK_MIN_GAIN`."""
+    single = {name: _metric(task, y, s, n_classes) for name, s in scores.items()}
+    # best first; ties by name, so the order (and the greedy's tie-breaks) is deterministic
+    names = sorted(scores, key=lambda n: (-single[n], n))
+    member_scores = [scores[n] for n in names]
+    cf_single, cf_stack = _crossfit_scores(member_scores, y, folds, task, n_classes=n_classes, max_rounds=max_rounds)
+    value_single, value_stack = _metric(task, y, cf_single, n_classes), _metric(task, y, cf_stack, n_classes)
+    weights = caruana_weights(member_scores, y, task, n_classes=n_classes, max_rounds=max_rounds)
+    use_stack = bool(stack and len(names) > 1 and np.count_nonzero(weights) > 1
+                     and value_stack > value_single + STACK_MIN_GAIN)
+    if not use_stack:
+        weights = np.zeros(len(names))
+        weights[0] = 1.0
+    return _Stacking(names=names, member_scores=member_scores, single=single, weights=weights, use_stack=use_stack,
+                     value_single=value_single, value_stack=value_stack,
+                     cf_combined=cf_stack if use_stack else cf_single)
+
+
+def _choose_calibrator(
+    cf_combined: np.ndarray, combined: np.ndarray, y: np.ndarray, folds: np.ndarray, *, task: str, calibrate: str
+) -> _Calibration:
+    """The calibrator kind of least cross-fitted loss (the first on ties), fitted on all OOF rows."""
+    # calibrator: cross-fitted loss of each kind on the (cross-fitted) combined scores
+    kinds = CALIBRATORS[task] if calibrate == "auto" else (calibrate,)
+    losses: dict[str, float] = {}
+    cf_cal: dict[str, np.ndarray] = {}
+    for kind in kinds:
+        out = np.zeros_like(cf_combined)
+        for k in range(N_CROSSFIT):
+            tr, te = folds != k, folds == k
+            out[te] = apply_calibrator(fit_calibrator(kind, cf_combined[tr], y[tr], task), cf_combined[te], task)
+        cf_cal[kind], losses[kind] = out, _calibration_loss(task, y, out)
+    chosen = min(kinds, key=lambda k: (losses[k], kinds.index(k)))
+    calibrator = fit_calibrator(chosen, combined, y, task)
+    return _Calibration(chosen=chosen, losses=losses, calibrator=calibrator, final_cf=cf_cal[chosen])
+
+
+def _final_spec(
+    st: _Stacking, cal: _Calibration, trials: Mapping[str, int], y: np.ndarray, *, task: str,
+    n_classes: int | None, max_rounds: int, cutoff: float | list[float] | None,
+) -> dict[str, Any]:
+    """The final-model document without file paths: members, combiner, calibrator, decision, evidence."""
+    names, weights, single, member_scores = st.names, st.weights, st.single, st.member_scores
+    sel = metrics.SELECTION_METRIC[task]
+    members: list[dict[str, Any]] = [
+        {"learner": n, "trial": int(trials[n]), "weight": float(w / weights.sum()), f"oof_{sel}": _signed(sel, single[n])}
+        for n, w in zip(names, weights)
+        if w > 0
+    ]
+    return {
+        "format": FINAL_FORMAT,
+        "task": task,
+        "selection_metric": sel,
+        "combiner": "stack" if st.use_stack else "single",
+        "members": members,
+        "calibrator": cal.calibrator,
+        "decision": {"rule": "balanced" if cutoff is not None else "none", "cutoff": cutoff},
+        "evidence": {
+            "n_oof": int(len(y)),
+            "n_crossfit_folds": N_CROSSFIT,
+            "oof_single": {n: _signed(sel, single[n]) for n in names},
+            f"crossfit_{sel}": {"best_single": _signed(sel, st.value_single), "stack": _signed(sel, st.value_stack)},
+            "stack_weights_all": {n: float(w) for n, w in zip(names, caruana_weights(
+                member_scores, y, task, n_classes=n_classes, max_rounds=max_rounds))},
+            "calibration_loss": cal.losses,
+            "calibrator": cal.chosen,
+            "final_crossfit": metrics.compute_metrics(task, y, cal.final_cf, n_classes=n_classes, cutoff=cutoff),
+        },
+    }
+
+
 def select_final(
     oofs: Mapping[str, pd.DataFrame],
     trials: Mapping[str, int],
@@ -152,80 +269,22 @@ def select_final(
     if not oofs:
         raise InputError("no learner has out-of-fold predictions; list learners under train.learners")
     ids, scores, y = _align(oofs, task)
-    single = {name: _metric(task, y, s, n_classes) for name, s in scores.items()}
-    # best first; ties by name, so the order (and the greedy's tie-breaks) is deterministic
-    names = sorted(scores, key=lambda n: (-single[n], n))
-    member_scores = [scores[n] for n in names]
     folds = _crossfit_folds(y, task, seed)
-
-    # cross-fitted: best single learner vs ensemble selection, each chosen without the scored fold
-    cf_single = np.zeros_like(member_scores[0])
-    cf_stack = np.zeros_like(member_scores[0])
-    for k in range(N_CROSSFIT):
-        tr, te = folds != k, folds == k
-        vals = [_metric(task, y[tr], s[tr], n_classes) for s in member_scores]
-        cf_single[te] = member_scores[int(np.argmax(vals))][te]
-        w = caruana_weights([s[tr] for s in member_scores], y[tr], task, n_classes=n_classes, max_rounds=max_rounds)
-        cf_stack[te] = combine([s[te] for s in member_scores], w)
-    value_single, value_stack = _metric(task, y, cf_single, n_classes), _metric(task, y, cf_stack, n_classes)
-    weights = caruana_weights(member_scores, y, task, n_classes=n_classes, max_rounds=max_rounds)
-    use_stack = bool(stack and len(names) > 1 and np.count_nonzero(weights) > 1
-                     and value_stack > value_single + STACK_MIN_GAIN)
-    if not use_stack:
-        weights = np.zeros(len(names))
-        weights[0] = 1.0
-    combined = combine(member_scores, weights)
-    cf_combined = cf_stack if use_stack else cf_single
-
-    # calibrator: cross-fitted loss of each kind on the (cross-fitted) combined scores
-    kinds = CALIBRATORS[task] if calibrate == "auto" else (calibrate,)
-    losses: dict[str, float] = {}
-    cf_cal: dict[str, np.ndarray] = {}
-    for kind in kinds:
-        out = np.zeros_like(cf_combined)
-        for k in range(N_CROSSFIT):
-            tr, te = folds != k, folds == k
-            out[te] = apply_calibrator(fit_calibrator(kind, cf_combined[tr], y[tr], task), cf_combined[te], task)
-        cf_cal[kind], losses[kind] = out, _calibration_loss(task, y, out)
-    chosen = min(kinds, key=lambda k: (losses[k], kinds.index(k)))
-    calibrator = fit_calibrator(chosen, combined, y, task)
-    final_cf = cf_cal[chosen]
-    cutoff = decision_cutoff(task, apply_calibrator(calibrator, combined, task))
-
-    sel = metrics.SELECTION_METRIC[task]
-    members: list[dict[str, Any]] = [
-        {"learner": n, "trial": int(trials[n]), "weight": float(w / weights.sum()), f"oof_{sel}": _signed(sel, single[n])}
-        for n, w in zip(names, weights)
-        if w > 0
-    ]
-    spec: dict[str, Any] = {
-        "format": FINAL_FORMAT,
-        "task": task,
-        "selection_metric": sel,
-        "combiner": "stack" if use_stack else "single",
-        "members": members,
-        "calibrator": calibrator,
-        "decision": {"rule": "balanced" if cutoff is not None else "none", "cutoff": cutoff},
-        "evidence": {
-            "n_oof": int(len(y)),
-            "n_crossfit_folds": N_CROSSFIT,
-            "oof_single": {n: _signed(sel, single[n]) for n in names},
-            f"crossfit_{sel}": {"best_single": _signed(sel, value_single), "stack": _signed(sel, value_stack)},
-            "stack_weights_all": {n: float(w) for n, w in zip(names, caruana_weights(
-                member_scores, y, task, n_classes=n_classes, max_rounds=max_rounds))},
-            "calibration_loss": losses,
-            "calibrator": chosen,
-            "final_crossfit": metrics.compute_metrics(task, y, final_cf, n_classes=n_classes, cutoff=cutoff),
-        },
-    }
+    st = _choose_stack(scores, y, folds, task=task, n_classes=n_classes, stack=stack, max_rounds=max_rounds)
+    combined = combine(st.member_scores, st.weights)
+    cal = _choose_calibrator(st.cf_combined, combined, y, folds, task=task, calibrate=calibrate)
+    cutoff = decision_cutoff(task, apply_calibrator(cal.calibrator, combined, task))
+    spec = _final_spec(st, cal, trials, y, task=task, n_classes=n_classes, max_rounds=max_rounds, cutoff=cutoff)
+    sel, members, losses = spec["selection_metric"], spec["members"], cal.losses
     log.info(
         "final model: %s of %s; cross-fitted OOF %s single %.4f vs stack %.4f; calibrator %s (losses %s)",
         spec["combiner"], [(m["learner"], round(m["weight"], 3)) for m in members], sel,
-        _signed(sel, value_single), _signed(sel, value_stack), chosen, {k: round(v, 5) for k, v in losses.items()},
+        _signed(sel, st.value_single), _signed(sel, st.value_stack), cal.chosen,
+        {k: round(v, 5) for k, v in losses.items()},
     )
     oof = ids.copy()
     oof["label"] = y
-    oof = pd.concat([oof, oof_frame(ids, "", y, final_cf, task).drop(columns=["FID", "IID", "fold", "label"])],
+    oof = pd.concat([oof, oof_frame(ids, "", y, cal.final_cf, task).drop(columns=["FID", "IID", "fold", "label"])],
                     axis=1)
     return spec, oof
 
