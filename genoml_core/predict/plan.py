@@ -73,17 +73,13 @@ def _project_pcs(
     return table, report
 
 
-def plan_cohort(
-    model: FinalModel, checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool = True
-) -> CohortPlan:
-    """Load every member's fold models and recipes, harmonize the cohort to each recipe and
-    measure the coverage (the smallest over members and folds).
-
-    ``swap_alleles=False`` (tests only) uses allele-swapped SNPs' stored counts unswapped.
-    """
-    table = harmonize.read_importance_table(options.importance) if options.importance else None
-    recipes = {p: io.read_json(p) for p in _recipe_paths(model)}
-    plans, others = {}, {}
+def _harmonize_recipes(
+    recipes: Mapping[Path, dict[str, Any]], checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool
+) -> tuple[dict[Path, harmonize.VariantPlan], dict[Path, harmonize.OtherMatch],
+           dict[Path, tuple[pd.DataFrame, dict[str, Any]]]]:
+    """Per recipe its SNP plan and matched covariates/omics; per PCA weights file the projected PCs."""
+    plans: dict[Path, harmonize.VariantPlan] = {}
+    others: dict[Path, harmonize.OtherMatch] = {}
     projected: dict[Path, tuple[pd.DataFrame, dict[str, Any]]] = {}
     for path, recipe in recipes.items():
         plans[path] = harmonize.plan_variants(recipe, checked.bim, ambiguous=options.ambiguous_snps,
@@ -95,6 +91,37 @@ def plan_cohort(
                 projected[wpath] = _project_pcs(wpath, checked, options, swap_alleles=swap_alleles)
             tables["pca"] = projected[wpath][0]
         others[path] = harmonize.match_other_features(recipe, checked.samples, tables)
+    return plans, others, projected
+
+
+def _fold_report(
+    est: Any, recipe: Mapping[str, Any], plan: harmonize.VariantPlan, other: harmonize.OtherMatch, *,
+    table: pd.DataFrame | None, fold: str,
+) -> tuple[dict[str, Any], str]:
+    """One fold model's coverage report, and where its importance came from."""
+    weights, source = harmonize.importance_weights(est, recipe, table=table, fold=fold)
+    present = np.concatenate([plan.present, other.present])
+    cov = harmonize.coverage_fraction(weights, present)
+    top = np.argsort(-weights, kind="stable")[:10]
+    names = [f["name"] for f in recipe["features"]]
+    report = {
+        "coverage": round(cov, 6),
+        "importance_source": source,
+        "features": len(names),
+        "features_present": int(present.sum()),
+        "snps": plan.counts(),
+        "other": other.report,
+        "top_features": [{"feature": names[j], "weight": float(weights[j]), "present": bool(present[j])}
+                         for j in top],
+    }
+    return report, source
+
+
+def _load_members(
+    model: FinalModel, recipes: Mapping[Path, dict[str, Any]], plans: Mapping[Path, harmonize.VariantPlan],
+    others: Mapping[Path, harmonize.OtherMatch], table: pd.DataFrame | None,
+) -> tuple[dict[tuple[int, str], Any], dict[str, dict[str, Any]], set[str]]:
+    """Every member's fold models (checked against their recipes) and their coverage reports."""
     estimators: dict[tuple[int, str], Any] = {}
     per_member: dict[str, dict[str, Any]] = {}
     sources: set[str] = set()
@@ -104,24 +131,16 @@ def plan_cohort(
             rpath = member.recipes[fold]
             recipe, plan, other = recipes[rpath], plans[rpath], others[rpath]
             est = _load_checked_model(member.models[fold], recipe, fold)
-            weights, source = harmonize.importance_weights(est, recipe, table=table, fold=fold)
+            folds[fold], source = _fold_report(est, recipe, plan, other, table=table, fold=fold)
             sources.add(source)
-            present = np.concatenate([plan.present, other.present])
-            cov = harmonize.coverage_fraction(weights, present)
-            top = np.argsort(-weights, kind="stable")[:10]
-            names = [f["name"] for f in recipe["features"]]
-            folds[fold] = {
-                "coverage": round(cov, 6),
-                "importance_source": source,
-                "features": len(names),
-                "features_present": int(present.sum()),
-                "snps": plan.counts(),
-                "other": other.report,
-                "top_features": [{"feature": names[j], "weight": float(weights[j]), "present": bool(present[j])}
-                                 for j in top],
-            }
             estimators[(i, fold)] = est
         per_member[member.learner] = folds
+    return estimators, per_member, sources
+
+
+def _coverage_notes(
+    model: FinalModel, per_member: Mapping[str, dict[str, Any]], sources: set[str], importance: str | None
+) -> list[str]:
     notes = []
     uniform = [m.learner for m in model.members if any(f["importance_source"] == "uniform"
                                                          for f in per_member[m.learner].values())]
@@ -129,10 +148,19 @@ def plan_cohort(
         notes.append(f"{', '.join(uniform)} has neither coefficients nor feature importances: coverage weighs every "
                      "feature the same (give an importance table, e.g. from SHAP, for a weighted coverage)")
     if "table" in sources:
-        notes.append(f"coverage weighted by the importance table {options.importance}")
+        notes.append(f"coverage weighted by the importance table {importance}")
+    return notes
+
+
+def _plan_report(
+    model: FinalModel, checked: CheckedCohort, options: PredictOptions, per_member: dict[str, dict[str, Any]],
+    sources: set[str], projected: Mapping[Path, tuple[pd.DataFrame, dict[str, Any]]], *, swap_alleles: bool,
+) -> dict[str, Any]:
+    """The harmonize report (``harmonize_report.json``): the cohort, the options, the coverage."""
+    notes = _coverage_notes(model, per_member, sources, options.importance)
     coverage = min(f["coverage"] for folds in per_member.values() for f in folds.values())
     srcs = sorted(sources)
-    report = {
+    return {
         "cohort": checked.cohort.name,
         "genotypes": str(checked.cohort.genotypes),
         "n_samples": int(len(checked.fam)),
@@ -154,4 +182,19 @@ def plan_cohort(
         "ancestry_pcs": {str(w.parent.name): rep for w, (_, rep) in projected.items()},
         "genoml_core_version": __version__,
     }
+
+
+def plan_cohort(
+    model: FinalModel, checked: CheckedCohort, options: PredictOptions, *, swap_alleles: bool = True
+) -> CohortPlan:
+    """Load every member's fold models and recipes, harmonize the cohort to each recipe and
+    measure the coverage (the smallest over members and folds).
+
+    ``swap_alleles=False`` (tests only) uses allele-swapped SNPs' stored counts unswapped.
+    """
+    table = harmonize.read_importance_table(options.importance) if options.importance else None
+    recipes = {p: io.read_json(p) for p in _recipe_paths(model)}
+    plans, others, projected = _harmonize_recipes(recipes, checked, options, swap_alleles=swap_alleles)
+    estimators, per_member, sources = _load_members(model, recipes, plans, others, table)
+    report = _plan_report(model, checked, options, per_member, sources, projected, swap_alleles=swap_alleles)
     return CohortPlan(estimators, recipes, plans, others, report)
