@@ -4,7 +4,9 @@ the optimizer, and what a training loop returns (:class:`FitResult`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Self
 
 import numpy as np
@@ -12,6 +14,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, field_names, reject_unknown
+from ..loop import amp_dtype
+from ..runtime import seed_everything
 
 LOSSES = ("auto", "cross_entropy", "mse", "pairwise_auc")
 OPTIMIZERS = ("adamw", "sgd")
@@ -173,3 +177,27 @@ def _make_optimizer(module: nn.Module, options: TrainOptions) -> torch.optim.Opt
     if options.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=options.lr, momentum=options.momentum)
     return torch.optim.AdamW(groups, lr=options.lr)
+
+
+@dataclass
+class _Setup:
+    """What both fits build before their first epoch, in this order (the RNG draws depend on it)."""
+
+    module: nn.Module
+    generator: torch.Generator
+    optimizer: torch.optim.Optimizer
+    dtype: torch.dtype | None
+    scaler: torch.amp.GradScaler
+    lr_at: Callable[[float], float] | None
+
+
+def _prepare(module: nn.Module, options: TrainOptions, seed: int, device: torch.device) -> _Setup:
+    """Seed every RNG, move ``module`` to ``device``, build its optimizer, autocast dtype and scaler."""
+    seed_everything(seed)
+    generator = torch.Generator().manual_seed(int(seed))
+    module = module.to(device)
+    optimizer = _make_optimizer(module, options)
+    dtype = amp_dtype(device, options.amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    lr_at = None if options.lr_schedule == "constant" else partial(scheduled_lr, options)
+    return _Setup(module, generator, optimizer, dtype, scaler, lr_at)

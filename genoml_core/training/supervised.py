@@ -12,10 +12,9 @@ from torch import Tensor, nn
 
 from ..checkpoint import Checkpointer, CheckpointSpec, fingerprint
 from ..errors import ConfigError, InputError
-from ..loop import EarlyStopping, EpochEnd, RowSource, amp_dtype, autocast, load_batch, run_epochs
+from ..loop import EarlyStopping, EpochEnd, RowSource, autocast, load_batch, run_epochs
 from ..registry import TASKS
-from ..runtime import seed_everything
-from .options import FALLBACK_METRIC, METRICS, FitResult, TrainOptions, _make_optimizer, scheduled_lr
+from .options import FALLBACK_METRIC, METRICS, FitResult, TrainOptions, _prepare
 from .scoring import (
     _binary_scores,
     _check_xy,
@@ -170,12 +169,10 @@ def fit_supervised(
         InputError: when X and y lengths differ or X yields no proper batches.
     """
     _check_inputs(X, y, X_valid, y_valid, task, options)
-    seed_everything(seed)
-    generator = torch.Generator().manual_seed(int(seed))
-    module = module.to(device)
-    optimizer = _make_optimizer(module, options)
-    dtype = amp_dtype(device, options.amp)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    setup = _prepare(module, options, seed, device)
+    module, generator, optimizer, dtype, scaler = (
+        setup.module, setup.generator, setup.optimizer, setup.dtype, setup.scaler
+    )
     objective = _Supervised(
         module, X, y, X_valid=X_valid, y_valid=y_valid, task=task, options=options, device=device,
         dtype=dtype, generator=generator, class_weight=class_weight,
@@ -198,11 +195,10 @@ def fit_supervised(
         type(module).__name__, sum(p.numel() for p in module.parameters()), device, task, objective.loss_name,
         len(X), len(X_valid), dtype,
     )  # fmt: skip
-    lr_at = None if options.lr_schedule == "constant" else (lambda progress: scheduled_lr(options, progress))
     history = run_epochs(
         module, len(X), objective, batch_size=options.batch_size, max_epochs=options.max_epochs,
         optimizer=optimizer, generator=generator, device=device, scaler=scaler, stopping=stopping,
-        checkpointer=checkpointer, lr_at=lr_at,
+        checkpointer=checkpointer, lr_at=setup.lr_at,
     )  # fmt: skip
     log.info("restored epoch %d weights (valid_%s=%.4f)", stopping.best_epoch, metric, stopping.best_score)
     return _result(module, history, stopping, metric, device, dtype)

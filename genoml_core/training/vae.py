@@ -12,8 +12,7 @@ from torch import Tensor
 from ..checkpoint import Checkpointer, CheckpointSpec, fingerprint
 from ..loop import EarlyStopping, EpochEnd, RowSource, amp_dtype, autocast, iter_batches, load_batch, run_epochs
 from ..nn.res_vae import ResVAE, kl_weight
-from ..runtime import seed_everything
-from .options import FALLBACK_METRIC, FitResult, TrainOptions, VAEOptions, _make_optimizer, scheduled_lr
+from .options import FALLBACK_METRIC, FitResult, TrainOptions, VAEOptions, _prepare
 from .supervised import _check_sizes, _result
 
 log = logging.getLogger(__name__)
@@ -125,12 +124,8 @@ def fit_vae(
         :class:`FitResult` whose metric is ``"neg_valid_loss"``.
     """
     _check_sizes(X, X_valid)
-    seed_everything(seed)
-    generator = torch.Generator().manual_seed(int(seed))
-    module = module.to(device)
-    optimizer = _make_optimizer(module, options)
-    dtype = amp_dtype(device, options.amp)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    setup = _prepare(module, options, seed, device)
+    generator, optimizer, dtype, scaler = setup.generator, setup.optimizer, setup.dtype, setup.scaler  # module.to: in place
     stopping = EarlyStopping(module, patience=options.patience, min_delta=options.min_delta)
     checkpointer = Checkpointer(
         checkpoint,
@@ -139,10 +134,9 @@ def fit_vae(
         max_epochs=options.max_epochs,
     )  # fmt: skip
     objective = _VAE(module, X, X_valid=X_valid, options=options, device=device, dtype=dtype)
-    lr_at = None if options.lr_schedule == "constant" else (lambda progress: scheduled_lr(options, progress))
     history = run_epochs(
         module, len(X), objective, batch_size=options.batch_size, max_epochs=options.max_epochs,
         optimizer=optimizer, generator=generator, device=device, scaler=scaler, stopping=stopping,
-        checkpointer=checkpointer, lr_at=lr_at,
+        checkpointer=checkpointer, lr_at=setup.lr_at,
     )  # fmt: skip
     return _result(module, history, stopping, FALLBACK_METRIC, device, dtype)
