@@ -152,6 +152,16 @@ def _as_2d(a: Any, n: int) -> np.ndarray:
     return arr.reshape(n, -1)
 
 
+def _output_names(task: str, m: int, labels: np.ndarray | None, class_names: Sequence[str] | None) -> list[str]:
+    """The names of a model's ``m`` explained outputs: ``prediction``, the case class, or every class."""
+    if task == "continuous":
+        return ["prediction"]
+    assert labels is not None  # a classifier has classes_
+    if m == 1:
+        return [_name(labels[-1], class_names)]
+    return [_name(c, class_names) for c in labels]
+
+
 def _space(task: str, kind: str, m: int, names: Sequence[str]) -> str:
     if task == "continuous":
         return "predicted value (phenotype units)"

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import Explanation, _as_2d, _as_3d, _class_labels, _name, _space
+from .base import Explanation, _as_2d, _as_3d, _class_labels, _name, _output_names, _space
 from .families import linear_parts
 from .link import LINK_PERMUTATIONS, _link, _link_shapley
 
@@ -27,14 +27,7 @@ def _explain_linear(est: Any, background: np.ndarray, X: np.ndarray, task: str,
     base = np.broadcast_to(np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64)), (n, m)).copy()
     outputs = _as_2d(output_fn(X), n)
     labels = _class_labels(est)
-    if task == "continuous":
-        names = ["prediction"]
-    elif m == 1:
-        assert labels is not None  # a classifier has classes_
-        names = [_name(labels[-1], class_names)]
-    else:
-        assert labels is not None  # a classifier has classes_
-        names = [_name(c, class_names) for c in labels]
+    names = _output_names(task, m, labels, class_names)
     return Explanation(values, base, outputs, names, _space(task, "log-odds", m, names), "linear",
                        "shap.LinearExplainer", [], np.arange(n), exact=True,
                        details={"background_rows": int(len(background))})

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import Explanation, _as_2d, _as_3d, _class_labels, _name, _space
+from .base import Explanation, _as_2d, _as_3d, _class_labels, _name, _output_names, _space
 from .link import LINK_PERMUTATIONS, _link, _link_shapley
 
 
@@ -33,14 +33,7 @@ def _explain_tree(est: Any, X: np.ndarray, task: str, class_names: Sequence[str]
     if task == "binary" and values.shape[2] == 2:  # probabilities of both classes: keep the second
         values, base, outputs = values[:, :, 1:], base[1:], outputs[:, 1:]
     m = values.shape[2]
-    if task == "continuous":
-        names = ["prediction"]
-    elif m == 1:
-        assert labels is not None  # a classifier has classes_
-        names = [_name(labels[-1], class_names)]
-    else:
-        assert labels is not None  # a classifier has classes_
-        names = [_name(c, class_names) for c in labels]
+    names = _output_names(task, m, labels, class_names)
     base2 = np.broadcast_to(base.reshape(1, -1), (n, m)).copy()
     return Explanation(values, base2, outputs, names, _space(task, kind, m, names), "tree",
                        "shap.TreeExplainer", [], np.arange(n), exact=True,

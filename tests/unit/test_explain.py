@@ -314,7 +314,12 @@ def test_causal_snps_are_taken_for_the_phenotype():
 
 
 def test_explain_files_are_the_rule_outputs():
+    """The files explain_final_model writes are the explain rule's outputs (layout's patterns)."""
+    from genoml_core import layout
+
     smk = (Path(__file__).resolve().parents[2] / "workflow/rules/explain.smk").read_text()
+    patterns = {name: value for name, value in vars(layout).items() if name.startswith("EXPLAIN_")}
     for key, name in EXPLAIN_FILES.items():
         folder = "results/individual/explain" if key == "values" else "results/explain"  # per person: 12.6
-        assert f"{folder}/{name}" in smk
+        constant = next(c for c, p in patterns.items() if p == f"{folder}/{name}")
+        assert f"layout.{constant}" in smk
