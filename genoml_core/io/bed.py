@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .files import write_tsv
+from .files import _temp_beside, write_tsv
 from .plink_text import BIM_COLUMNS, FAM_COLUMNS
 
 BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
@@ -98,11 +97,7 @@ class BedWriter:
         if self._fh is not None:
             raise RuntimeError(f"BedWriter for {self.path} is already open")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
-        self._tmp = Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes 0600; cohorts are shared on clusters
+        fd, self._tmp = _temp_beside(self.path)
         self._fh = os.fdopen(fd, "wb")
         self._fh.write(BED_MAGIC)
         self.n_variants = 0

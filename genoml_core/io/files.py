@@ -17,6 +17,16 @@ import pandas as pd
 
 
 # ----------------------------------------------------------------------------- atomic output
+def _temp_beside(path: Path) -> tuple[int, Path]:
+    """A new hidden ``.{name}.*.part`` file beside ``path`` (its parent exists), open as ``(fd, path)``,
+    with the mode a plain ``open`` would give it: mkstemp makes 0600, and results are shared on clusters."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, Path(tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
@@ -25,12 +35,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp_path = _temp_beside(path)
     os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; results are shared on clusters
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -59,13 +65,10 @@ class StagedOutputs:
             stale.unlink(missing_ok=True)
         if path.exists():  # a rerun replaces the old outputs: none may outlive a failed attempt
             path.unlink()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp = _temp_beside(path)
         os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        self._staged.append((Path(tmp), path))
-        return Path(tmp)
+        self._staged.append((tmp, path))
+        return tmp
 
     def __enter__(self) -> "StagedOutputs":
         return self

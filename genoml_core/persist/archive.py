@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import atomic_path, json_default
-from .trust import XGBOOST_CLASSES, _audit_skops, _load_skops, _load_xgboost, _SAVE_FIX, UntrustedTypesError
+from .trust import _SAVE_FIX, XGBOOST_CLASSES, UntrustedTypesError, _audit_skops, _load_skops, _load_xgboost
 
 # the module's logger under its name before the split
 log = logging.getLogger("genoml_core.persist")
