@@ -1,20 +1,5 @@
-"""Ancestry principal components: fitted on a fold's training people, projected for everyone.
-
-The PCs of the fold's training samples over its LD-pruned autosomal SNPs (:func:`fit_pca`): by
-default our own decomposition of the standardized int8 genotypes, chunk by chunk (exact through
-the n x n relationship matrix, as ``plink2 --pca``; a randomized SVD above :data:`APPROX_ABOVE`
-training samples, as ``plink2 --pca approx``); ``engine="plink2"`` runs ``plink2 --pca K
-allele-wts`` itself. Every person of the fold (train, valid, test) and every new cohort is then
-projected the same way, with the training allele frequencies and allele weights::
-
-    PC_k = sum_j w_jk * (g_j - 2 f_j) / sqrt(2 f_j (1 - f_j))
-
-where ``g_j`` counts the ``.bim`` A1 allele, a SNP a person lacks adds nothing, and each person's
-PC is scaled by ``sum(w^2) / sum(w[observed]^2)`` for what they lack (:func:`project_counts`).
-Projecting the training samples reproduces their fitted PCs (exactly for the numpy engine, up to a
-scale per PC for plink2's eigenvectors; the tests check both), so training, test and new people sit on the same axes. The PCs join
-the feature stores as unpenalized covariates (source ``pca``); ``weights.tsv`` is what a new
-cohort needs: the SNPs with their alleles, training A1 frequencies and per-PC weights.
+"""Fitting the PCs on a fold's training people (:func:`fit_pca`): the numpy engine (exact, or a
+randomized SVD above :data:`APPROX_ABOVE` training samples) and the plink2 engine.
 """
 
 from __future__ import annotations
@@ -28,24 +13,15 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from . import io
-from .errors import InputError
-from .inputs import show_id, whitespace_hint
-from .progress import Progress
+from .. import io
+from ..errors import InputError
+from .projection import _inverse_sd, _pc_columns, _weights_table, fam_rows, is_autosome, pc_names
 
-__all__ = ["PcaFit", "agreement", "fam_rows", "fit_pca", "project", "project_counts", "read_weights", "weights_recipe", "pc_names",
-           "n_pcs_for", "read_pcs", "APPROX_ABOVE", "PC_PREFIX"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.pca")
 
 APPROX_ABOVE = 5000  # training samples above which the randomized SVD (or ``--pca approx``) is used (plink2's advice)
 ENGINES = ("numpy", "plink2")
-PC_PREFIX = "ancestry_PC"
-WEIGHT_COLUMNS = ["SNP", "CHR", "POS", "A1", "A2", "FREQ"]
-
-
-def pc_names(k: int) -> list[str]:
-    return [f"{PC_PREFIX}{i + 1}" for i in range(k)]
 
 
 def n_pcs_for(n_pcs: int, n_train: int, n_snps: int) -> int:
@@ -66,13 +42,6 @@ class PcaFit:
     weights: pd.DataFrame  # SNP CHR POS A1 A2 FREQ + one weight column per PC (the A1 allele's)
     fitted: pd.DataFrame  # plink2's eigenvectors of the training samples: FID IID + the PC columns
     summary: dict[str, Any]
-
-
-def agreement(projected: pd.DataFrame, fitted: pd.DataFrame) -> list[float]:
-    """Per PC, |correlation| between the projection of the training samples and plink2's fit."""
-    m = fitted.merge(projected, on=["FID", "IID"], suffixes=("_fit", "_proj"))
-    names = [c for c in fitted.columns if c.startswith(PC_PREFIX)]
-    return [float(abs(np.corrcoef(m[f"{c}_fit"], m[f"{c}_proj"])[0, 1])) for c in names]
 
 
 def fit_pca(
@@ -104,7 +73,7 @@ def fit_pca(
         summary (eigenvalues, counts, mode, engine). Fewer PCs than asked are fitted when the fold
         has too few people or SNPs (logged).
     """
-    from .plink import read_keep, read_snplist
+    from ..plink import read_keep, read_snplist
 
     if engine not in ENGINES:
         raise ValueError(f"pca engine {engine!r}: must be one of {ENGINES}")
@@ -130,7 +99,7 @@ def fit_pca(
 
 def _fit_plink2(bfile: str, train_keep: str | Path, snplist: str | Path, k: int, use_approx: bool, threads: int,
                 memory_mb: int | None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    from .plink import run_plink
+    from ..plink import run_plink
 
     with tempfile.TemporaryDirectory(prefix="genoml_pca_") as tmp:
         out = Path(tmp) / "pca"
@@ -155,28 +124,6 @@ def _fit_plink2(bfile: str, train_keep: str | Path, snplist: str | Path, k: int,
     W = w.loc[list(zip(ids, a1))].to_numpy(dtype=np.float64)  # the weight of the counted (A1) allele
     weights = _weights_table(b, f_a1, W)
     return weights, fitted, eigenval
-
-
-def _weights_table(bim_rows: pd.DataFrame, freq: np.ndarray, W: np.ndarray) -> pd.DataFrame:
-    weights = pd.DataFrame({"SNP": bim_rows["SNP"].astype(str).to_numpy(), "CHR": bim_rows["CHR"].astype(str).to_numpy(),
-                            "POS": bim_rows["POS"].to_numpy(), "A1": bim_rows["A1"].astype(str).to_numpy(),
-                            "A2": bim_rows["A2"].astype(str).to_numpy(), "FREQ": freq})
-    for i, name in enumerate(pc_names(W.shape[1])):
-        weights[name] = W[:, i]
-    return weights
-
-
-def is_autosome(chrom: pd.Series) -> np.ndarray:
-    """Human autosomes 1-22 (``chr`` prefix allowed), as ``plink2 --autosome`` keeps them."""
-    c = chrom.astype(str).str.removeprefix("chr")
-    num = pd.to_numeric(c.where(c.str.fullmatch(r"\d+"), None), errors="coerce")
-    return ((num >= 1) & (num <= 22)).to_numpy()
-
-
-def _inverse_sd(freq: np.ndarray) -> np.ndarray:
-    """1 / sqrt(2 f (1 - f)) per SNP, 0 for a SNP monomorphic in training (it weighs nothing)."""
-    sd = np.sqrt(2.0 * freq * (1.0 - freq))
-    return np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 1e-12)
 
 
 class _Standardized:
@@ -258,34 +205,6 @@ def _randomized(z: _Standardized, k: int, seed: int) -> tuple[np.ndarray, np.nda
     return q @ ut.T[:, :k], s[:k], v[:, :k]
 
 
-def fam_rows(bfile: str, fam: pd.DataFrame, samples: pd.DataFrame, *, source: str) -> np.ndarray:
-    """The row of each of ``samples`` (FID, IID) in ``bfile``'s .fam, in the order given.
-
-    The one sample lookup of the PCA: the training keep list of the fit and the people projected.
-
-    Args:
-        bfile: the PLINK prefix (for the message).
-        fam: its .fam, from :func:`genoml_core.io.read_fam` (unique ids).
-        samples: FID and IID columns.
-        source: where ``samples`` came from (a file name), for the message.
-
-    Raises:
-        InputError: (a ``ValueError``) a sample is not in the .fam; names the file, the first
-            such sample and the fix.
-    """
-    fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID.astype(str) + "\t" + fam.IID.astype(str))
-    key = samples.FID.astype(str) + "\t" + samples.IID.astype(str)
-    lacking = ~key.isin(fam_pos.index).to_numpy()
-    if lacking.any():
-        first = samples.iloc[int(np.flatnonzero(lacking)[0])]
-        raise InputError(
-            f"{source}: {int(lacking.sum())} sample(s) not in {bfile}.fam, e.g. {show_id(first.FID, first.IID)}"
-            f"{whitespace_hint(samples.loc[lacking, ['FID', 'IID']])}; the samples must be people of this "
-            "fileset: check that FID and IID match the .fam exactly, or rerun the split and sample QC on it"
-        )
-    return fam_pos.loc[key].to_numpy()
-
-
 def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_approx: bool, *, seed: int,
                chunk_variants: int, decode_engine: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """The PCs of Z, the standardized training genotypes (n people x m SNPs, in .bim order).
@@ -298,7 +217,7 @@ def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_
     """
     from scipy.linalg import eigh
 
-    from .plink import read_keep
+    from ..plink import read_keep
 
     bim = io.read_bim(bfile)
     fam = io.read_fam(bfile)
@@ -328,105 +247,3 @@ def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_
     for i, name in enumerate(pc_names(k)):
         fitted[name] = scores[:, i]
     return _weights_table(bim.iloc[rows], z.freq, v), fitted, eigenval
-
-
-def read_weights(path: str | Path) -> pd.DataFrame:
-    w = pd.read_csv(path, sep="\t", dtype={"SNP": str, "CHR": str, "A1": str, "A2": str})
-    missing = [c for c in WEIGHT_COLUMNS if c not in w.columns]
-    if missing or not any(c.startswith(PC_PREFIX) for c in w.columns):
-        raise InputError(f"{path}: not a PCA weights file (columns {WEIGHT_COLUMNS} + {PC_PREFIX}1.. expected)")
-    return w
-
-
-def _pc_columns(weights: pd.DataFrame) -> list[str]:
-    return [c for c in weights.columns if c.startswith(PC_PREFIX)]
-
-
-def _partial(g: np.ndarray, weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per person: the weighted sum over observed SNPs, the observed share of each PC's squared
-    weights (numerator and denominator), and the total squared weights."""
-    f = weights["FREQ"].to_numpy(dtype=np.float64)
-    inv = _inverse_sd(f)
-    w = weights[_pc_columns(weights)].to_numpy(dtype=np.float64)
-    obs = g >= 0
-    x = np.where(obs, g.astype(np.float64) - 2.0 * f, 0.0)
-    w2 = w**2
-    return x @ (w * inv[:, None]), obs.astype(np.float64) @ w2, w2.sum(axis=0)
-
-
-def _finish(num: np.ndarray, seen_w2: np.ndarray, total_w2: np.ndarray) -> np.ndarray:
-    scale = np.divide(total_w2, seen_w2, out=np.zeros_like(seen_w2), where=seen_w2 > 0)
-    return num * scale
-
-
-def project_counts(g: np.ndarray, weights: pd.DataFrame) -> np.ndarray:
-    """PCs of int8 A1 counts ``g`` (people x weights' SNPs, -1 missing or absent): (people, k).
-
-    A SNP a person lacks (a missing call, or absent from the whole cohort) adds nothing, which
-    would shrink that person's PCs towards 0 by the share of the squared weights lost; each
-    person's PC is scaled back by ``sum(w^2) / sum(w[observed]^2)`` (the least-squares
-    projection onto the weights of the SNPs they have). One rule for training, test and new
-    people: a cohort missing 20% of the PCA SNPs stays on the training axes, and an absent SNP
-    and a SNP whose calls are all missing give the same PCs. A person with no PCA SNP at all
-    gets 0 (the training mean).
-    """
-    num, seen, total = _partial(g, weights)
-    return _finish(num, seen, total)
-
-
-def project(
-    bfile: str,
-    samples: pd.DataFrame,
-    weights: pd.DataFrame,
-    *,
-    chunk_variants: int = 2048,
-    engine: str = "lut",
-    samples_from: str = "the samples to project",
-) -> pd.DataFrame:
-    """Project ``samples`` (FID, IID, in this order) of ``bfile`` onto the PCs of ``weights``.
-
-    Reads the weights' SNPs by chunks (memory: one int8 chunk + the (people, k) result).
-    ``samples_from`` names where ``samples`` came from (a file) in the error for a sample
-    absent from the ``.fam`` (:func:`fam_rows`).
-    """
-    bim = io.read_bim(bfile)
-    fam = io.read_fam(bfile)
-    pos = pd.Series(np.arange(len(bim)), index=bim.SNP.astype(str))
-    absent = [s for s in weights["SNP"] if s not in pos.index]
-    if absent:
-        raise InputError(f"{bfile}.bim lacks {len(absent)} SNP(s) of the PCA weights, e.g. {absent[:3]}")
-    var_idx = pos.loc[weights["SNP"]].to_numpy()
-    samp_idx = fam_rows(bfile, fam, samples, source=samples_from)
-    order = np.argsort(samp_idx, kind="stable")
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    cols = _pc_columns(weights)
-    num = np.zeros((len(samples), len(cols)))
-    seen = np.zeros((len(samples), len(cols)))
-    progress = Progress(len(weights), f"projecting {len(samples):,} people onto {len(cols)} PCs", unit="SNPs",
-                        logger=log)
-    for start, block in io.iter_genotype_chunks(bfile, var_idx, samp_idx[order], n_samples=len(fam),
-                                                chunk_variants=chunk_variants, engine=engine):
-        k = block.shape[1]
-        n_part, s_part, _ = _partial(block[inverse], weights.iloc[start:start + k])
-        num += n_part
-        seen += s_part
-        progress.advance(k)
-    scores = _finish(num, seen, (weights[cols].to_numpy(dtype=np.float64) ** 2).sum(axis=0))
-    out = samples[["FID", "IID"]].reset_index(drop=True).copy()
-    for i, c in enumerate(cols):
-        out[c] = scores[:, i]
-    return out
-
-
-def weights_recipe(weights: pd.DataFrame) -> dict[str, Any]:
-    """The weights' SNPs as a recipe (``n_snps`` + SNP features), for :func:`harmonize.plan_variants`."""
-    feats = [{"name": f"{r.SNP}_{r.A1}", "source": "snp", "id": str(r.SNP), "chrom": str(r.CHR), "pos": int(r.POS),
-              "counted": str(r.A1), "other": str(r.A2)} for r in weights.itertuples(index=False)]
-    return {"n_snps": len(feats), "features": feats}
-
-
-def read_pcs(path: str | Path) -> pd.DataFrame:
-    """A fold's ``pcs.tsv`` as the stores and the association filter take it: FID, IID and the PCs."""
-    pcs = pd.read_csv(path, sep="\t", dtype={"FID": str, "IID": str})
-    return pcs[["FID", "IID", *[c for c in pcs.columns if c.startswith(PC_PREFIX)]]]
