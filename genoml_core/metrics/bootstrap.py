@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from .labels import _METRIC_NAMES, _check_inputs
 from .scores import _auc, _average_precision, _raw
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.metrics")
 
 
@@ -37,8 +38,8 @@ def bootstrap_ci(
     Args:
         task: The task.
         y_true: True labels/targets (n,).
-        scores: Scores as for :func:`compute_metrics`.
-        metrics: Metric names of ``task`` (see :data:`METRICS`).
+        scores: Scores as for :func:`~genoml_core.metrics.compute_metrics`.
+        metrics: Metric names of ``task`` (see :data:`~genoml_core.metrics.METRICS`).
         n_boot: Bootstrap replicates.
         seed: Seed of ``np.random.default_rng``; same inputs and seed -> same intervals.
         alpha: 1 - confidence level (0.05 -> 95 % intervals).

@@ -173,9 +173,8 @@ _METRIC_NAMES: dict[str, tuple[str, ...]] = {
     "continuous": ("r2", "rmse", "mae", "pearson_r", "n"),
 }
 _ALL_METRICS = frozenset(m for names in _METRIC_NAMES.values() for m in names)
-#: Metric names produced by :func:`compute_metrics`, per task.
+#: Metric names produced by :func:`~genoml_core.metrics.compute_metrics`, per task.
 METRICS: dict[str, tuple[str, ...]] = dict(_METRIC_NAMES)
-
 
 
 def is_degenerate(task: str, scores: Any, *, atol: float = 1e-10) -> bool:

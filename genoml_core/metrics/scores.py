@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from .labels import _check_inputs, is_degenerate, predicted_class
 
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.metrics")
 
 
@@ -104,7 +105,6 @@ def _continuous(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     }
 
 
-
 def _raw(task: str, y: np.ndarray, s: np.ndarray, k: int, cutoff: Any = None) -> dict[str, float]:
     if task == "binary":
         return _binary(y, s, cutoff)
@@ -117,14 +117,14 @@ def _raw(task: str, y: np.ndarray, s: np.ndarray, k: int, cutoff: Any = None) ->
 def compute_metrics(
     task: str, y_true: Any, scores: Any, *, n_classes: int | None = None, cutoff: Any = None
 ) -> dict[str, float]:
-    """All metrics of ``task`` (see :data:`METRICS`) as plain floats.
+    """All metrics of ``task`` (see :data:`~genoml_core.metrics.METRICS`) as plain floats.
 
     Args:
         task: ``"binary"``, ``"multiclass"`` or ``"continuous"``.
         y_true: True labels/targets (n,).
         scores: Scores as produced by :func:`genoml_core.learners.predict_scores`.
         n_classes: Multiclass K (default: the number of score columns).
-        cutoff: The decision cutoff of the thresholded metrics (:func:`predicted_class`).
+        cutoff: The decision cutoff of the thresholded metrics (:func:`~genoml_core.metrics.predicted_class`).
 
     Returns:
         Metric name -> value; NaN (with a logged warning) where a metric is undefined.
@@ -151,7 +151,7 @@ def confusion(
     task: str, y_true: Any, scores: Any, *, n_classes: int | None = None, cutoff: Any = None
 ) -> list[list[int]]:
     """Confusion matrix: rows are true classes, columns predicted classes (0..K-1), the
-    predictions of :func:`predicted_class` with ``cutoff``.
+    predictions of :func:`~genoml_core.metrics.predicted_class` with ``cutoff``.
 
     Raises:
         ConfigError: For ``task="continuous"``.

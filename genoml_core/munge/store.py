@@ -19,6 +19,7 @@ from ..progress import Progress
 from .recipe import GENO_FILE, OTHER_FILE, RECIPE_FILE, RECIPE_VERSION, SAMPLES_FILE
 
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.munge")
 
 
@@ -313,7 +314,6 @@ def _pca_entry(pcs: pd.DataFrame, weights: str | Path, out_dir: Path) -> dict[st
     names = [c for c in pcs.columns if c not in ("FID", "IID")]
     return {"weights": os.path.relpath(Path(weights).resolve(), out_dir.resolve()), "n_pcs": len(names),
             "names": names, "projection": "genoml_core.pca.project_counts on the harmonized A1 counts"}
-
 
 
 #: Bytes of the store mapped at once while a chunk is written (rows x row width).

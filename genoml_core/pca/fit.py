@@ -18,6 +18,7 @@ from ..errors import InputError
 from .projection import _inverse_sd, _pc_columns, _weights_table, fam_rows, is_autosome, pc_names
 
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.pca")
 
 APPROX_ABOVE = 5000  # training samples above which the randomized SVD (or ``--pca approx``) is used (plink2's advice)
@@ -212,7 +213,7 @@ def _fit_numpy(bfile: str, train_keep: str | Path, snps: list[str], k: int, use_
     Exact: the eigenvectors U of the relationship matrix K = Z Z^T / m (as plink2's exact mode),
     then the SNP weights V = Z^T U / sqrt(m * eigenvalue), the orthonormal right singular vectors
     of Z. Approximate: U, V from :func:`_randomized`. A training person's PCs are Z V = U sqrt(m *
-    eigenvalue), exactly what :func:`project` gives them. Each PC's sign puts its largest weight
+    eigenvalue), exactly what :func:`~genoml_core.pca.project` gives them. Each PC's sign puts its largest weight
     positive, so a rerun gives the same axes.
     """
     from scipy.linalg import eigh

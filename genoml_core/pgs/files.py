@@ -17,6 +17,7 @@ from .. import io, layout
 from ..ensemble import FinalModel
 from .weights import LinearScore, final_linear_score
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.pgs")
 
 
@@ -28,7 +29,6 @@ FORMAT_VERSION = "2.0"
 PLINK2_SCORE_COLUMNS = "1 4 6 header-read cols=+scoresums"
 
 
-# ----------------------------------------------------------------------------- files
 def _chrom_key(chrom: pd.Series) -> pd.Series:
     """Natural chromosome order: 1..22 numerically, then X, Y, XY, MT and anything else by name."""
     c = chrom.astype(str).str.replace(r"^chr", "", regex=True, flags=re.IGNORECASE)

@@ -16,6 +16,7 @@ from ..ensemble import FinalModel, Member
 from ..errors import InputError
 
 
+# the name before the split, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.pgs")
 
 
