@@ -38,7 +38,7 @@ PREP_FOLDS = fold_names(
     config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
 )
 LEARNERS = resolve_learners(config)
-# what each learner is (its kind, feature set, ...) is declared in genoml_core/registry.py
+# what each learner is (its kind, feature set, ...) is declared in genoml_core/registry/table.py
 CLASSICAL = [name for name in LEARNERS if not learner_registry.is_net(name)]
 # rrfcn (kind searched_net) is a net too, but its trials are train_rrfcn jobs (nas.smk) that read
 # the search's output
