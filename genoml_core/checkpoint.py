@@ -32,7 +32,7 @@ from .loop import RowSource, load_batch
 
 __all__ = ["CheckpointSpec", "Checkpointer", "fingerprint"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.training")  # where these messages came from before the one loop: warnings.json records it
 
 
 @dataclass(frozen=True, kw_only=True)

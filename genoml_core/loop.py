@@ -45,7 +45,7 @@ __all__ = [
     "run_epochs",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.training")  # where these messages came from before the one loop: warnings.json records it
 
 
 class RowSource(Protocol):

@@ -34,7 +34,7 @@ from .final import _sample
 from .model import explain_model
 from .write import _write_explanation
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.explain")  # the name before the split: warnings.json records it
 
 
 def combine_explanations(

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.harmonize")  # the name before the split: warnings.json records it
 
 
 class LowOverlapError(InputError):

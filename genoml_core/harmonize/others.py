@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.harmonize")  # the name before the split: warnings.json records it
 
 
 @dataclass

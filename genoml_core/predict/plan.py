@@ -19,7 +19,7 @@ from .checks import CheckedCohort
 from .model import _recipe_paths
 from .options import PredictOptions
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
 
 
 @dataclass

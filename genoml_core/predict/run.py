@@ -13,7 +13,7 @@ from .options import Cohort, PredictOptions
 from .plan import plan_cohort
 from .score import _evaluate, prediction_table, score_cohort
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
 
 
 def run_prediction(

@@ -23,7 +23,7 @@ from .write import fam_table, write_tables
 
 __all__ = ["simulate_cohort"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.simulate")  # the name before the split: warnings.json records it
 
 
 def _resolve_spec(spec: SimulationSpec | None, settings: dict[str, Any]) -> SimulationSpec:

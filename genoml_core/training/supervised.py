@@ -26,7 +26,7 @@ from .scoring import (
     score_outputs,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.training")  # the name before the split: warnings.json records it
 
 
 class _Supervised:

@@ -15,7 +15,7 @@ from ..nn.res_vae import ResVAE, kl_weight
 from .options import FALLBACK_METRIC, FitResult, TrainOptions, VAEOptions, _prepare
 from .supervised import _check_sizes, _result
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("genoml_core.training")  # the name before the split: warnings.json records it
 
 
 def _vae_epoch_loss(
