@@ -34,8 +34,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
-from genoml_core import learners, metrics  # noqa: E402
-from genoml_core.munge import FeatureStore  # noqa: E402
+from genoml_core.models import learners  # noqa: E402
+from genoml_core.evaluation import metrics  # noqa: E402
+from genoml_core.store import FeatureStore  # noqa: E402
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 MARK_START, MARK_END = markers("bench_backbone")
@@ -45,7 +46,7 @@ import json, resource, sys
 import pandas as pd
 sys.path.insert(0, {repo!r})
 from genoml_core.inputs import load_covariates
-from genoml_core.munge import build_feature_store
+from genoml_core.store import build_feature_store
 cfg = json.loads({cfg!r})
 split = pd.read_csv(cfg["split"], sep="\\t", dtype={{"FID": str, "IID": str}})
 build_feature_store(cfg["bfile"], cfg["snplist"], split, cfg["out"], fold="fold0", method="holdout",

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 CHILD = r"""
 import json, sys, time
 import numpy as np
-from genoml_core import learners
+from genoml_core.models import learners
 name, task, n, p = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(0)
 X = np.empty((n, p), dtype=np.float32)  # filled in blocks: no float64 temporary of all values

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from genoml_core import search, tune  # noqa: E402
+from genoml_core.tuning import search, tune  # noqa: E402
 from genoml_core.memory import MemoryBudgetError, job_memory_budget  # noqa: E402
 
 

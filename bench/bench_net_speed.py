@@ -2,7 +2,7 @@
 
 Each net is trained with its search space's defaults (the workflow's trial 0) for a fixed number
 of epochs (no early stopping) on a synthetic standardized genotype matrix, through the same
-estimators and training loop as the workflow (``genoml_core.estimators.make_net``). The figure is
+estimators and training loop as the workflow (``genoml_core.models.estimators.make_net``). The figure is
 the median over epochs of the loop's own ``samples_per_s`` (training rows per second of the
 epoch's optimisation, validation excluded), so the first epoch's warm-up does not count. Res-VAE
 (the embed stage) is measured the same way.
@@ -27,7 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from genoml_core.estimators import NET_ARCHS, ResVAEEmbedder, make_net  # noqa: E402
+from genoml_core.models.estimators import NET_ARCHS, ResVAEEmbedder, make_net  # noqa: E402
 
 NETS = [a for a in NET_ARCHS] + ["res_vae"]
 

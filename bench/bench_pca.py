@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 _CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
-from genoml_core import pca
+from genoml_core.genotypes import pca
 t = time.perf_counter()
 fit = pca.fit_pca({bfile!r}, {keep!r}, {snplist!r}, n_pcs={n_pcs}, approx={approx!r}, engine={engine!r}, threads=1)
 secs = time.perf_counter() - t

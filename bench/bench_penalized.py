@@ -8,7 +8,7 @@ of ``n_train + n_test`` people; the first ``n_train`` (after a seeded shuffle) t
 and is fitted once, in a fresh process (so its peak RSS, ``VmHWM``, is its own), with
 ``--threads`` threads:
 
-* ``adelie CMSA, alpha grid``: :class:`genoml_core.penalized.GenomeWideGLM` as the workflow
+* ``adelie CMSA, alpha grid``: :class:`genoml_core.models.penalized.GenomeWideGLM` as the workflow
   will run it: alphas 1, 0.5, 0.1, 0.01, 5 inner folds, 100 lambdas with validation early stop,
   the 5 fold models averaged; int8 genotypes, covariates unpenalized.
 * ``adelie CMSA, lasso``: the same with alpha 1 only (the like-for-like row).
@@ -172,11 +172,11 @@ def child(solver: str, data: Path, threads: int, n_lambdas: int, min_ratio: floa
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    from genoml_core.penalized import genotype_stats
+    from genoml_core.models.penalized import genotype_stats
 
     # the solver's imports (adelie pulls in IPython and matplotlib) are a fixed cost, not fit memory
     if solver.startswith("adelie"):
-        from genoml_core.penalized import _adelie
+        from genoml_core.models.penalized import _adelie
 
         _adelie()
     else:
@@ -188,7 +188,7 @@ def child(solver: str, data: Path, threads: int, n_lambdas: int, min_ratio: floa
     t0 = time.perf_counter()
     info: dict = {}
     if solver.startswith("adelie"):
-        from genoml_core.penalized import GenomeWideGLM
+        from genoml_core.models.penalized import GenomeWideGLM
 
         est = GenomeWideGLM("binary", alphas=ALPHAS if solver == "adelie_grid" else (1.0,), n_inner_folds=N_FOLDS,
                             n_threads=threads, random_state=SEED).fit(Gtr, ytr, Ctr)

@@ -11,7 +11,7 @@ arm is trained on the training cohort and scored on the new cohort:
   with training statistics (missing -> training mean), the penalty chosen by 5-fold CV on the
   training cohort only (``LogisticRegressionCV`` over 12 values of C from ``l1_min_c`` up 10^2.5-fold,
   scored by AUC / macro AUC; ``LassoCV`` over 50 alphas, MSE). The new
-  cohort is harmonized to the training SNPs with :mod:`genoml_core.harmonize` (by id, then
+  cohort is harmonized to the training SNPs with :mod:`genoml_core.genotypes.harmonize` (by id, then
   position; swapped alleles get their count swapped; strand-ambiguous SNPs follow
   ``--ambiguous-snps``, ``drop`` like the workflow's default; absent -> training mean). It runs
   in a child process, so its peak RSS is its own.
@@ -71,7 +71,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
-from genoml_core import harmonize, io, metrics  # noqa: E402
+from genoml_core.genotypes import harmonize  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.evaluation import metrics  # noqa: E402
 from genoml_core.simulate import (  # noqa: E402
     THREE_CLASS_LABELS,
     SimulationSpec,
@@ -363,7 +365,7 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     fit_s = time.perf_counter() - t_fit
     del x
 
-    # ---- new cohort: harmonize to the training SNPs (genoml_core.harmonize), same scaling
+    # ---- new cohort: harmonize to the training SNPs (genoml_core.genotypes.harmonize), same scaling
     train_bim = bim.iloc[variant_idx]
     recipe = {"n_snps": len(train_bim), "features": [
         {"source": "snp", "id": r.SNP, "chrom": r.CHR, "pos": int(r.POS), "counted": r.A1, "other": r.A2}

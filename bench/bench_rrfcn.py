@@ -50,12 +50,14 @@ from sklearn.model_selection import train_test_split
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from genoml_core import learners, metrics, search  # noqa: E402
-from genoml_core.estimators import make_net  # noqa: E402
-from genoml_core.nas import NASConfig, run_search  # noqa: E402
-from genoml_core.net_spaces import NET_SPACES  # noqa: E402
+from genoml_core.models import learners  # noqa: E402
+from genoml_core.evaluation import metrics  # noqa: E402
+from genoml_core.tuning import search  # noqa: E402
+from genoml_core.models.estimators import make_net  # noqa: E402
+from genoml_core.models.nas import NASConfig, run_search  # noqa: E402
+from genoml_core.tuning.net_spaces import NET_SPACES  # noqa: E402
 from genoml_core.runtime import resolve_device, set_threads  # noqa: E402
-from genoml_core.tune import trial_random_state  # noqa: E402
+from genoml_core.tuning.tune import trial_random_state  # noqa: E402
 
 log = logging.getLogger("bench_rrfcn")
 MARK_START = "<!-- bench_rrfcn:start -->"
@@ -295,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         handlers=[logging.StreamHandler(), logging.FileHandler(args.out / "bench.log")])  # fmt: skip
-    for name in ("genoml_core.training", "genoml_core.runtime"):
+    for name in ("genoml_core.models.training", "genoml_core.runtime"):
         logging.getLogger(name).setLevel(logging.WARNING)
     set_threads(args.threads)
     t_all = time.perf_counter()

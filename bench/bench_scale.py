@@ -6,7 +6,7 @@ Measures, in one run, on cohorts made by the project's simulator (genoml-simulat
     (pandas-plink, lut): wall time and peak RSS (the child's rusage, taken by a small launcher
     process so that this one's memory does not leak into the figure). Bytes per
     genotype = (peak - base) / genotypes, the base being a process that imports
-    genoml_core.munge (and the engine's library) and reads the .fam, .bim, split and covariates;
+    genoml_core.store (and the engine's library) and reads the .fam, .bim, split and covariates;
     also a least-squares line peak = intercept + slope x genotypes across sizes, and the slope of
     log(time) against log(genotypes) (1 = linear growth);
   * decode throughput against a plain read: the .bed read sequentially from the page cache in
@@ -152,12 +152,12 @@ sys.path.insert(0, {str(REPO)!r})
 cfg = json.loads(sys.argv[1])
 """
 
-# The fixed base: interpreter, genoml_core.munge, the engine's library, .fam, .bim, split, covariates.
+# The fixed base: interpreter, genoml_core.store, the engine's library, .fam, .bim, split, covariates.
 _BASE_CHILD = _CHILD_HEAD + """
 import pandas as pd
 from genoml_core import io
 from genoml_core.inputs import load_covariates
-import genoml_core.munge
+import genoml_core.store
 if cfg["engine"] == "pandas-plink":
     import pandas_plink
 fam, bim = io.read_fam(cfg["bfile"]), io.read_bim(cfg["bfile"])
@@ -169,7 +169,7 @@ print("RESULT " + json.dumps({"n_fam": len(fam), "n_bim": len(bim)}))
 _MUNGE_CHILD = _CHILD_HEAD + """
 import pandas as pd
 from genoml_core.inputs import load_covariates
-from genoml_core.munge import build_feature_store
+from genoml_core.store import build_feature_store
 split = pd.read_csv(cfg["split"], sep="\\t", dtype={"FID": str, "IID": str, "part": str})
 cov = load_covariates(cfg["data"])
 t0 = time.perf_counter()
@@ -227,8 +227,8 @@ def ensure_cohort(work: Path, n: int, m: int, seed: int) -> tuple[Path, float | 
 
 
 def write_split_table(cohort: Path, out: Path, seed: int) -> pd.DataFrame:
-    """An 8:1:1 stratified holdout split of the people with a phenotype (genoml_core.split)."""
-    from genoml_core.split import make_split
+    """An 8:1:1 stratified holdout split of the people with a phenotype (genoml_core.genotypes.split)."""
+    from genoml_core.genotypes.split import make_split
 
     ph = pd.read_csv(cohort / "phenotype.tsv", sep="\t", dtype={"FID": str, "IID": str})
     ph = ph.dropna(subset=["case_control"])
@@ -393,7 +393,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
 # ----------------------------------------------------------------------------- the workflow
 def net_space(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """The net's built-in space with max_epochs, patience (and batch_size) pinned: 1 trial = defaults."""
-    from genoml_core.net_spaces import space_for
+    from genoml_core.tuning.net_spaces import space_for
 
     space = space_for(name)
     pins = {"max_epochs": args.net_epochs, "patience": args.net_patience, "batch_size": args.net_batch_size}
@@ -564,7 +564,7 @@ def render(args: argparse.Namespace, command: str, df: pd.DataFrame, fit: dict, 
         L += ["### Munging alone, every SNP (no QC, no pruning, 8:1:1 holdout split)", "",
               "`build_feature_store` on the whole .bim, one fresh process per point. *wall* = the process "
               "(imports, tables, the call); *call* = `build_feature_store` alone. Peak RSS from the child's "
-              "rusage; *base* = a process that imports `genoml_core.munge` (and the engine's library) and "
+              "rusage; *base* = a process that imports `genoml_core.store` (and the engine's library) and "
               "reads the .fam, .bim, split and covariates; B/genotype = (peak - base) / store genotypes; "
               f"chunk_variants {args.chunk_variants}."
               + (f" pandas-plink (the baseline decoder) is measured up to {args.baseline_max_people:,} people: "

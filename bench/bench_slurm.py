@@ -406,7 +406,7 @@ class _Input(list):
 
 def resource_helpers() -> dict[str, Any]:
     """The workflow's mem_* functions (genoml_core.resources), bound as common.smk binds them."""
-    from genoml_core import registry
+    from genoml_core.models import registry
     from genoml_core.resources import JobMemory
 
     memory = JobMemory({}, feature_set=registry.feature_set, streams=registry.streams)

@@ -73,7 +73,7 @@ class Run:
         return io.read_json(self._need(layout.EVALUATE_METRICS))
 
     def final_model(self) -> Any:
-        """The final model (:class:`genoml_core.ensemble.FinalModel`): members, weights, calibrator."""
+        """The final model (:class:`genoml_core.evaluation.ensemble.FinalModel`): members, weights, calibrator."""
         from .predict import final_model_from_results
 
         return final_model_from_results(self.results)

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from . import layout, registry
+from . import layout
+from .models import registry
 from .errors import ConfigError
 
 __all__ = [
@@ -199,7 +200,7 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             "or set enabled: false"
         )
     learners = resolve_learners(cfg)
-    from . import search
+    from .tuning import search
 
     spaces = cfg["train"]["search_spaces"]
     for name in spaces:
@@ -216,7 +217,7 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
                 "config key train.n_trials_per_learner.rrfcn: rrfcn retrains the top nas.top_k architectures "
                 "of the search, one trial each; set nas.top_k instead"
             )
-        from .nas import NASConfig
+        from .models.nas import NASConfig
 
         NASConfig.from_dict(cfg["nas"])  # raises ConfigError naming the nas key to fix
     for name in cfg["train"]["n_trials_per_learner"]:
@@ -226,11 +227,11 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             )
 
 
-# Views of genoml_core.registry (where every learner is declared), kept for callers; the code here
+# Views of genoml_core.models.registry (where every learner is declared), kept for callers; the code here
 # and the Snakefile ask the registry, which is plain data (no scikit-learn or torch at parse time).
 #: The PyTorch networks (rrfcn included).
 NET_LEARNERS = registry.names(kinds=registry.NET_KINDS)
-#: Classical learners fitted out of core (genoml_core.outofcore).
+#: Classical learners fitted out of core (genoml_core.models.outofcore).
 STREAMING_LEARNERS = registry.names(kinds="streaming")
 #: Learners tuned by their own inner cross-validation (one trial each).
 SELF_TUNING_LEARNERS = tuple(name for name, spec in registry.REGISTRY.items() if spec.self_tuning)
@@ -238,7 +239,7 @@ SELF_TUNING_LEARNERS = tuple(name for name, spec in registry.REGISTRY.items() if
 
 def resolve_learners(cfg: Mapping[str, Any]) -> list[str]:
     """The learners to train: the configured list (checked against the task), or the registry's
-    default set for the task (:data:`genoml_core.registry.REGISTRY`, ``default=True``); the others
+    default set for the task (:data:`genoml_core.models.registry.REGISTRY`, ``default=True``); the others
     (the out-of-core learners, the PyTorch nets, rrfcn, whose architectures come from the nas_search
     job) are trained when listed. Learners reading genotypes (feature set ``genome``) are left out,
     or refused, in a matrix-only run."""
@@ -286,7 +287,7 @@ def learner_n_trials(cfg: Mapping[str, Any], name: str) -> int:
     return int(cfg["train"]["n_trials_per_learner"].get(name, cfg["train"]["n_trials"]))
 
 
-#: where converted genotypes go (genoml_core.genotype_formats): the training cohort, and each
+#: where converted genotypes go (genoml_core.genotypes.formats): the training cohort, and each
 #: predict cohort under its name (the patterns are :mod:`genoml_core.layout`'s)
 CONVERTED_GENOTYPES = layout.CONVERTED_GENOTYPES
 CONVERTED_COHORT = layout.CONVERTED_COHORT
@@ -301,7 +302,7 @@ def genotype_conversions(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ``{prefix: {"source": GenotypeSource, "options": {...}, "what": config key}}``; the
     original path is kept as ``genotypes_source``.
     """
-    from .genotype_formats import needs_conversion, resolve
+    from .genotypes.formats import needs_conversion, resolve
 
     out: dict[str, dict[str, Any]] = {}
     data = cfg["data"]
@@ -330,7 +331,7 @@ def genotype_conversions(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def check_input_paths(cfg: Mapping[str, Any], base: str | Path = ".") -> None:
     """Every input file named in the config exists (checked before any job runs)."""
-    from .genotype_formats import GenotypeFormatError, resolve
+    from .genotypes.formats import GenotypeFormatError, resolve
 
     base = Path(base)
     data = cfg["data"]

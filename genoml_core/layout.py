@@ -10,7 +10,7 @@ and code outside Snakemake fills it with ``str.format`` or :func:`in_results` (t
 Patterns are whole literal strings, not assembled from a prefix, so each file is found by
 searching for its path.
 
-Parsing the Snakefile imports this module, not :mod:`genoml_core.plots` or :mod:`genoml_core.report`
+Parsing the Snakefile imports this module, not :mod:`genoml_core.evaluation.plots` or :mod:`genoml_core.report`
 (which pull in scikit-learn and matplotlib: about 1.7 s and 50 MB more per parse, and every SLURM job
 parses the Snakefile again). Those modules re-export these names, so there is one source per fact.
 """
@@ -216,7 +216,7 @@ WARNINGS_FILE = "results/warnings.json"
 REPORT_HTML = "results/report.html"
 
 
-#: Plot name -> file name, per task, as written by :func:`genoml_core.plots.evaluation_plots`
+#: Plot name -> file name, per task, as written by :func:`genoml_core.evaluation.plots.evaluation_plots`
 #: (before ``prefix``).
 PLOT_FILES: dict[str, dict[str, str]] = {
     "binary": {

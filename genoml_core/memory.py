@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from . import registry
+from .models import registry
 from .errors import GenomlError
 
 __all__ = [
@@ -39,7 +39,7 @@ BASE_BYTES = 600 * _MB
 
 #: Peak bytes per training value (rows x features) during ``fit``, on top of the base: the
 #: float32 rows from the store (4) plus each learner's own copies. Measured, rounded up; declared
-#: per learner in :data:`genoml_core.registry.REGISTRY` (``fit_bytes_per_value``), of which this
+#: per learner in :data:`genoml_core.models.registry.REGISTRY` (``fit_bytes_per_value``), of which this
 #: is a live view: in-memory learners only (the out-of-core learners and nets stream).
 FIT_BYTES_PER_VALUE: Mapping[str, float] = registry.RegistryView(
     lambda spec: spec.fit_bytes_per_value, "genoml_core.memory.FIT_BYTES_PER_VALUE"

@@ -3,9 +3,10 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, pca, plink  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import pca, plink  # noqa: E402
 from genoml_core.inputs import load_covariates  # noqa: E402
-from genoml_core.split import load_fold  # noqa: E402
+from genoml_core.genotypes.split import load_fold  # noqa: E402
 
 smk = snakemake  # noqa: F821
 train = load_fold(smk.input.split, smk.wildcards.fold, smk.params.split_method)["train"]

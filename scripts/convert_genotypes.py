@@ -6,7 +6,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.genotype_formats import convert, resolve  # noqa: E402
+from genoml_core.genotypes.formats import convert, resolve  # noqa: E402
 
 smk = snakemake  # noqa: F821
 p = smk.params.source

@@ -6,7 +6,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.embed import compare_embeddings, select_vae  # noqa: E402
+from genoml_core.models.embed import compare_embeddings, select_vae  # noqa: E402
 
 smk = snakemake  # noqa: F821
 best = select_vae([io.read_json(p) for p in smk.input.metrics])

@@ -6,8 +6,8 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.ensemble import FinalModel  # noqa: E402
-from genoml_core.evaluate import evaluate_final  # noqa: E402
+from genoml_core.evaluation.ensemble import FinalModel  # noqa: E402
+from genoml_core.evaluation.evaluate import evaluate_final  # noqa: E402
 from genoml_core.run_size import judge_run_size, log_findings  # noqa: E402
 
 smk = snakemake  # noqa: F821

@@ -12,7 +12,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.ensemble import FinalModel  # noqa: E402
+from genoml_core.evaluation.ensemble import FinalModel  # noqa: E402
 from genoml_core.explain import ExplainOptions, StackMember, explain_final_model, explain_final_stack  # noqa: E402
 
 smk = snakemake  # noqa: F821

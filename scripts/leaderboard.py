@@ -4,7 +4,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.evaluate import build_leaderboard  # noqa: E402
+from genoml_core.evaluation.evaluate import build_leaderboard  # noqa: E402
 
 smk = snakemake  # noqa: F821
 board = build_leaderboard([io.read_json(p) for p in smk.input.selections])

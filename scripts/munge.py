@@ -6,9 +6,10 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, pca  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import pca  # noqa: E402
 from genoml_core.inputs import load_covariates, load_omics  # noqa: E402
-from genoml_core.munge import build_feature_store  # noqa: E402
+from genoml_core.store import build_feature_store  # noqa: E402
 
 smk = snakemake  # noqa: F821
 pcs_path = smk.input.get("pcs")  # ancestry PCs (pca.n_pcs > 0)

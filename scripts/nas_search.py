@@ -5,7 +5,7 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import nas  # noqa: E402
+from genoml_core.models import nas  # noqa: E402
 
 smk = snakemake  # noqa: F821
 result = nas.search_store(

@@ -4,8 +4,9 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, pca  # noqa: E402
-from genoml_core.split import fold_members  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import pca  # noqa: E402
+from genoml_core.genotypes.split import fold_members  # noqa: E402
 
 smk = snakemake  # noqa: F821
 opts = smk.params.pca

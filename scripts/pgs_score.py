@@ -3,7 +3,7 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core.ensemble import FinalModel  # noqa: E402
+from genoml_core.evaluation.ensemble import FinalModel  # noqa: E402
 from genoml_core.pgs import write_score_files  # noqa: E402
 
 smk = snakemake  # noqa: F821

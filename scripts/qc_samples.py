@@ -4,7 +4,8 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, plink  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import plink  # noqa: E402
 
 smk = snakemake  # noqa: F821
 samples = pd.read_csv(smk.input.samples, sep="\t", dtype={"FID": str, "IID": str})

@@ -6,7 +6,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.tune import refit_best  # noqa: E402
+from genoml_core.tuning.tune import refit_best  # noqa: E402
 
 smk = snakemake  # noqa: F821
 record = refit_best(

@@ -3,7 +3,8 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, plink, relatedness  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import plink, relatedness  # noqa: E402
 
 smk = snakemake  # noqa: F821
 cfg = smk.params.relatedness

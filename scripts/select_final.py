@@ -4,7 +4,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.ensemble import final_model_document  # noqa: E402
+from genoml_core.evaluation.ensemble import final_model_document  # noqa: E402
 
 smk = snakemake  # noqa: F821
 spec, oof = final_model_document([io.read_json(p) for p in smk.input.selections], smk.input.oof,

@@ -4,7 +4,7 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.tune import select_best  # noqa: E402
+from genoml_core.tuning.tune import select_best  # noqa: E402
 
 smk = snakemake  # noqa: F821
 best = select_best([io.read_json(p) for p in smk.input])

@@ -4,10 +4,11 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core import io, plink  # noqa: E402
-from genoml_core.relatedness import read_pairs  # noqa: E402
+from genoml_core import io  # noqa: E402
+from genoml_core.genotypes import plink  # noqa: E402
+from genoml_core.genotypes.relatedness import read_pairs  # noqa: E402
 from genoml_core.run_size import check_cohort_size, size_options  # noqa: E402
-from genoml_core.split import write_split  # noqa: E402
+from genoml_core.genotypes.split import write_split  # noqa: E402
 
 smk = snakemake  # noqa: F821
 samples = pd.read_csv(smk.input.samples, sep="\t", dtype={"FID": str, "IID": str})

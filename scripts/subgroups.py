@@ -4,8 +4,8 @@ from _job import start_job
 log = start_job(snakemake)  # noqa: F821
 
 from genoml_core import io  # noqa: E402
-from genoml_core.ensemble import FinalModel  # noqa: E402
-from genoml_core.fairness import SubgroupOptions, run_subgroups  # noqa: E402
+from genoml_core.evaluation.ensemble import FinalModel  # noqa: E402
+from genoml_core.evaluation.fairness import SubgroupOptions, run_subgroups  # noqa: E402
 
 smk = snakemake  # noqa: F821
 summary = run_subgroups(

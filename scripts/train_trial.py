@@ -5,7 +5,7 @@ from _job import start_job
 
 log = start_job(snakemake)  # noqa: F821
 
-from genoml_core.tune import run_trial  # noqa: E402
+from genoml_core.tuning.tune import run_trial  # noqa: E402
 
 smk = snakemake  # noqa: F821
 folds = smk.params.folds

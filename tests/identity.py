@@ -4,7 +4,9 @@ after setting aside what is not a result: wall times, the run's own folder, arch
 What is compared, per file under ``results/``:
 
 - JSON: the parsed document, without wall-time keys (:data:`TIME_KEYS`, and everything under a
-  ``"seconds"`` mapping), with the run folder replaced by ``<run>``; the entries of
+  ``"seconds"`` mapping), with the run folder replaced by ``<run>`` and the package's module names
+  as they are now (:data:`MOVED_MODULES`: model files record their class's module, ``warnings.json``
+  its loggers'); the entries of
   ``warnings.json`` (and the jobs of each) in a fixed order, since parallel jobs finish in any order;
 - TSV: the table without its wall-time columns (``fit_seconds``);
 - gzip: the decompressed bytes (the header holds a time stamp), compared by the rules above;
@@ -34,6 +36,25 @@ from typing import Any
 TIME_KEYS = frozenset({"seconds", "fit_seconds", "samples_per_s", "wall_seconds", "elapsed_seconds"})
 #: TSV columns that hold wall times.
 TIME_COLUMNS = frozenset({"fit_seconds"})
+#: Modules that moved when genoml_core was grouped by stage (old dotted name -> new): a results file
+#: that names a module (a model file's ``learner_class``, a logger in ``warnings.json``, a recipe's
+#: note) names it by its new path; nothing else changed.
+MOVED_MODULES = {
+    f"genoml_core.{old}": f"genoml_core.{new}"
+    for old, new in {
+        "genotype_formats": "genotypes.formats", "plink": "genotypes.plink", "relatedness": "genotypes.relatedness",
+        "split": "genotypes.split", "pca": "genotypes.pca", "harmonize": "genotypes.harmonize",
+        "munge.store": "store.write", "munge": "store", "datasets": "store.datasets",
+        "registry": "models.registry", "learners": "models.learners", "estimators": "models.estimators",
+        "nn": "models.nn", "training": "models.training", "penalized": "models.penalized", "nas": "models.nas",
+        "persist": "models.persist", "loop": "models.loop", "checkpoint": "models.checkpoint",
+        "genome_learner": "models.genome_learner", "outofcore": "models.outofcore", "embed": "models.embed",
+        "tune": "tuning.tune", "search": "tuning.search", "net_spaces": "tuning.net_spaces",
+        "metrics": "evaluation.metrics", "ensemble": "evaluation.ensemble", "evaluate": "evaluation.evaluate",
+        "fairness": "evaluation.fairness", "plots": "evaluation.plots",
+    }.items()
+}
+_moved = re.compile(r"\b(" + "|".join(map(re.escape, sorted(MOVED_MODULES, key=len, reverse=True))) + r")\b(?![\w])")
 #: Files under results/ that are not compared.
 SKIPPED = frozenset({"report.html"})
 
@@ -44,7 +65,7 @@ def _clean(obj: Any, run: str) -> Any:
     if isinstance(obj, list):
         return [_clean(v, run) for v in obj]
     if isinstance(obj, str):
-        return obj.replace(run, "<run>")
+        return _moved.sub(lambda m: MOVED_MODULES[m.group(0)], obj.replace(run, "<run>"))
     return obj
 
 

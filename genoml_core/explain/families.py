@@ -1,7 +1,7 @@
 """Model families and the explainer each one gets.
 
 Which explainer (``explain.method: auto``)
-    * PyTorch nets (:class:`~genoml_core.estimators.NetClassifier` / ``NetRegressor``):
+    * PyTorch nets (:class:`~genoml_core.models.estimators.NetClassifier` / ``NetRegressor``):
       ``shap.GradientExplainer`` (expected gradients; ``gradient_nsamples`` draws per explained
       row). ``method: deep`` uses ``shap.DeepExplainer`` (DeepLIFT) with its additivity check on:
       a mismatch stops the job; a bagged net (``n_bags`` > 1) falls back to ``gradient``, as
@@ -14,7 +14,7 @@ Which explainer (``explain.method: auto``)
       (interventional) on the background rows.
     * Anything else (RBF SVM, KNN, RBF SVR, multiclass calibrated linear SVM):
       ``shap.PermutationExplainer`` on the
-      workflow's own score function (:func:`genoml_core.learners.predict_scores`), with an
+      workflow's own score function (:func:`genoml_core.models.learners.predict_scores`), with an
       ``Independent`` masker over ``permutation_background`` background rows and a bounded budget:
       at most ``max_evaluations`` model evaluations in total (one antithetic permutation per row
       costs ``(2 p + 1) x permutation_background``), so few rows are explained when p is large.
@@ -125,7 +125,7 @@ _ALLOWED = {"torch": {"gradient", "deep"}, "tree": {"tree"}, "linear": {"linear"
 
 def _is_bagged(est: Any) -> bool:
     """A torch net whose module is several bags (``n_bags`` > 1)."""
-    from ..nn.bagged import BaggedNet
+    from ..models.nn.bagged import BaggedNet
 
     return isinstance(getattr(est, "module_", None), BaggedNet)
 

@@ -17,9 +17,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import io, persist
+from .. import io
+from ..models import persist
 from ..errors import InputError
-from ..munge import FeatureStore
+from ..store import FeatureStore
 from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainOptions, Explanation
 from .model import explain_model
 from .write import _write_explanation

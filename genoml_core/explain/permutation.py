@@ -14,7 +14,7 @@ def _explain_permutation(est: Any, background: np.ndarray, X: np.ndarray, task: 
                          class_names: Sequence[str] | None, options: ExplainOptions, seed: int) -> Explanation:
     import shap
 
-    from ..learners import predict_scores
+    from ..models.learners import predict_scores
 
     n_all, p = X.shape
     n_classes = len(class_names) if task == "multiclass" and class_names else None

@@ -25,9 +25,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import io, persist
+from .. import io
+from ..models import persist
 from ..errors import InputError
-from ..munge import FeatureStore
+from ..store import FeatureStore
 from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainOptions, Explanation
 from .families import model_family
 from .final import _sample
@@ -46,7 +47,7 @@ def combine_explanations(
     weighted mean of member scores are the weighted mean of the members' values; a member's
     feature it does not use contributes 0. Every part must explain the same rows (in the same
     order) in the same output space. Weights are normalized to sum to 1, as in
-    :func:`genoml_core.ensemble.combine`.
+    :func:`genoml_core.evaluation.ensemble.combine`.
     """
     if not parts:
         raise ValueError("nothing to combine")

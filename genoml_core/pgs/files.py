@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io, layout
-from ..ensemble import FinalModel
+from ..evaluation.ensemble import FinalModel
 from .weights import LinearScore, final_linear_score
 
 # the name before the split, not __name__: warnings.json records logger names

@@ -11,8 +11,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import io, persist, registry
-from ..ensemble import FinalModel, Member
+from .. import io
+from ..models import persist, registry
+from ..evaluation.ensemble import FinalModel, Member
 from ..errors import InputError
 
 
@@ -33,8 +34,8 @@ def model_allele_weights(est: Any, recipe: Mapping[str, Any], *, task: str, n_cl
     """Per-allele SNP weights of one fitted model: ``(n_snps, m)``, or None when it is not linear.
 
     Args:
-        est: A fitted model on the recipe's scaled features (as :func:`genoml_core.persist.load_model`
-            returns it), or a :class:`~genoml_core.penalized.GenomeWideGLM` itself (its
+        est: A fitted model on the recipe's scaled features (as :func:`genoml_core.models.persist.load_model`
+            returns it), or a :class:`~genoml_core.models.penalized.GenomeWideGLM` itself (its
             ``allele_weights_`` are already per counted allele).
         recipe: The model's ``recipe.json`` (its first ``n_snps`` features are the SNPs).
         task: ``binary``, ``multiclass`` or ``continuous``.

@@ -3,7 +3,7 @@
 The final model is ``results/final/final_model.json`` (written once by ``select_final`` from
 out-of-fold predictions): one or more members, each with one model per fold, stack weights and a
 calibrator. Each fold model sees the new cohort harmonized to its own ``recipe.json``
-(:mod:`genoml_core.harmonize`); a member's score is the mean of its fold scores, the members are
+(:mod:`genoml_core.genotypes.harmonize`); a member's score is the mean of its fold scores, the members are
 combined and calibrated exactly as for the test set. Nothing about the new cohort's own data is used for scaling or imputation.
 
 Order of work, so that mistakes stop before anything expensive:
@@ -13,7 +13,7 @@ Order of work, so that mistakes stop before anything expensive:
    the model uses) and the phenotype (coding, known classes).
 2. :func:`plan_cohort`: load the models and recipes, match every feature, compute the share of
    the model's importance that the present features carry (``harmonize_report.json``).
-3. Below ``min_overlap`` in any fold: :class:`~genoml_core.harmonize.LowOverlapError`.
+3. Below ``min_overlap`` in any fold: :class:`~genoml_core.genotypes.harmonize.LowOverlapError`.
 4. Read the needed genotypes once (int8), score in batches of people, average the folds; write
    ``predictions.tsv`` and ``metrics.json`` (metrics, bootstrap CIs and the evaluation plots
    when a phenotype is given).
@@ -41,7 +41,7 @@ Every name below is importable from :mod:`genoml_core.predict` itself, as before
 
 from __future__ import annotations
 
-from ..ensemble import FinalModel
+from ..evaluation.ensemble import FinalModel
 from .checks import CheckedCohort, check_cohort, read_cohort_phenotype
 from .cli import _plink1_genotypes as _plink1_genotypes
 from .cli import METRICS_FILE as METRICS_FILE

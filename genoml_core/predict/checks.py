@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
-from ..ensemble import FinalModel
+from ..evaluation.ensemble import FinalModel
 from ..errors import InputError
 from ..inputs import read_id_table, read_numeric_table, read_phenotype, show_id, whitespace_hint
 from .model import _recipe_paths

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from .. import __version__, harmonize, io, layout, metrics
+from .. import __version__, io, layout
+from ..genotypes import harmonize
+from ..evaluation import metrics
 from ..errors import GenomlError, InputError
 from .model import final_model_from_results
 from .options import Cohort, PredictOptions
@@ -26,7 +28,7 @@ PLOTS_DIR = PurePosixPath(layout.PREDICT_PLOTS).name
 def _plink1_genotypes(given: str, out: Path, *, sample: str | None, vcf_id_delim: str | None,
                       hard_call_threshold: float) -> str:
     """A PLINK 1 prefix for ``given``: itself, or its conversion by plink2 into ``out/converted/``."""
-    from ..genotype_formats import GenotypeFormatError, convert, needs_conversion, resolve
+    from ..genotypes.formats import GenotypeFormatError, convert, needs_conversion, resolve
 
     try:
         src = resolve(given, sample=sample, what="--bfile")

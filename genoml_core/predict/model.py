@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import io, layout
-from ..ensemble import FinalModel
+from ..evaluation.ensemble import FinalModel
 from ..errors import InputError
-from ..munge import pca_weights_path
+from ..store import pca_weights_path
 
 
 def _recipe_task(recipes: Sequence[Path]) -> tuple[str, list[str] | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .. import harmonize
+from ..genotypes import harmonize
 from ..errors import ConfigError, field_names, reject_unknown
 
 

@@ -11,10 +11,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import __version__, harmonize, io, persist
-from ..ensemble import FinalModel
+from .. import __version__, io
+from ..genotypes import harmonize
+from ..models import persist
+from ..evaluation.ensemble import FinalModel
 from ..errors import InputError
-from ..munge import pca_weights_path
+from ..store import pca_weights_path
 from .checks import CheckedCohort
 from .model import _recipe_paths
 from .options import PredictOptions
@@ -42,7 +44,7 @@ def _load_checked_model(path: Path, recipe: Mapping[str, Any], fold: str) -> Any
                          "the results folder mixes runs (rerun the workflow)")
     sha = meta.get("feature_names_sha")
     if sha is not None:
-        from ..tune import _names_digest  # the digest written beside every model
+        from ..tuning.tune import _names_digest  # the digest written beside every model
 
         if sha != _names_digest(names):
             raise InputError(f"{path}: the model was trained on other features than the {fold} recipe lists; "
@@ -55,7 +57,7 @@ def _project_pcs(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cohort's ancestry PCs: its genotypes harmonized to the PCA SNPs (ids, positions,
     swapped alleles as for the model's SNPs), projected with the training weights."""
-    from .. import pca
+    from ..genotypes import pca
 
     weights = pca.read_weights(weights_path)
     plan = harmonize.plan_variants(pca.weights_recipe(weights), checked.bim, ambiguous=options.ambiguous_snps,

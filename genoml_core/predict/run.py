@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .. import harmonize, io
-from ..ensemble import FinalModel
+from ..genotypes import harmonize
+from .. import io
+from ..evaluation.ensemble import FinalModel
 from .checks import check_cohort
 from .options import Cohort, PredictOptions
 from .plan import plan_cohort

@@ -9,9 +9,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import harmonize, metrics, plots
-from ..ensemble import FinalModel
-from ..munge import scale_features
+from ..genotypes import harmonize
+from ..evaluation import metrics, plots
+from ..evaluation.ensemble import FinalModel
+from ..store import scale_features
 from .checks import CheckedCohort
 from .options import PredictOptions
 from .plan import CohortPlan
@@ -26,7 +27,7 @@ _MAIN_METRICS = {  # bootstrap CIs for these, as in evaluate
 def score_cohort(plan: CohortPlan, checked: CheckedCohort, model: FinalModel, options: PredictOptions) -> np.ndarray:
     """Final scores of every ``.fam`` person: each member's fold models averaged, the members
     combined with the stack weights, the calibrator applied (as for the test set)."""
-    from ..learners import predict_scores
+    from ..models.learners import predict_scores
 
     paths = list(plan.recipes)
     genos = dict(zip(paths, harmonize.read_harmonized_genotypes(
@@ -59,7 +60,7 @@ def prediction_table(
 
     ``score``: binary P(case); multiclass the probability of the predicted class; continuous the
     predicted value (also in ``predicted``). ``predicted`` is
-    :func:`genoml_core.metrics.predicted_class` with the final model's ``cutoff`` (binary: a score
+    :func:`genoml_core.evaluation.metrics.predicted_class` with the final model's ``cutoff`` (binary: a score
     >= the cutoff, the cutoff included, is a case; default 0.5).
     """
     pred = samples[["FID", "IID"]].copy().reset_index(drop=True)

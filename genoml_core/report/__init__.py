@@ -37,7 +37,7 @@ nas_plot_winner      ``results/nas/winner.png``: diagram of the winning architec
 nas_plot_curve       ``results/nas/search_curve.png``: the search's reward curve
 pca_pcs              ``results/individual/pca/{fold}/pcs.tsv``: ancestry PCs per person and role (see
                      :data:`PCA_INPUTS`, :func:`pca_report_fold`); drawn by
-                     :func:`genoml_core.plots.plot_ancestry_pcs` while the report is made
+                     :func:`genoml_core.evaluation.plots.plot_ancestry_pcs` while the report is made
 pca_summary          ``results/pca/{fold}/summary.json``: n_pcs, n_train, n_snps, approx,
                      eigenvalues, fold
 pca_groups           the ``data.groups`` table: colours the PC scatter (optional)

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from .. import layout
-from ..plots import ancestry_group_column, plot_ancestry_pcs
+from ..evaluation.plots import ancestry_group_column, plot_ancestry_pcs
 from ..run_size import LOGGER_NAME as _SIZE_LOGGER
 from .inputs import _list
 from .tables import _flat_rows, _fmt, _img, _table

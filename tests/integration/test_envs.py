@@ -37,7 +37,7 @@ DRIVER_ONLY = {"snakemake"}
 # imports made inside functions (the module-level walk below does not see them), per rule
 LAZY_IMPORTS = {
     "munge": {"pandas_plink"},  # genoml_core.io reads .bed files through pandas-plink
-    "train_classical": {"skops", "xgboost"},  # model files (genoml_core.persist)
+    "train_classical": {"skops", "xgboost"},  # model files (genoml_core.models.persist)
     "train_net": {"torch", "skops", "tabm"},  # tabm: the TabM net, built when listed
     "refit_classical": {"skops", "xgboost"},
     "refit_net": {"torch", "skops", "tabm"},
@@ -305,7 +305,7 @@ def test_each_rule_env_provides_what_its_script_imports(rules_with_nets):
 
 def test_plink_rules_use_the_plink_env(rules_with_nets):
     for name, rule in rules_with_nets.items():
-        if rule["script"] and "from genoml_core import io, plink" in Path(rule["script"]).read_text():
+        if rule["script"] and "from genoml_core.genotypes import plink" in Path(rule["script"]).read_text():
             assert Path(rule["conda"]).name == "plink.yaml", name
     assert "plink2" in conda_specs(load_env("plink"))
 

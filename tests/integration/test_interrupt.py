@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genoml_core import io, persist, search, tune
-from genoml_core.munge import FeatureStore, build_feature_store
+from genoml_core import io
+from genoml_core.models import persist
+from genoml_core.tuning import search, tune
+from genoml_core.store import FeatureStore, build_feature_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE_FILES = ("genotypes.npy", "other.npy", "samples.tsv", "recipe.json", "summary.json")
@@ -70,7 +72,7 @@ def test_killed_munge_leaves_no_output_and_rerun_matches(tmp_path):
         import time
         from pathlib import Path
         import pandas as pd
-        from genoml_core import io, munge
+        from genoml_core import io, store
         real = io.iter_genotype_chunks
 
         def slow(*a, **k):  # hand over three chunks, then stop mid-store until killed
@@ -82,7 +84,7 @@ def test_killed_munge_leaves_no_output_and_rerun_matches(tmp_path):
 
         io.iter_genotype_chunks = slow
         split = pd.read_csv({str(tmp_path / 'split.tsv')!r}, sep="\\t", dtype={{"FID": str, "IID": str}})
-        munge.build_feature_store({str(tmp_path / 'g')!r}, {str(tmp_path / 'snps')!r}, split, {str(out)!r},
+        store.build_feature_store({str(tmp_path / 'g')!r}, {str(tmp_path / 'snps')!r}, split, {str(out)!r},
                                   fold="fold0", method="holdout", task="binary", class_names=["control", "case"],
                                   chunk_variants=32, summary_path={str(out / 'summary.json')!r})
     """)
@@ -117,7 +119,8 @@ def test_killed_training_leaves_no_output_and_rerun_matches(tmp_path):
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from genoml_core import persist, tune
+        from genoml_core.models import persist
+        from genoml_core.tuning import tune
         real = persist.save_model
 
         def slow(*a, **k):  # the first fold's model is saved, then the job stops until killed

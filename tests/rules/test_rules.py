@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from genoml_core.munge import FeatureStore
-from genoml_core.plink import read_keep, read_snplist
+from genoml_core.store import FeatureStore
+from genoml_core.genotypes.plink import read_keep, read_snplist
 from tests.conftest import copy_test_config, needs_plink, run_snakemake
 
 pytestmark = [needs_plink, pytest.mark.workflow]

@@ -8,8 +8,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from genoml_core.errors import ConfigError
-from genoml_core.estimators import AUTO_BAG_MAX_ROWS, AUTO_BAGS, NetEstimator, _bag_rows, make_net, resolve_n_bags
-from genoml_core.nn.bagged import BaggedNet
+from genoml_core.models.estimators import (
+    AUTO_BAG_MAX_ROWS, AUTO_BAGS, NetEstimator, _bag_rows, make_net, resolve_n_bags,
+)
+from genoml_core.models.nn.bagged import BaggedNet
 
 SMALL = {"max_epochs": 15, "d_layer": 16, "n_layers": 1, "lr": 0.01}
 
@@ -97,7 +99,7 @@ def test_a_bag_is_not_trained_as_a_whole():
 
 
 def test_input_clip_smoothly_bounds_the_inputs_and_survives_save_load(tmp_path):
-    from genoml_core.nn.bagged import SmoothClipped, smooth_clip
+    from genoml_core.models.nn.bagged import SmoothClipped, smooth_clip
 
     x = torch.tensor([-1e6, -3.0, 0.0, 0.1, 3.0, 1e6])
     c = smooth_clip(x, 3.0)

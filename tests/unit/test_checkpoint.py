@@ -16,13 +16,14 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from genoml_core import persist, runtime, training
+from genoml_core.models import persist, training
+from genoml_core import runtime
 from genoml_core.errors import ConfigError
-from genoml_core.estimators import NetClassifier, make_net
-from genoml_core.net_spaces import space_for
-from genoml_core.nn import MLP, ResVAE
-from genoml_core.training import CheckpointSpec, FitResult, TrainOptions, VAEOptions, fit_supervised, fit_vae
-from genoml_core.tune import run_trial
+from genoml_core.models.estimators import NetClassifier, make_net
+from genoml_core.tuning.net_spaces import space_for
+from genoml_core.models.nn import MLP, ResVAE
+from genoml_core.models.training import CheckpointSpec, FitResult, TrainOptions, VAEOptions, fit_supervised, fit_vae
+from genoml_core.tuning.tune import run_trial
 
 CPU = torch.device("cpu")
 TIMING = {"seconds", "samples_per_s"}

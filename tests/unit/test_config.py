@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genoml_core import search
+from genoml_core.tuning import search
 from genoml_core.config import (
     check_input_paths,
     learner_space,
@@ -101,10 +101,10 @@ def test_every_options_from_dict_names_an_unknown_key_and_the_allowed_ones():
     """One check (errors.reject_unknown) behind every options dataclass's from_dict."""
     from genoml_core.errors import ConfigError
     from genoml_core.explain import ExplainOptions
-    from genoml_core.fairness import SubgroupOptions
-    from genoml_core.nas import NASConfig
+    from genoml_core.evaluation.fairness import SubgroupOptions
+    from genoml_core.models.nas import NASConfig
     from genoml_core.predict import Cohort, PredictOptions
-    from genoml_core.training import TrainOptions
+    from genoml_core.models.training import TrainOptions
 
     for cls in (ExplainOptions, SubgroupOptions, NASConfig, PredictOptions, Cohort, TrainOptions):
         with pytest.raises(ConfigError, match=r"unknown .*\['bogus'\]; allowed: \['"):

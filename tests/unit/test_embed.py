@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import embed, persist
-from genoml_core.munge import build_feature_store
-from genoml_core.net_spaces import space_for
+from genoml_core.models import embed, persist
+from genoml_core.store import build_feature_store
+from genoml_core.tuning.net_spaces import space_for
 
 
 def _omics_store(tmp_path: Path, *, n: int = 90, m: int = 12, seed: int = 0) -> Path:

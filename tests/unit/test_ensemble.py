@@ -9,15 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import metrics
-from genoml_core.ensemble import (
-    FinalModel,
-    apply_calibrator,
-    caruana_weights,
-    combine,
-    final_model_document,
-    fit_calibrator,
-    select_final,
+from genoml_core.evaluation import metrics
+from genoml_core.evaluation.ensemble import (
+    FinalModel, apply_calibrator, caruana_weights, combine, final_model_document, fit_calibrator, select_final,
 )
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for genoml_core.estimators and genoml_core.net_spaces (CPU, tiny data)."""
+"""Unit tests for genoml_core.models.estimators and genoml_core.tuning.net_spaces (CPU, tiny data)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from genoml_core import runtime
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.estimators import (
-    NET_ARCHS,
-    NetClassifier,
-    NetEstimator,
-    NetRegressor,
-    ResVAEEmbedder,
-    _holdout_rows,
-    build_module,
-    make_net,
+from genoml_core.models.estimators import (
+    NET_ARCHS, NetClassifier, NetEstimator, NetRegressor, ResVAEEmbedder, _holdout_rows, build_module, make_net,
     resolve_params,
 )
-from genoml_core.net_spaces import NET_SPACES, parse_block_structure, space_defaults
+from genoml_core.tuning.net_spaces import NET_SPACES, parse_block_structure, space_defaults
 
 # Small, fast settings: a few epochs of a narrow net.
 FAST = {"max_epochs": 5, "lr": 1e-2, "batch_size": 32, "dropout": 0.0}
@@ -249,7 +242,7 @@ def test_class_weight_changes_predictions():
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_class_weight_none_from_the_config_fits_one_epoch(learner, task):
     """Issue 12.5.3: train.class_weight: none (allowed by the schema) crashed every net."""
-    from genoml_core.tune import build_estimator
+    from genoml_core.tuning.tune import build_estimator
 
     X, y = dataset(task)
     params = fast(learner, max_epochs=1)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from genoml_core import io
-from genoml_core import learners as L
+from genoml_core.models import learners as L
 from genoml_core.config import SCHEMA_PATH
 from genoml_core.errors import ConfigError
 from genoml_core.explain import (
@@ -176,7 +176,7 @@ def test_only_the_three_informative_features_rank_first(name, task):
 # ----------------------------------------------------------------------------- torch nets
 @pytest.fixture(scope="module")
 def tiny_net():
-    from genoml_core.estimators import make_net
+    from genoml_core.models.estimators import make_net
 
     X, y = three_feature_data("binary", n=600)
     est = make_net("mlp", {"max_epochs": 15, "d_layer": 32, "n_layers": 1, "dropout": 0.0, "lr": 0.01, "n_bags": 1},
@@ -185,7 +185,7 @@ def tiny_net():
 
 
 def test_a_bagged_net_is_explained_by_gradients_and_deep_falls_back():
-    from genoml_core.estimators import make_net
+    from genoml_core.models.estimators import make_net
 
     X, y = three_feature_data("binary", n=600)
     est = make_net("mlp", {"max_epochs": 15, "d_layer": 32, "n_layers": 1, "dropout": 0.0, "lr": 0.01, "n_bags": 3},
@@ -221,7 +221,7 @@ def test_torch_nets_rank_the_informative_features_and_keep_their_mode(tiny_net, 
 
 
 def test_torch_regressor_is_explained_in_phenotype_units():
-    from genoml_core.estimators import make_net
+    from genoml_core.models.estimators import make_net
 
     X, y = three_feature_data("continuous", n=400)
     est = make_net("mlp", {"max_epochs": 10, "d_layer": 16, "n_layers": 1, "n_bags": 1}, task="continuous",

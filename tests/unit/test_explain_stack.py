@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import ensemble, io, persist
-from genoml_core import learners as L
+from genoml_core.evaluation import ensemble
+from genoml_core import io
+from genoml_core.models import persist
+from genoml_core.models import learners as L
 from genoml_core.explain import (
     EXPLAIN_FILES,
     ExplainOptions,
@@ -22,7 +24,7 @@ from genoml_core.explain import (
     explain_final_stack,
     explain_model,
 )
-from genoml_core.munge import FeatureStore, build_feature_store
+from genoml_core.store import FeatureStore, build_feature_store
 
 
 def _exact_probability_shapley(coef, intercept, x, B):

@@ -12,13 +12,8 @@ import yaml
 
 from genoml_core.config import SCHEMA_PATH
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.fairness import (
-    MISSING_GROUP,
-    SubgroupOptions,
-    calibration,
-    read_groups,
-    run_subgroups,
-    subgroup_metrics,
+from genoml_core.evaluation.fairness import (
+    MISSING_GROUP, SubgroupOptions, calibration, read_groups, run_subgroups, subgroup_metrics,
 )
 
 CLASSES = ["control", "case"]

@@ -9,10 +9,12 @@ import pytest
 
 import adelie  # noqa: E402,F401  (a default learner needs it: make setup installs it; fail, never skip)
 
-from genoml_core import io, learners, persist, search, tune  # noqa: E402
-from genoml_core.genome_learner import fit_genome_glm  # noqa: E402
-from genoml_core.munge import FeatureStore, build_feature_store  # noqa: E402
-from genoml_core.penalized import GenomeWideGLM  # noqa: E402
+from genoml_core import io
+from genoml_core.models import learners, persist
+from genoml_core.tuning import search, tune  # noqa: E402
+from genoml_core.models.genome_learner import fit_genome_glm  # noqa: E402
+from genoml_core.store import FeatureStore, build_feature_store  # noqa: E402
+from genoml_core.models.penalized import GenomeWideGLM  # noqa: E402
 
 
 def _store(tmp_path, task: str = "binary", n: int = 300, m: int = 400, seed: int = 0) -> FeatureStore:
@@ -93,7 +95,7 @@ def test_run_trial_routes_penalized_glm_to_the_int8_store(tmp_path):
 
 def test_alpha_grid_from_the_search_space():
     from genoml_core.errors import ConfigError
-    from genoml_core.genome_learner import parse_alphas
+    from genoml_core.models.genome_learner import parse_alphas
 
     assert parse_alphas("1,0.5,0.1") == (1.0, 0.5, 0.1) and parse_alphas(1) == (1.0,)
     assert parse_alphas([1, 0.01]) == (1.0, 0.01)

@@ -13,7 +13,7 @@ import pytest
 
 from genoml_core import io
 from genoml_core.config import genotype_conversions
-from genoml_core.genotype_formats import GenotypeFormatError, convert, needs_conversion, resolve
+from genoml_core.genotypes.formats import GenotypeFormatError, convert, needs_conversion, resolve
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink
 

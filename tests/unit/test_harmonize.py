@@ -10,12 +10,12 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from genoml_core import harmonize as hz
+from genoml_core.genotypes import harmonize as hz
 from genoml_core import io
 from genoml_core.config import check_input_paths, load_config, validate_config
-from genoml_core.ensemble import Member
+from genoml_core.evaluation.ensemble import Member
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.munge import FeatureStore, build_feature_store, scale_features
+from genoml_core.store import FeatureStore, build_feature_store, scale_features
 from genoml_core.predict import (
     Cohort,
     FinalModel,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, r2_score, roc_auc_score
 
-from genoml_core import learners as L
+from genoml_core.models import learners as L
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.search import DEFAULT_SPACES, sample_params
+from genoml_core.tuning.search import DEFAULT_SPACES, sample_params
 
 # learners fitted on dense feature rows (penalized_glm reads int8 genotypes: test_genome_learner.py)
 PAIRS = [(name, task) for task in L.TASKS for name in L.available_learners(task) if L.feature_set(name) == "compact"]
@@ -249,7 +249,7 @@ def test_convergence_warnings_are_logged_not_raised(caplog: pytest.LogCaptureFix
     est = L.make_learner("logistic_elasticnet", {"max_iter": 1}, task="binary", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a leaked warning would fail the test
-        with caplog.at_level(logging.WARNING, logger="genoml_core.learners"):
+        with caplog.at_level(logging.WARNING, logger="genoml_core.models.learners"):
             L.fit_learner(est, X, y, task="binary")
     assert any("ConvergenceWarning" in r.getMessage() for r in caplog.records)
 

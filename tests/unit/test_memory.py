@@ -9,7 +9,8 @@ import textwrap
 
 import pytest
 
-from genoml_core import memory, search, tune
+from genoml_core import memory
+from genoml_core.tuning import search, tune
 from genoml_core.memory import MemoryBudgetError, check_fit_memory, estimate_fit_bytes
 
 
@@ -70,7 +71,7 @@ def test_estimate_is_not_below_the_measured_peak(name):
     child = textwrap.dedent(f"""
         import json
         import numpy as np
-        from genoml_core import learners
+        from genoml_core.models import learners
         from genoml_core.memory import estimate_fit_bytes
         n, p, task = 1500, 4000, {"'continuous'" if name == "ridge" else "'binary'"}
         rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import pearsonr
 from sklearn import metrics as skm
 
-from genoml_core import metrics as M
+from genoml_core.evaluation import metrics as M
 from genoml_core.errors import ConfigError, InputError
 
 
@@ -99,7 +99,7 @@ def test_continuous_agrees_with_sklearn() -> None:
 
 # ----------------------------------------------------------------------------- degenerate inputs
 def test_one_class_in_y_true_gives_nan_and_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="genoml_core.metrics"):
+    with caplog.at_level(logging.WARNING, logger="genoml_core.evaluation.metrics"):
         m = M.compute_metrics("binary", np.ones(5, dtype=int), np.array([0.2, 0.6, 0.7, 0.9, 0.4]))
     assert math.isnan(m["roc_auc"]) and math.isnan(m["specificity"]) and math.isnan(m["balanced_accuracy"])
     assert m["sensitivity"] == pytest.approx(0.6) and m["accuracy"] == pytest.approx(0.6)
@@ -154,7 +154,7 @@ def _low_prevalence_case(n: int = 1000, seed: int = 3) -> tuple[np.ndarray, np.n
 
 def test_low_prevalence_model_is_ranked_by_auc_not_flagged() -> None:
     """Issue 12.5.2: an AUC-0.74 model at 7% prevalence with all scores < 0.5 was ranked last."""
-    from genoml_core.tune import select_best
+    from genoml_core.tuning.tune import select_best
 
     y, good, worse = _low_prevalence_case()
     assert good.max() < 0.5 and worse.max() < 0.5
@@ -279,7 +279,7 @@ def test_bootstrap_errors_and_degenerate() -> None:
 
 def test_a_cutoff_moves_the_predicted_classes_and_the_thresholded_metrics():
     from genoml_core.errors import ConfigError
-    from genoml_core.metrics import check_cutoff, compute_metrics, confusion, predicted_class
+    from genoml_core.evaluation.metrics import check_cutoff, compute_metrics, confusion, predicted_class
 
     s = np.array([0.1, 0.2, 0.3, 0.6])
     y = np.array([0, 1, 1, 1])
@@ -312,7 +312,7 @@ def test_encode_labels_sorted_codes_and_unseen_labels(labels: list) -> None:
 
 
 def test_learners_share_the_label_codes() -> None:
-    from genoml_core import nas, penalized
+    from genoml_core.models import nas, penalized
 
     y = np.array([5, 2, 9, 2, 5, 9, 9])
     _, codes = M.encode_labels(y)

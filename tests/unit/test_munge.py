@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from genoml_core import io
-from genoml_core.munge import FeatureStore, build_feature_store
+from genoml_core.store import FeatureStore, build_feature_store
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Unit tests for genoml_core.nas: samplers, the controller's REINFORCE, the search loop (budget,
+"""Unit tests for genoml_core.models.nas: samplers, the controller's REINFORCE, the search loop (budget,
 determinism, a task only a skip connection solves), outputs, and the config/trial plumbing."""
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ import pandas as pd
 import pytest
 import torch
 
-from genoml_core import metrics, nas, persist, runtime
+from genoml_core.evaluation import metrics
+from genoml_core.models import nas, persist
+from genoml_core import runtime
 from genoml_core.config import learner_n_trials, learner_space, resolve_learners, validate_config
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.estimators import make_net
-from genoml_core.munge import FeatureStore
-from genoml_core.nas import Controller, NASConfig, UniformSampler, run_search
-from genoml_core.nn.rrfcn import Architecture
-from genoml_core.tune import run_trial
+from genoml_core.models.estimators import make_net
+from genoml_core.store import FeatureStore
+from genoml_core.models.nas import Controller, NASConfig, UniformSampler, run_search
+from genoml_core.models.nn.rrfcn import Architecture
+from genoml_core.tuning.tune import run_trial
 
 MINIMAL = {"task": "binary", "data": {"genotypes": "g", "phenotype": "p.tsv", "phenotype_column": "y"}}
 CPU = torch.device("cpu")

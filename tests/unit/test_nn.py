@@ -1,4 +1,4 @@
-"""Unit tests for genoml_core.nn: shapes, gradients, capacity, SHAP-safety, validation."""
+"""Unit tests for genoml_core.models.nn: shapes, gradients, capacity, SHAP-safety, validation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import genoml_core.nn as gnn
-from genoml_core.nn import MLP, FCUnit, ResVAE, RFCNDenseNet, RFCNResNet, kl_weight, vae_widths
-from genoml_core.nn import blocks, mlp, res_vae, rfcn_densenet, rfcn_resnet
+import genoml_core.models.nn as gnn
+from genoml_core.models.nn import MLP, FCUnit, ResVAE, RFCNDenseNet, RFCNResNet, kl_weight, vae_widths
+from genoml_core.models.nn import blocks, mlp, res_vae, rfcn_densenet, rfcn_resnet
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CUDA")])]

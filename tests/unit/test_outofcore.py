@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score, roc_auc_score
 
-from genoml_core import io, learners, search, tune
-from genoml_core.munge import FeatureStore, build_feature_store
-from genoml_core.outofcore import fit_streaming
+from genoml_core import io
+from genoml_core.models import learners
+from genoml_core.tuning import search, tune
+from genoml_core.store import FeatureStore, build_feature_store
+from genoml_core.models.outofcore import fit_streaming
 
 
 def _store(tmp_path, *, n=1200, m=200, task="binary", seed=3):
@@ -115,7 +117,7 @@ def test_sgd_multiclass_scores_have_one_column_per_class(tmp_path):
 
 
 def test_run_trial_streams_and_saves_a_loadable_model(tmp_path):
-    from genoml_core import persist
+    from genoml_core.models import persist
 
     st = _store(tmp_path)
     name = "logistic_l1_sgd"

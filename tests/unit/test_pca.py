@@ -1,4 +1,4 @@
-"""Ancestry PCs (genoml_core.pca): fitted on training samples only (our own decomposition, checked
+"""Ancestry PCs (genoml_core.genotypes.pca): fitted on training samples only (our own decomposition, checked
 against plink2 --pca), projected for everyone on the same axes, new cohorts harmonized (swapped
 alleles, shuffled and absent SNPs) first."""
 
@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import io, pca, predict
+from genoml_core import io, predict
+from genoml_core.genotypes import pca
 from genoml_core.errors import InputError
-from genoml_core.plink import write_keep
+from genoml_core.genotypes.plink import write_keep
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink
 

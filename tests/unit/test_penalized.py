@@ -1,4 +1,4 @@
-"""Genome-wide penalized GLM (genoml_core.penalized): agreement with scikit-learn, training
+"""Genome-wide penalized GLM (genoml_core.models.penalized): agreement with scikit-learn, training
 statistics, unpenalized covariates, CMSA averaging, determinism, shapes, raw-dosage scoring."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
 import adelie  # noqa: E402,F401  (a default learner needs it: make setup installs it; fail, never skip)
 
 from genoml_core.errors import InputError  # noqa: E402
-from genoml_core.penalized import GenomeWideGLM, genotype_stats, glm_path  # noqa: E402
+from genoml_core.models.penalized import GenomeWideGLM, genotype_stats, glm_path  # noqa: E402
 
 
 def _genotypes(n: int, p: int, seed: int, missing: float = 0.02) -> np.ndarray:

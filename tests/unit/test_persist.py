@@ -26,8 +26,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from genoml_core import learners as L
-from genoml_core import persist
+from genoml_core.models import learners as L
+from genoml_core.models import persist
 from genoml_core.errors import InputError
 
 # penalized_glm is written as a LogisticRegression / LinearRegression (test_genome_learner.py)
@@ -345,7 +345,7 @@ def test_bad_files_are_input_errors(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- custom kinds (torch hook)
 class FakeNet:
-    """Stands in for genoml_core.estimators.NetEstimator: save(dir) / load(dir)."""
+    """Stands in for genoml_core.models.estimators.NetEstimator: save(dir) / load(dir)."""
 
     _genoml_kind = "torch"
 
@@ -375,9 +375,9 @@ def test_torch_kind_loads_lazily_through_genoml_core_estimators(
     path = persist.save_model(net, tmp_path / "net.zip", meta={"arch": "resnet"})
     with zipfile.ZipFile(path) as zf:
         assert {"payload/config.json", "payload/state/weights.npy"} <= set(zf.namelist())
-    fake_module = types.ModuleType("genoml_core.estimators")
+    fake_module = types.ModuleType("genoml_core.models.estimators")
     fake_module.NetEstimator = FakeNet  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "genoml_core.estimators", fake_module)
+    monkeypatch.setitem(sys.modules, "genoml_core.models.estimators", fake_module)
     loaded, meta = persist.load_model(path)
     assert isinstance(loaded, FakeNet) and loaded.config == {"d_block": 8}
     np.testing.assert_array_equal(loaded.predict(np.eye(4)), net.predict(np.eye(4)))

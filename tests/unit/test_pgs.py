@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import harmonize as hz
-from genoml_core import io, persist, pgs
-from genoml_core.ensemble import FINAL_FORMAT, FinalModel
-from genoml_core.genome_learner import to_linear_model
-from genoml_core.learners import fit_learner, make_learner
-from genoml_core.munge import FeatureStore, build_feature_store
-from genoml_core.penalized import GenomeWideGLM
+from genoml_core.genotypes import harmonize as hz
+from genoml_core import io, pgs
+from genoml_core.models import persist
+from genoml_core.evaluation.ensemble import FINAL_FORMAT, FinalModel
+from genoml_core.models.genome_learner import to_linear_model
+from genoml_core.models.learners import fit_learner, make_learner
+from genoml_core.store import FeatureStore, build_feature_store
+from genoml_core.models.penalized import GenomeWideGLM
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 
 PLINK2 = shutil.which("plink2")

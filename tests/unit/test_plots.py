@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from genoml_core import plots
+from genoml_core.evaluation import plots
 from genoml_core.errors import ConfigError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from genoml_core import io, persist, search, tune
-from genoml_core.munge import FeatureStore, build_feature_store
-from genoml_core.split import REFIT_FOLD, fold_members
+from genoml_core import io
+from genoml_core.models import persist
+from genoml_core.tuning import search, tune
+from genoml_core.store import FeatureStore, build_feature_store
+from genoml_core.genotypes.split import REFIT_FOLD, fold_members
 
 
 def _cohort(tmp_path, n=900, m=120, seed=4):

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genoml_core import config, genome_learner, learners, memory, net_spaces, registry, search, tune
+from genoml_core import config, memory
+from genoml_core.models import genome_learner, learners, registry
+from genoml_core.tuning import net_spaces, search, tune
 from genoml_core.errors import ConfigError
-from genoml_core.registry import REGISTRY, Learner
+from genoml_core.models.registry import REGISTRY, Learner
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = {"task": "binary", "data": {"genotypes": "g", "phenotype": "p.tsv", "phenotype_column": "y"}}
@@ -78,7 +80,7 @@ def test_registry_module_is_light() -> None:
     # the Snakefile reads the registry and validates the config while parsing: no scikit-learn, torch
     # or XGBoost for that (and the registry itself not even NumPy)
     code = (
-        "import sys; from genoml_core import registry; assert 'numpy' not in sys.modules, 'numpy'; "
+        "import sys; from genoml_core.models import registry; assert 'numpy' not in sys.modules, 'numpy'; "
         "from genoml_core import config; "
         f"cfg = config.load_config({str(REPO / 'config' / 'config.yaml')!r}); "
         "[config.learner_space(cfg, n) for n in registry.REGISTRY]; "
@@ -139,7 +141,7 @@ def test_declared_explainer_is_the_one_explain_picks_for_the_fitted_model(name: 
 
 
 def test_net_archs_are_the_registry_nets() -> None:
-    from genoml_core import estimators
+    from genoml_core.models import estimators
 
     assert estimators.NET_ARCHS == registry.names(kinds="net")
     assert estimators.SEARCHED_ARCHS == registry.names(kinds="searched_net") == ("rrfcn",)

@@ -9,15 +9,10 @@ import pandas as pd
 import pytest
 
 from genoml_core import io
-from genoml_core.relatedness import (
-    PAIR_COLUMNS,
-    apply_policy,
-    degree_of,
-    king_pairs,
-    relatedness_groups,
-    summarize_pairs,
+from genoml_core.genotypes.relatedness import (
+    PAIR_COLUMNS, apply_policy, degree_of, king_pairs, relatedness_groups, summarize_pairs,
 )
-from genoml_core.split import fold_members, fold_names, make_split
+from genoml_core.genotypes.split import fold_members, fold_names, make_split
 from tests.conftest import needs_plink
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import io, plots
-from genoml_core import learners as L
+from genoml_core import io
+from genoml_core.evaluation import plots
+from genoml_core.models import learners as L
 from genoml_core.explain import explain_model, importance_table, plot_bar, plot_beeswarm
-from genoml_core.fairness import SubgroupOptions, run_subgroups
+from genoml_core.evaluation.fairness import SubgroupOptions, run_subgroups
 from genoml_core.report import OPTIONAL_INPUTS, collect_versions, render_report
 
 N_TEST = 240
@@ -135,7 +136,7 @@ def run(tmp_path_factory) -> dict:
     io.write_json({"fitted_on": "training rows", "methods": {"res_vae": {"davies_bouldin_heldout": 1.2, "d_latent": 8},
                                                              "pca": {"davies_bouldin_heldout": 1.9, "d_latent": 8}}},
                   d / "embed.json")
-    io.write_json({"format": "genoml_core.nas/1", "metric": "roc_auc", "architectures": [
+    io.write_json({"format": "genoml_core.models.nas/1", "metric": "roc_auc", "architectures": [
         {"rank": 1, "describe": "w64 -> w32 (skip 0-2)", "score": 0.7},
         {"rank": 2, "describe": "w128 -> w16", "score": 0.68}]}, d / "nas.json")
     extras = {"embed_summary": str(d / "embed.json"), "embed_plot_pca": _png(d / "pca.png"),
@@ -240,7 +241,7 @@ def _warnings_file(path: Path) -> str:
         {"rule": "train_classical", "level": "WARNING", "logger": "py.warnings", "source": "library",
          "message": "ConvergenceWarning: lbfgs failed to converge (_logistic.py:469)", "count": 6, "n_jobs": 3,
          "jobs": [{"learner": "logistic_l2", "trial": "0"}]},
-        {"rule": "qc_samples", "level": "WARNING", "logger": "genoml_core.plink", "source": "workflow",
+        {"rule": "qc_samples", "level": "WARNING", "logger": "genoml_core.genotypes.plink", "source": "workflow",
          "message": "plink2: dropped samples " + ids, "count": 1, "n_jobs": 1, "jobs": [{}]},
         {"rule": "evaluate", "level": "WARNING", "logger": "genoml_core.run_size", "source": "workflow",
          "message": "too small to judge: the test set has 3 people, fewer than 50", "count": 1, "n_jobs": 1,

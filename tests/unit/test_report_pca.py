@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core import io, plots
+from genoml_core import io
+from genoml_core.evaluation import plots
 from genoml_core.errors import ConfigError
 from genoml_core.report import PCA_INPUTS, pca_report_fold, render_report
 from tests.unit.test_plots import check_png

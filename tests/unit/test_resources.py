@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from genoml_core import registry
+from genoml_core.models import registry
 from genoml_core.resources import MEM_HEADROOM, SLURM_JOB_MB, JobMemory, request_mb, runtime_min
 
 CONFIG = {"pca": {"n_pcs": 10, "approx": "auto", "engine": "numpy"}, "munge": {"chunk_variants": 2048}}

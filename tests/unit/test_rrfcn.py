@@ -1,4 +1,4 @@
-"""Unit tests for genoml_core.nn.rrfcn and the rrfcn estimator: wiring, shapes, the supernet's
+"""Unit tests for genoml_core.models.nn.rrfcn and the rrfcn estimator: wiring, shapes, the supernet's
 sliced forward against a standalone network, BatchNorm isolation, save/load."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from genoml_core import persist, runtime
+from genoml_core.models import persist
+from genoml_core import runtime
 from genoml_core.errors import ConfigError
-from genoml_core.estimators import SEARCHED_ARCHS, NetClassifier, make_net, resolve_params
-from genoml_core.nn import rrfcn
-from genoml_core.nn.rrfcn import RRFCN, Architecture, RRFCNSupernet
+from genoml_core.models.estimators import SEARCHED_ARCHS, NetClassifier, make_net, resolve_params
+from genoml_core.models.nn import rrfcn
+from genoml_core.models.nn.rrfcn import RRFCN, Architecture, RRFCNSupernet
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CUDA")])]

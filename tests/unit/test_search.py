@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from genoml_core.errors import ConfigError
-from genoml_core.search import DEFAULT_SPACES, sample_params, stable_hash, validate_space
+from genoml_core.tuning.search import DEFAULT_SPACES, sample_params, stable_hash, validate_space
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,7 +109,7 @@ def test_draw_follows_documented_generator() -> None:
 
 def test_draws_stable_across_processes() -> None:
     code = (
-        "import json; from genoml_core.search import DEFAULT_SPACES, sample_params; "
+        "import json; from genoml_core.tuning.search import DEFAULT_SPACES, sample_params; "
         "print(json.dumps(sample_params(DEFAULT_SPACES['xgboost'], seed=11, arch='xgboost', trial=4)))"
     )
     outs = []

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genoml_core.split import fold_members, fold_names, make_split
+from genoml_core.genotypes.split import fold_members, fold_names, make_split
 
 
 def _samples(n=500, task="binary", seed=0):

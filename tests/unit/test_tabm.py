@@ -1,4 +1,4 @@
-"""TabM (genoml_core.nn.tabm, the ``tabm`` learner): the ensemble in training and in inference,
+"""TabM (genoml_core.models.nn.tabm, the ``tabm`` learner): the ensemble in training and in inference,
 the members' mean loss, learning, persistence and reproducibility."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import r2_score, roc_auc_score
 
-from genoml_core import registry
+from genoml_core.models import registry
 from genoml_core.errors import ConfigError
-from genoml_core.estimators import NetEstimator, make_net, resolve_params
-from genoml_core.net_spaces import space_defaults
-from genoml_core.nn import TabMNet
-from genoml_core.training import TrainOptions, fit_supervised
+from genoml_core.models.estimators import NetEstimator, make_net, resolve_params
+from genoml_core.tuning.net_spaces import space_defaults
+from genoml_core.models.nn import TabMNet
+from genoml_core.models.training import TrainOptions, fit_supervised
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CUDA")])]

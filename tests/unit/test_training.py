@@ -1,4 +1,4 @@
-"""Unit tests for genoml_core.training and genoml_core.runtime (CPU, tiny data)."""
+"""Unit tests for genoml_core.models.training and genoml_core.runtime (CPU, tiny data)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from genoml_core import runtime, training
+from genoml_core import runtime
+from genoml_core.models import training
 from genoml_core.errors import ConfigError, InputError
-from genoml_core.net_spaces import NET_SPACES, SHARED_SPACE
-from genoml_core.nn import MLP, ResVAE, RFCNResNet
-from genoml_core.training import (
-    FitResult,
-    RowSubset,
-    TrainOptions,
-    VAEOptions,
-    fit_supervised,
-    fit_vae,
-    iter_batches,
-    pairwise_auc_loss,
-    predict_outputs,
-    score_outputs,
+from genoml_core.tuning.net_spaces import NET_SPACES, SHARED_SPACE
+from genoml_core.models.nn import MLP, ResVAE, RFCNResNet
+from genoml_core.models.training import (
+    FitResult, RowSubset, TrainOptions, VAEOptions, fit_supervised, fit_vae, iter_batches, pairwise_auc_loss,
+    predict_outputs, score_outputs,
 )
 
 CPU = torch.device("cpu")

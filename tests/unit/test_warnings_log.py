@@ -200,7 +200,7 @@ smk = SimpleNamespace(rule="munge", wildcards=named(fold="fold0"), input=named(s
                       output=named(recipe="results/munge/fold0/recipe.json"), log=["logs/munge/fold0.log"],
                       params=named(), threads=1, scriptdir={scripts!r})
 log = start_job(smk)
-logging.getLogger("genoml_core.munge").warning("age imputed for %s of the people", "12.7%")
+logging.getLogger("genoml_core.store").warning("age imputed for %s of the people", "12.7%")
 warnings.warn("a library warning", UserWarning)
 raise ValueError("the job fails")
 """
@@ -217,7 +217,7 @@ def test_start_job_records_warnings_and_the_failure(tmp_path):
     assert doc["status"] == "failed" and doc["rule"] == "munge" and doc["wildcards"] == {"fold": "fold0"}
     assert doc["inputs"] == ["results/s.tsv"] and doc["outputs"] == ["results/munge/fold0/recipe.json"]
     got = {(w["level"], w["logger"]): w["message"] for w in doc["warnings"]}
-    assert got[("WARNING", "genoml_core.munge")] == "age imputed for 12.7% of the people"
+    assert got[("WARNING", "genoml_core.store")] == "age imputed for 12.7% of the people"
     assert got[("WARNING", "py.warnings")].startswith("UserWarning: a library warning (job.py:")
     assert got[("ERROR", "rule.munge")] == "ValueError: the job fails"
     assert "recorded in logs/warnings/munge/fold0.json" in (tmp_path / "logs/munge/fold0.log").read_text()

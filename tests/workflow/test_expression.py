@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from genoml_core import datasets
+from genoml_core.store import datasets
 from tests.conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from genoml_core import metrics
+from genoml_core.evaluation import metrics
 from tests.conftest import needs_plink, run_snakemake, write_config
 from tests.workflow.test_workflow import _job_counts
 

@@ -93,7 +93,7 @@ def test_explain_outputs(report_run, small_cohort):
         values = pd.read_csv(fh, sep="\t", dtype=ID)
     assert set(values.IID) == set(split[split.part == "test"].IID)
     # the explained output is the final model's score before calibration: calibrated, it is evaluate's
-    from genoml_core.ensemble import apply_calibrator
+    from genoml_core.evaluation.ensemble import apply_calibrator
 
     raw = values.model_output.to_numpy()
     raw = 1 / (1 + np.exp(-raw)) if summary["output_space"].startswith("log-odds") else raw

@@ -231,10 +231,10 @@ def test_kfold(small_cohort, tmp_path):
     final.refit_full (the default) the chosen trials are refitted on every development person
     (the "full" pseudo-fold, its own filters and scaling) and the test prediction is the
     calibrated refit's; the mean of the fold models is test_predict's k-fold case."""
-    from genoml_core import learners, persist
-    from genoml_core.ensemble import FinalModel, read_oof
-    from genoml_core.munge import FeatureStore
-    from genoml_core.plink import read_keep
+    from genoml_core.models import learners, persist
+    from genoml_core.evaluation.ensemble import FinalModel, read_oof
+    from genoml_core.store import FeatureStore
+    from genoml_core.genotypes.plink import read_keep
 
     write_config(tmp_path, small_cohort, split={"method": "kfold", "n_folds": 3},
                  train={"learners": ["logistic_l2", "knn"], "n_trials": 1}, final={"refit_full": True})
@@ -426,7 +426,7 @@ def test_parsing_the_snakefile_imports_no_heavy_library(small_cohort, tmp_path):
                           env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 0, proc.stderr[-4000:]
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert {"genoml_core.layout", "genoml_core.config", "genoml_core.registry"} <= imported  # the log is real
+    assert {"genoml_core.layout", "genoml_core.config", "genoml_core.models.registry"} <= imported  # the log is real
     heavy = sorted(m for m in imported if m.split(".")[0] in {"sklearn", "xgboost", "torch", "matplotlib"})
     assert not heavy, f"parsing the Snakefile imported {heavy[:10]}"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from genoml_core import __version__ as GENOML_CORE_VERSION
-from genoml_core import registry as learner_registry
+from genoml_core.models import registry as learner_registry
 from genoml_core.config import (
     check_input_paths,
     genotype_conversions,
@@ -38,7 +38,7 @@ PREP_FOLDS = fold_names(
     config["split"]["method"], config["split"]["n_folds"], refit_full=REFIT
 )
 LEARNERS = resolve_learners(config)
-# what each learner is (its kind, feature set, ...) is declared in genoml_core/registry/table.py
+# what each learner is (its kind, feature set, ...) is declared in genoml_core/models/registry/table.py
 CLASSICAL = [name for name in LEARNERS if not learner_registry.is_net(name)]
 # rrfcn (kind searched_net) is a net too, but its trials are train_rrfcn jobs (nas.smk) that read
 # the search's output
@@ -112,7 +112,7 @@ def trial_ids(learner):
 
 
 def default_net_space(name):
-    from genoml_core.net_spaces import space_for
+    from genoml_core.tuning.net_spaces import space_for
 
     return space_for(name)
 

@@ -2,7 +2,7 @@
 
 
 # Inputs that are not PLINK 1 filesets (or data.keep / data.extract subsets): converted once by
-# plink2 (hard calls, biallelic, unique ids; genoml_core.genotype_formats). Made only when needed.
+# plink2 (hard calls, biallelic, unique ids; genoml_core.genotypes.formats). Made only when needed.
 if layout.CONVERTED_GENOTYPES in GENOTYPE_CONVERSIONS:
 
     rule convert_genotypes:
@@ -186,7 +186,7 @@ rule ld_prune:
         "../../scripts/ld_prune.py"
 
 
-# Ancestry PCs of the fold's training samples over its LD-pruned SNPs (genoml_core.pca: our own
+# Ancestry PCs of the fold's training samples over its LD-pruned SNPs (genoml_core.genotypes.pca: our own
 # chunked decomposition by default, plink2 --pca with pca.engine plink2); every person of the split
 # projected with the training allele weights. Made when pca.n_pcs > 0.
 rule pca:
