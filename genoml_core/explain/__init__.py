@@ -2,8 +2,8 @@
 
 One module per concern:
 
-* :mod:`~genoml_core.explain.base`: :class:`ExplainOptions`, the :class:`Explanation` record, the
-  output files (:data:`EXPLAIN_FILES`), seeds and shap-output helpers.
+* :mod:`~genoml_core.explain.base`: :class:`ExplainOptions`, :class:`ExplainInputs` (what
+  explaining a final model takes), the :class:`Explanation` record, the output files (:data:`EXPLAIN_FILES`), seeds and shap-output helpers.
 * :mod:`~genoml_core.explain.families`: model families and which explainer each gets
   (:func:`resolve_method`, :func:`linear_parts`).
 * :mod:`~genoml_core.explain.linear`, :mod:`~genoml_core.explain.tree`, :mod:`~genoml_core.explain.nets`
@@ -23,7 +23,7 @@ Every name below is importable from :mod:`genoml_core.explain` itself, as before
 
 from __future__ import annotations
 
-from .base import EXPLAIN_FILES, METHODS, AdditivityError, ExplainOptions, Explanation
+from .base import EXPLAIN_FILES, METHODS, AdditivityError, ExplainInputs, ExplainOptions, Explanation
 from .families import linear_parts, model_family, resolve_method
 from .final import explain_final_model
 from .linear import _explain_linear_probability as _explain_linear_probability
@@ -39,6 +39,7 @@ __all__ = [
     "METHODS",
     "EXPLAIN_FILES",
     "ExplainOptions",
+    "ExplainInputs",
     "Explanation",
     "AdditivityError",
     "linear_parts",

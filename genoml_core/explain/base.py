@@ -4,7 +4,7 @@ record, the output files, seeds, and the helpers that bring shap's outputs to on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -74,6 +74,39 @@ class ExplainOptions:
         if opts.n_explain is not None and opts.n_explain < 1:
             raise ConfigError(f"explain.n_explain={opts.n_explain} must be >= 1 (or null for all)")
         return opts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExplainInputs:
+    """What explaining a final model takes besides the model itself: shared by
+    :func:`~genoml_core.explain.explain_final_model` (one learner) and
+    :func:`~genoml_core.explain.explain_final_stack` (a stack).
+
+    Attributes:
+        options: :class:`ExplainOptions`.
+        task: the task.
+        class_names: class names (classification).
+        seed: the config seed.
+        out: output key (see :data:`EXPLAIN_FILES`) -> path.
+        threads: CPU threads (torch).
+        truth: optional simulate ``truth.json`` for :func:`~genoml_core.explain.truth_recovery`.
+        bfile: PLINK prefix (needed with ``truth``).
+        phenotype: phenotype column (picks the trait in ``truth``).
+        ld: the ``ld_prune`` config (window, r2) for the proxy rule.
+        engine: .bed decoder.
+    """
+
+    options: ExplainOptions
+    task: str
+    class_names: Sequence[str] | None
+    seed: int
+    out: Mapping[str, str | Path]
+    threads: int = 1
+    truth: str | Path | None = None
+    bfile: str | None = None
+    phenotype: str | None = None
+    ld: Mapping[str, Any] | None = None
+    engine: str = "lut"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from .. import io
 from ..models import persist
 from ..errors import InputError
 from ..store import FeatureStore
-from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainOptions, Explanation
+from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainInputs, Explanation
 from .model import explain_model
 from .write import _write_explanation
 
@@ -45,18 +45,7 @@ def explain_final_model(
     leaderboard: pd.DataFrame,
     model_paths: Mapping[str, Mapping[str, str | Path]],
     stores: Mapping[str, str | Path],
-    *,
-    options: ExplainOptions,
-    task: str,
-    class_names: Sequence[str] | None,
-    seed: int,
-    out: Mapping[str, str | Path],
-    threads: int = 1,
-    truth: str | Path | None = None,
-    bfile: str | None = None,
-    phenotype: str | None = None,
-    ld: Mapping[str, Any] | None = None,
-    engine: str = "lut",
+    inputs: ExplainInputs,
 ) -> dict[str, Any]:
     """Explain the leaderboard's top model (fold0's with k folds) and write every output.
 
@@ -64,22 +53,13 @@ def explain_final_model(
         leaderboard: ``results/leaderboard.tsv``.
         model_paths: learner -> fold -> model file.
         stores: fold -> feature store directory.
-        options: :class:`ExplainOptions`.
-        task: the task.
-        class_names: class names (classification).
-        seed: the config seed.
-        out: output key (see :data:`EXPLAIN_FILES`) -> path.
-        threads: CPU threads (torch).
-        truth: optional simulate ``truth.json`` for :func:`truth_recovery`.
-        bfile: PLINK prefix (needed with ``truth``).
-        phenotype: phenotype column (picks the trait in ``truth``).
-        ld: the ``ld_prune`` config (window, r2) for the proxy rule.
-        engine: .bed decoder.
+        inputs: options, task, seed, output paths and the truth inputs (:class:`ExplainInputs`).
 
     Returns:
-        The summary written to ``out["summary"]``.
+        The summary written to ``inputs.out["summary"]``.
     """
     t0 = time.perf_counter()
+    options, seed = inputs.options, inputs.seed
     best = leaderboard.iloc[0]
     learner, trial = str(best["learner"]), int(best["best_trial"])
     folds = list(model_paths[learner])
@@ -94,15 +74,14 @@ def explain_final_model(
     ex_idx = _sample(np.random.default_rng([seed, _S_EXPLAIN]), pool, options.n_explain, sort=True)
     background, X = store.rows(bg_idx), store.rows(ex_idx)
     t_load = time.perf_counter()
-    exp = explain_model(est, background, X, task=task, class_names=class_names, feature_names=store.feature_names,
-                        options=options, seed=seed, threads=threads)
+    exp = explain_model(est, background, X, task=inputs.task, class_names=inputs.class_names,
+                        feature_names=store.feature_names, options=options, seed=seed, threads=inputs.threads)
     t_explain = time.perf_counter()
     rows = ex_idx[exp.rows]
     train_ids = store.samples.iloc[train][["FID", "IID"]]
     summary = _write_explanation(
-        exp, recipe=store.recipe, X=X[exp.rows], ids=store.samples.iloc[rows][["FID", "IID"]],
-        genotypes=np.asarray(store.genotypes[rows]), other=store.other[rows], train_ids=train_ids, options=options,
-        out=out, truth=truth, bfile=bfile, phenotype=phenotype, ld=ld, engine=engine)
+        exp, inputs, recipe=store.recipe, X=X[exp.rows], ids=store.samples.iloc[rows][["FID", "IID"]],
+        genotypes=np.asarray(store.genotypes[rows]), other=store.other[rows], train_ids=train_ids)
     summary.update({
         "learner": learner,
         "best_trial": trial,
@@ -117,5 +96,5 @@ def explain_final_model(
     })
     summary["seconds"] = {"load": round(t_load - t0, 3), "explain": round(t_explain - t_load, 3),
                           **summary["seconds"], "total": round(time.perf_counter() - t0, 3)}
-    io.write_json(summary, out["summary"])
+    io.write_json(summary, inputs.out["summary"])
     return summary

@@ -29,7 +29,7 @@ from .. import io
 from ..models import persist
 from ..errors import InputError
 from ..store import FeatureStore
-from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainOptions, Explanation
+from .base import _S_BACKGROUND, _S_EXPLAIN, ExplainInputs, Explanation
 from .families import model_family
 from .final import _sample
 from .model import explain_model
@@ -123,9 +123,8 @@ def _member_rows(members: Sequence[StackMember], stores: Sequence[FeatureStore],
 
 
 def _explain_members(members: Sequence[StackMember], stores: Sequence[FeatureStore],
-                     positions: Sequence[tuple[np.ndarray, np.ndarray]], *, options: ExplainOptions, task: str,
-                     class_names: Sequence[str] | None, seed: int,
-                     threads: int) -> tuple[list[tuple[float, Explanation]], list[dict[str, Any]], np.ndarray]:
+                     positions: Sequence[tuple[np.ndarray, np.ndarray]], inputs: ExplainInputs,
+                     ) -> tuple[list[tuple[float, Explanation]], list[dict[str, Any]], np.ndarray]:
     """Each member in score space on the same people: ``(weight, explanation)`` per member (in
     ``members`` order), each member's details for the summary, and the explained rows kept (of
     ``positions``' explained rows)."""
@@ -139,9 +138,9 @@ def _explain_members(members: Sequence[StackMember], stores: Sequence[FeatureSto
     for k in by_cost:
         m, st, (bg_pos, ex_pos) = members[k], stores[k], positions[k]
         est, meta = fitted[k]
-        exp = explain_model(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=task, score_space=True,
-                            class_names=class_names, feature_names=st.feature_names, options=options, seed=seed,
-                            threads=threads)
+        exp = explain_model(est, st.rows(bg_pos), st.rows(ex_pos[keep]), task=inputs.task, score_space=True,
+                            class_names=inputs.class_names, feature_names=st.feature_names,
+                            options=inputs.options, seed=inputs.seed, threads=inputs.threads)
         if len(exp.rows) < len(keep):
             for j in explained:  # rows are independent in every other explainer: keep the same ones
                 e = explained[j]
@@ -198,19 +197,9 @@ def _stack_notes(members: Sequence[StackMember], details: Sequence[Mapping[str, 
 
 def explain_final_stack(
     members: Sequence[StackMember],
+    inputs: ExplainInputs,
     *,
-    options: ExplainOptions,
-    task: str,
-    class_names: Sequence[str] | None,
-    seed: int,
-    out: Mapping[str, str | Path],
     calibrator: str = "none",
-    threads: int = 1,
-    truth: str | Path | None = None,
-    bfile: str | None = None,
-    phenotype: str | None = None,
-    ld: Mapping[str, Any] | None = None,
-    engine: str = "lut",
 ) -> dict[str, Any]:
     """Explain a stacked final model (the weighted mean of its members' scores) and write every output.
 
@@ -224,8 +213,17 @@ def explain_final_stack(
     The calibrator, a monotone map applied to ``S`` after, is not explained: it changes the
     scale, not the order of people or the ranking of features. With k folds, the fold0 model of
     each member is explained.
+
+    Args:
+        members: the stack's members (weight 0 ones left out).
+        inputs: options, task, seed, output paths and the truth inputs (:class:`ExplainInputs`).
+        calibrator: the final model's calibrator kind (named in the summary; not explained).
+
+    Returns:
+        The summary written to ``inputs.out["summary"]``.
     """
     t0 = time.perf_counter()
+    options, seed = inputs.options, inputs.seed
     if not members:
         raise InputError("explain: the final model has no members")
     order = sorted(range(len(members)), key=lambda k: -members[k].weight)
@@ -240,8 +238,7 @@ def explain_final_stack(
     ex_idx = _sample(np.random.default_rng([seed, _S_EXPLAIN]), pool, options.n_explain, sort=True)
     positions = _member_rows(members, stores, bg_idx, ex_idx)
     t_load = time.perf_counter()
-    parts, details, keep = _explain_members(members, stores, positions, options=options, task=task,
-                                            class_names=class_names, seed=seed, threads=threads)
+    parts, details, keep = _explain_members(members, stores, positions, inputs)
     t_explain = time.perf_counter()
 
     feats, where = _union_features(stores)
@@ -253,9 +250,8 @@ def explain_final_stack(
     X, genotypes, other = _union_data(stores, [pos[1][keep] for pos in positions], feats, where)
     recipe = {"features": feats, "n_snps": genotypes.shape[1]}
     summary = _write_explanation(
-        exp, recipe=recipe, X=X, ids=main.samples.iloc[ex_idx[keep]][["FID", "IID"]], genotypes=genotypes,
-        other=other, train_ids=main.samples.iloc[train][["FID", "IID"]], options=options, out=out, truth=truth,
-        bfile=bfile, phenotype=phenotype, ld=ld, engine=engine)
+        exp, inputs, recipe=recipe, X=X, ids=main.samples.iloc[ex_idx[keep]][["FID", "IID"]], genotypes=genotypes,
+        other=other, train_ids=main.samples.iloc[train][["FID", "IID"]])
     n_folds = max(m.n_folds for m in members)
     summary.update({
         "learner": "stack(" + "+".join(m.learner for m in members) + ")",
@@ -272,5 +268,5 @@ def explain_final_stack(
     })
     summary["seconds"] = {"load": round(t_load - t0, 3), "explain": round(t_explain - t_load, 3),
                           **summary["seconds"], "total": round(time.perf_counter() - t0, 3)}
-    io.write_json(summary, out["summary"])
+    io.write_json(summary, inputs.out["summary"])
     return summary

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import io
 from ..errors import ConfigError
-from .base import ExplainOptions, Explanation
+from .base import ExplainInputs, ExplainOptions, Explanation
 from .plots import plot_bar, plot_beeswarm, plot_dependence
 from .tables import importance_table, top_snps
 from .truth import causal_snps_from_truth, truth_recovery
@@ -24,6 +24,7 @@ log = logging.getLogger("genoml_core.explain")  # the name before the split: war
 
 def _write_explanation(
     exp: Explanation,
+    inputs: ExplainInputs,
     *,
     recipe: Mapping[str, Any],
     X: np.ndarray,
@@ -31,24 +32,17 @@ def _write_explanation(
     genotypes: np.ndarray,
     other: np.ndarray,
     train_ids: pd.DataFrame,
-    options: ExplainOptions,
-    out: Mapping[str, str | Path],
-    truth: str | Path | None,
-    bfile: str | None,
-    phenotype: str | None,
-    ld: Mapping[str, Any] | None,
-    engine: str,
 ) -> dict[str, Any]:
     """Importance table, top SNPs, truth recovery, per-person values and plots of one explanation
     (rows ``ids``, features ``recipe["features"]``, SNPs first); returns the summary's common part
     (the caller adds what model was explained, then writes it)."""
     t0 = time.perf_counter()
+    options, out = inputs.options, inputs.out
     importance = importance_table(exp, recipe, X)
     top = top_snps(importance, options.top_k)
     truth_result = None
-    if truth is not None:
-        truth_result = _truth(truth, recipe=recipe, top=top, train_ids=train_ids, options=options, bfile=bfile,
-                              phenotype=phenotype, ld=ld, engine=engine)
+    if inputs.truth is not None:
+        truth_result = _truth(inputs.truth, inputs, recipe=recipe, top=top, train_ids=train_ids)
     t_truth = time.perf_counter()
 
     ids = ids.reset_index(drop=True)
@@ -66,20 +60,20 @@ def _write_explanation(
                     n_used=len(used), seconds=seconds, out=out)
 
 
-def _truth(truth: str | Path, *, recipe: Mapping[str, Any], top: list[str], train_ids: pd.DataFrame,
-           options: ExplainOptions, bfile: str | None, phenotype: str | None, ld: Mapping[str, Any] | None,
-           engine: str) -> dict[str, Any]:
+def _truth(truth: str | Path, inputs: ExplainInputs, *, recipe: Mapping[str, Any], top: list[str],
+           train_ids: pd.DataFrame) -> dict[str, Any]:
     """:func:`truth_recovery` of the top SNPs, r2 on the training samples ``train_ids``."""
+    options, bfile, ld = inputs.options, inputs.bfile, inputs.ld
     if bfile is None or ld is None:
         raise ConfigError("explain: a truth file needs the genotypes (bfile) and the ld_prune settings")
-    causal, source = causal_snps_from_truth(io.read_json(truth), phenotype)
+    causal, source = causal_snps_from_truth(io.read_json(truth), inputs.phenotype)
     fam = io.read_fam(bfile)
     fam_pos = pd.Series(np.arange(len(fam)), index=fam.FID.astype(str) + "\t" + fam.IID.astype(str))
     sample_idx = fam_pos.loc[train_ids.FID.astype(str) + "\t" + train_ids.IID.astype(str)].to_numpy()
     snp_ids = [f["id"] for f in recipe["features"] if f["source"] == "snp"]
     min_r2 = float(options.truth_min_r2 if options.truth_min_r2 is not None else ld["r2"])
     result = truth_recovery(snp_ids, top, causal, bfile=bfile, sample_idx=sample_idx,
-                            window=int(ld["window"]), min_r2=min_r2, engine=engine)
+                            window=int(ld["window"]), min_r2=min_r2, engine=inputs.engine)
     result["truth_file"] = str(truth)
     result["causal_source"] = source
     log.info("truth: %d of %d causal SNPs found by the top %d SNPs (random ranking: %.2f expected)",

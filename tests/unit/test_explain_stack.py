@@ -16,6 +16,7 @@ from genoml_core.models import persist
 from genoml_core.models import learners as L
 from genoml_core.explain import (
     EXPLAIN_FILES,
+    ExplainInputs,
     ExplainOptions,
     StackMember,
     _explain_linear_probability,
@@ -128,8 +129,9 @@ def test_stack_explanation_adds_up_to_the_stack_score_on_the_union_of_features(t
              ("random_forest", "compact", {"n_estimators": 60}, 0.2)]
     members = _members(tmp_path, stores, specs)
     out = {k: tmp_path / "explain" / v for k, v in EXPLAIN_FILES.items()}
-    summary = explain_final_stack(members, options=ExplainOptions(n_background=40, n_explain=30), task="binary",
-                                  class_names=["control", "case"], seed=5, out=out, calibrator="platt")
+    inputs = ExplainInputs(options=ExplainOptions(n_background=40, n_explain=30), task="binary",
+                           class_names=["control", "case"], seed=5, out=out)
+    summary = explain_final_stack(members, inputs, calibrator="platt")
     assert summary["learner"] == "stack(logistic_l1+xgboost+random_forest)"
     assert summary["additivity"]["max_abs_error"] < 1e-6 and summary["additivity"]["exact_by_construction"]
     # the union: every genome-wide feature (the compact ones are among them), SNPs first
@@ -188,8 +190,9 @@ def test_a_budgeted_member_restricts_every_member_to_the_same_people(tmp_path):
     specs = [("logistic_l1", "genome", {"C": 0.3}, 0.6), ("knn", "compact", {}, 0.4)]
     members = _members(tmp_path, stores, specs)
     out = {k: tmp_path / "explain" / v for k, v in EXPLAIN_FILES.items()}
-    summary = explain_final_stack(members, options=ExplainOptions(n_background=40, n_explain=30, max_evaluations=20_000),
-                                  task="binary", class_names=["control", "case"], seed=5, out=out)
+    inputs = ExplainInputs(options=ExplainOptions(n_background=40, n_explain=30, max_evaluations=20_000),
+                           task="binary", class_names=["control", "case"], seed=5, out=out)
+    summary = explain_final_stack(members, inputs)
     assert 0 < summary["n_explained"] < 30 and summary["additivity"]["max_abs_error"] < 1e-9
     values = pd.read_csv(out["values"], sep="\t", dtype={"FID": str, "IID": str})
     scores = _member_scores(stores, specs, members, values.IID)
