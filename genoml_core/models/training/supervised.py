@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from ..checkpoint import Checkpointer, CheckpointSpec, fingerprint
 from ...errors import ConfigError, InputError
 from ..loop import EarlyStopping, EpochEnd, RowSource, autocast, load_batch, run_epochs
 from ..registry import TASKS
-from .options import FALLBACK_METRIC, METRICS, FitResult, TrainOptions, _prepare
+from .options import FALLBACK_METRIC, METRICS, FitResult, TrainOptions, _prepare, _Setup
 from .scoring import (
     _binary_scores,
     _check_xy,
@@ -29,32 +30,38 @@ from .scoring import (
 log = logging.getLogger("genoml_core.models.training")  # the name before the split: warnings.json records it
 
 
-class _Supervised:
-    """The :class:`~genoml_core.models.loop.Objective` of a supervised network (see :func:`fit_supervised`)."""
+@dataclass(frozen=True)
+class _Inputs:
+    """What the objective of :func:`fit_supervised` reads of its arguments (the module, the
+    seed and the checkpoint spec go to :func:`~genoml_core.models.training.options._prepare`
+    and the :class:`~genoml_core.models.checkpoint.Checkpointer`)."""
 
-    def __init__(
-        self,
-        module: nn.Module,
-        X: RowSource,
-        y: np.ndarray,
-        *,
-        X_valid: RowSource,
-        y_valid: np.ndarray,
-        task: str,
-        options: TrainOptions,
-        device: torch.device,
-        dtype: torch.dtype | None,
-        generator: torch.Generator,
-        class_weight: np.ndarray | None,
-    ) -> None:
-        self.module, self.X, self.X_valid, self.task, self.options = module, X, X_valid, task, options
-        self.device, self.dtype, self.generator = device, dtype, generator
+    X: RowSource
+    y: np.ndarray
+    X_valid: RowSource
+    y_valid: np.ndarray
+    task: str
+    options: TrainOptions
+    device: torch.device
+    class_weight: np.ndarray | None
+
+
+class _Supervised:
+    """The :class:`~genoml_core.models.loop.Objective` of a supervised network (see :func:`fit_supervised`):
+    ``setup.module`` trained on ``inputs``, in ``setup.dtype``, shuffling and sampling pairs with
+    ``setup.generator``."""
+
+    def __init__(self, inputs: _Inputs, setup: _Setup) -> None:
+        task, options, device = inputs.task, inputs.options, inputs.device
+        self.module, self.task, self.options = setup.module, task, options
+        self.X, self.X_valid = inputs.X, inputs.X_valid
+        self.device, self.dtype, self.generator = device, setup.dtype, setup.generator
         self.loss_name = _resolve_loss(task, options.loss)
-        self.y_all = torch.from_numpy(np.asarray(y, dtype=np.float32 if task == "continuous" else np.int64))
-        self.y_valid = np.asarray(y_valid)
+        self.y_all = torch.from_numpy(np.asarray(inputs.y, dtype=np.float32 if task == "continuous" else np.int64))
+        self.y_valid = np.asarray(inputs.y_valid)
         self.weight = None
-        if class_weight is not None and task != "continuous" and self.loss_name == "cross_entropy":
-            self.weight = torch.as_tensor(np.asarray(class_weight, dtype=np.float32), device=device)
+        if inputs.class_weight is not None and task != "continuous" and self.loss_name == "cross_entropy":
+            self.weight = torch.as_tensor(np.asarray(inputs.class_weight, dtype=np.float32), device=device)
         self.n_out_expected = {"binary": 2, "continuous": 1}.get(task)
         self.metric = METRICS[task] if _metric_defined(task, self.y_valid) else FALLBACK_METRIC
         self.running = torch.zeros((), device=device)
@@ -173,10 +180,8 @@ def fit_supervised(
     module, generator, optimizer, dtype, scaler = (
         setup.module, setup.generator, setup.optimizer, setup.dtype, setup.scaler
     )
-    objective = _Supervised(
-        module, X, y, X_valid=X_valid, y_valid=y_valid, task=task, options=options, device=device,
-        dtype=dtype, generator=generator, class_weight=class_weight,
-    )  # fmt: skip
+    inputs = _Inputs(X, y, X_valid, y_valid, task, options, device, class_weight)
+    objective = _Supervised(inputs, setup)
     metric = objective.metric
     _warn_if_fallback(metric, task, len(objective.y_valid))
     stopping = EarlyStopping(module, patience=options.patience, min_delta=options.min_delta)
