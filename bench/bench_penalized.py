@@ -176,7 +176,7 @@ def child(solver: str, data: Path, threads: int, n_lambdas: int, min_ratio: floa
 
     # the solver's imports (adelie pulls in IPython and matplotlib) are a fixed cost, not fit memory
     if solver.startswith("adelie"):
-        from genoml_core.models.penalized import _adelie
+        from genoml_core.models.penalized.solver import _adelie
 
         _adelie()
     else:

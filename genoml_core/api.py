@@ -102,7 +102,8 @@ class Run:
         ``out`` (default ``workdir/predictions/<name>``); returns the predictions.
         """
         from .predict import (METRICS_FILE, PLOTS_DIR, PREDICTIONS_FILE, REPORT_FILE, Cohort, PredictOptions,
-                              _plink1_genotypes, run_prediction)
+                              run_prediction)
+        from .predict.cli import _plink1_genotypes
 
         name = name or Path(str(genotypes)).name.split(".")[0]
         out = Path(out) if out is not None else self.workdir / "predictions" / name

@@ -354,7 +354,7 @@ def _ci_excludes(row: Mapping[str, Any], overall: float, higher: bool) -> bool:
 
 def plot_subgroups(table: pd.DataFrame, summary: Mapping[str, Any], path: str | Path) -> Path:
     """One panel per group column: the main metric per group with its 95% CI; dashed = overall."""
-    from .plots import _figure, _save
+    from .plots.figure import _figure, _save
 
     cols = [c for c in table.column.unique() if c != "all"]
     n_rows = max(1, sum(int((table.column == c).sum()) for c in cols))

@@ -18,7 +18,7 @@ One module per concern:
 * :mod:`~genoml_core.explain.final`: the workflow step for a single-learner final model (which rows
   are explained, against which background).
 
-Every name below is importable from :mod:`genoml_core.explain` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.explain` itself, as before the split.
 """
 
 from __future__ import annotations
@@ -26,13 +26,10 @@ from __future__ import annotations
 from .base import EXPLAIN_FILES, METHODS, AdditivityError, ExplainInputs, ExplainOptions, Explanation
 from .families import linear_parts, model_family, resolve_method
 from .final import explain_final_model
-from .linear import _explain_linear_probability as _explain_linear_probability
-from .link import _link as _link
 from .model import explain_model
 from .plots import plot_bar, plot_beeswarm, plot_dependence
 from .stack import StackMember, combine_explanations, explain_final_stack
 from .tables import importance_table, top_snps
-from .truth import _p_hit as _p_hit
 from .truth import causal_snps_from_truth, truth_recovery
 
 __all__ = [

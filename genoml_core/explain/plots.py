@@ -53,7 +53,7 @@ def plot_beeswarm(exp: Explanation, X: np.ndarray, path: str | Path, *, n_displa
     feature, coloured by the feature's value (5th-95th percentile scale). Dots carry no ids."""
     from matplotlib import colormaps
 
-    from ..evaluation.plots import _figure
+    from ..evaluation.plots.figure import _figure
 
     m = exp.values.shape[2]
     imp = exp.importance()
@@ -98,7 +98,7 @@ def plot_beeswarm(exp: Explanation, X: np.ndarray, path: str | Path, *, n_displa
 
 def plot_bar(exp: Explanation, sources: Sequence[str], path: str | Path, *, n_display: int = 20) -> Path:
     """Mean |SHAP| of the top features, one panel per output (class); SNPs blue, others orange."""
-    from ..evaluation.plots import _figure, _save
+    from ..evaluation.plots.figure import _figure, _save
 
     m = exp.values.shape[2]
     imp = exp.importance()
@@ -123,7 +123,7 @@ def plot_dependence(exp: Explanation, genotypes: np.ndarray, other: np.ndarray, 
     of the counted allele, and missing) a box plot of SHAP values with its count; for a
     covariate, the median and quartiles of SHAP values per decile of its value. Groups of fewer
     than 5 samples are not drawn."""
-    from ..evaluation.plots import _figure, _save
+    from ..evaluation.plots.figure import _figure, _save
 
     feats = recipe["features"]
     n_snps = int(recipe["n_snps"])

@@ -6,7 +6,7 @@ Genotype convention used everywhere in genoml_core: an ``int8`` matrix of shape
 
 One module per concern: :mod:`~genoml_core.io.files` (atomic output, JSON and TSV),
 :mod:`~genoml_core.io.plink_text` (the ``.fam`` and ``.bim``) and :mod:`~genoml_core.io.bed` (the
-``.bed``: checks, encoding and writing, decoding and reading). Every name is importable from
+``.bed``: checks, encoding and writing, decoding and reading). Every public name is importable from
 :mod:`genoml_core.io` itself, as before the split.
 """
 
@@ -14,19 +14,10 @@ from __future__ import annotations
 
 import logging
 
-from .bed import _BYTE_LUT as _BYTE_LUT
-from .bed import _DECODE as _DECODE
-from .bed import _ENCODE as _ENCODE
-from .bed import _TILE as _TILE
 from .bed import BED_MAGIC, BedWriter, check_bed, iter_genotype_chunks, pread_records, read_genotypes, write_bed
-from .bed import _encode_variant_major as _encode_variant_major
-from .bed import _lut_chunks as _lut_chunks
-from .bed import _transpose_int8 as _transpose_int8
 from .files import StagedOutputs, atomic_path, json_default, plain_scalar, read_json, to_plain, write_json, write_tsv
 from .files import write_json_records as write_json_records
 from .plink_text import BIM_COLUMNS, FAM_COLUMNS, read_bim, read_fam
-from .plink_text import _castable as _castable
-from .plink_text import _read_whitespace_table as _read_whitespace_table
 
 __all__ = [
     "BED_MAGIC",

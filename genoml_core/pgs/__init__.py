@@ -56,7 +56,7 @@ Missing genotypes
 One module per concern: :mod:`~genoml_core.pgs.weights` (the allele weights of one model and of the final
 model's linear members: :func:`model_allele_weights`, :class:`LinearScore`, :func:`final_linear_score`) and
 :mod:`~genoml_core.pgs.files` (the scoring file, its header, the ``.afreq`` and :func:`write_score_files`).
-Every name below is importable from :mod:`genoml_core.pgs` itself, as before the split; the logger is still
+Every public name is importable from :mod:`genoml_core.pgs` itself, as before the split; the logger is still
 ``genoml_core.pgs``.
 """
 
@@ -66,7 +66,6 @@ from .files import FORMAT_VERSION as FORMAT_VERSION
 from .files import PLINK2_SCORE_COLUMNS as PLINK2_SCORE_COLUMNS
 from .files import SCORE_COLUMNS, SUMMARY_FILE, plink2_command, read_scoring_file, scoring_file_text, write_score_files
 from .weights import LinearScore, final_linear_score, model_allele_weights
-from .weights import _align_and_sum as _align_and_sum
 from .weights import log as log
 
 __all__ = [

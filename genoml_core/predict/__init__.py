@@ -36,14 +36,13 @@ One module per concern:
 * :mod:`~genoml_core.predict.cli`: ``genoml-predict`` (:func:`main`; also ``python -m
   genoml_core.predict``) and the names of its output files.
 
-Every name below is importable from :mod:`genoml_core.predict` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.predict` itself, as before the split.
 """
 
 from __future__ import annotations
 
 from ..evaluation.ensemble import FinalModel
 from .checks import CheckedCohort, check_cohort, read_cohort_phenotype
-from .cli import _plink1_genotypes as _plink1_genotypes
 from .cli import METRICS_FILE as METRICS_FILE
 from .cli import PLOTS_DIR as PLOTS_DIR
 from .cli import PREDICTIONS_FILE as PREDICTIONS_FILE
@@ -51,7 +50,6 @@ from .cli import REPORT_FILE as REPORT_FILE
 from .cli import main
 from .model import final_model_from_inputs, final_model_from_results
 from .options import Cohort, PredictOptions
-from .plan import _project_pcs as _project_pcs
 from .plan import CohortPlan, plan_cohort
 from .run import run_prediction
 from .score import prediction_table, score_cohort

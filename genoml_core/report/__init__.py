@@ -58,12 +58,10 @@ from .inputs import collect_versions
 from .render import render_report, write_report
 
 # also importable from here, as when the report was one module (not in __all__): the sections'
-# limits, the template's file name, and the helpers the unit tests call
-from .card import _final_model_text as _final_model_text
+# limits and the template's file name
 from .render import TEMPLATE_FILE as TEMPLATE_FILE
 from .sections import MAX_WARNING_CHARS as MAX_WARNING_CHARS
 from .sections import MAX_WARNINGS_SHOWN as MAX_WARNINGS_SHOWN
 from .sections import PCA_EIGENVALUES_SHOWN as PCA_EIGENVALUES_SHOWN
-from .sections import _pca_method as _pca_method
 
 __all__ = ["OPTIONAL_INPUTS", "PCA_INPUTS", "collect_versions", "pca_report_fold", "render_report", "write_report"]

@@ -17,15 +17,12 @@ stages were grouped); the logger is ``genoml_core.store``.
 from __future__ import annotations
 
 from .reader import FeatureStore, StoreView
-from .reader import _RowReader as _RowReader
 from .recipe import GENO_FILE as GENO_FILE
 from .recipe import OTHER_FILE as OTHER_FILE
 from .recipe import RECIPE_FILE as RECIPE_FILE
 from .recipe import RECIPE_VERSION, RecipeScaling, scale_features
 from .recipe import SAMPLES_FILE as SAMPLES_FILE
 from .recipe import pca_weights_path as pca_weights_path
-from .write import _SLAB_WINDOW as _SLAB_WINDOW
-from .write import _write_slab as _write_slab
 from .write import build_feature_store
 from .write import log as log
 

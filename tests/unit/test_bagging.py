@@ -9,8 +9,9 @@ from sklearn.metrics import roc_auc_score
 
 from genoml_core.errors import ConfigError
 from genoml_core.models.estimators import (
-    AUTO_BAG_MAX_ROWS, AUTO_BAGS, NetEstimator, _bag_rows, make_net, resolve_n_bags,
+    AUTO_BAG_MAX_ROWS, AUTO_BAGS, NetEstimator, make_net, resolve_n_bags,
 )
+from genoml_core.models.estimators.rows import _bag_rows
 from genoml_core.models.nn.bagged import BaggedNet
 
 SMALL = {"max_epochs": 15, "d_layer": 16, "n_layers": 1, "lr": 0.01}

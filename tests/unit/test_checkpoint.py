@@ -1,6 +1,6 @@
 """Training checkpoints: a killed fit resumes bit-identical to an uninterrupted one (CPU, tiny data).
 
-A kill is simulated by making :meth:`training._Checkpointer.save` raise after epoch ``k``, that
+A kill is simulated by making :meth:`Checkpointer.save` raise after epoch ``k``, that
 is after the checkpoint of epoch ``k`` (if any) was written and before epoch ``k + 1`` started.
 """
 
@@ -16,9 +16,10 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from genoml_core.models import persist, training
+from genoml_core.models import persist
 from genoml_core import runtime
 from genoml_core.errors import ConfigError
+from genoml_core.models.checkpoint import Checkpointer
 from genoml_core.models.estimators import NetClassifier, make_net
 from genoml_core.tuning.net_spaces import space_for
 from genoml_core.models.nn import MLP, ResVAE
@@ -43,16 +44,16 @@ class Killed(Exception):
 @pytest.fixture
 def kill_after(monkeypatch):
     """``kill_after(k)``: the next fit dies right after epoch ``k`` (and its checkpoint, if due)."""
-    original = training._Checkpointer.save
+    original = Checkpointer.save
 
     def arm(k: int) -> None:
         def save(self, epoch, history):
             original(self, epoch, history)
             if epoch == k:
-                monkeypatch.setattr(training._Checkpointer, "save", original)  # one kill only
+                monkeypatch.setattr(Checkpointer, "save", original)  # one kill only
                 raise Killed(f"killed after epoch {epoch}")
 
-        monkeypatch.setattr(training._Checkpointer, "save", save)
+        monkeypatch.setattr(Checkpointer, "save", save)
 
     return arm
 

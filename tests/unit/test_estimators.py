@@ -14,9 +14,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from genoml_core import runtime
 from genoml_core.errors import ConfigError, InputError
 from genoml_core.models.estimators import (
-    NET_ARCHS, NetClassifier, NetEstimator, NetRegressor, ResVAEEmbedder, _holdout_rows, build_module, make_net,
+    NET_ARCHS, NetClassifier, NetEstimator, NetRegressor, ResVAEEmbedder, build_module, make_net,
     resolve_params,
 )
+from genoml_core.models.estimators.rows import _holdout_rows
 from genoml_core.tuning.net_spaces import NET_SPACES, parse_block_structure, space_defaults
 
 # Small, fast settings: a few epochs of a narrow net.

@@ -17,7 +17,6 @@ from genoml_core.errors import ConfigError
 from genoml_core.explain import (
     EXPLAIN_FILES,
     ExplainOptions,
-    _p_hit,
     causal_snps_from_truth,
     explain_model,
     importance_table,
@@ -29,6 +28,7 @@ from genoml_core.explain import (
     top_snps,
     truth_recovery,
 )
+from genoml_core.explain.truth import _p_hit
 
 CLASSES3 = ["a", "b", "c"]
 FAST = {"random_forest": {"n_estimators": 40}, "extra_trees": {"n_estimators": 40},

@@ -19,12 +19,12 @@ from genoml_core.explain import (
     ExplainInputs,
     ExplainOptions,
     StackMember,
-    _explain_linear_probability,
-    _link,
     combine_explanations,
     explain_final_stack,
     explain_model,
 )
+from genoml_core.explain.linear import _explain_linear_probability
+from genoml_core.explain.link import _link
 from genoml_core.store import FeatureStore, build_feature_store
 
 

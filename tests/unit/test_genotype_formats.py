@@ -145,7 +145,7 @@ def test_the_config_points_every_rule_at_plink1_prefixes(formats):
 
 def test_genoml_predict_takes_any_format(formats, tmp_path):
     """genoml-predict --bfile/--genotypes: PLINK 1 used in place, a BGEN converted into OUT/converted/."""
-    from genoml_core.predict import _plink1_genotypes
+    from genoml_core.predict.cli import _plink1_genotypes
 
     kw = {"sample": None, "vcf_id_delim": None, "hard_call_threshold": 0.1}
     assert _plink1_genotypes(formats["bfile"] + ".bed", tmp_path, **kw) == formats["bfile"]

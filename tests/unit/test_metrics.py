@@ -312,15 +312,16 @@ def test_encode_labels_sorted_codes_and_unseen_labels(labels: list) -> None:
 
 
 def test_learners_share_the_label_codes() -> None:
-    from genoml_core.models import nas, penalized
+    from genoml_core.models.nas.search import _encode_targets
+    from genoml_core.models.penalized.stats import _encode_y
 
     y = np.array([5, 2, 9, 2, 5, 9, 9])
     _, codes = M.encode_labels(y)
-    onehot, classes = penalized._encode_y(y, "multiclass", len(y))
+    onehot, classes = _encode_y(y, "multiclass", len(y))
     assert classes is not None and onehot.argmax(axis=1).tolist() == codes.tolist()
-    binary, _ = penalized._encode_y(y[y != 9], "binary", int((y != 9).sum()))
+    binary, _ = _encode_y(y[y != 9], "binary", int((y != 9).sum()))
     assert binary.tolist() == M.encode_labels(y[y != 9])[1].astype(float).tolist()
-    train, valid, k = nas._encode_targets("multiclass", y, y[:3], None)
+    train, valid, k = _encode_targets("multiclass", y, y[:3], None)
     assert train.tolist() == codes.tolist() and valid.tolist() == codes[:3].tolist() and k == 3
     with pytest.raises(InputError, match=r"the validation data has labels \[4\] not seen in training"):
-        nas._encode_targets("multiclass", y, np.array([4]), None)
+        _encode_targets("multiclass", y, np.array([4]), None)

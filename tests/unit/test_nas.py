@@ -19,6 +19,7 @@ from genoml_core.errors import ConfigError, InputError
 from genoml_core.models.estimators import make_net
 from genoml_core.store import FeatureStore
 from genoml_core.models.nas import Controller, NASConfig, UniformSampler, run_search
+from genoml_core.models.nas.steps import _budget_per_epoch
 from genoml_core.models.nn.rrfcn import Architecture
 from genoml_core.tuning.tune import run_trial
 
@@ -202,9 +203,9 @@ def test_search_is_deterministic_and_stays_within_its_budget(sampler):
 
 
 def test_budget_is_spread_over_epochs_later_epochs_first():
-    assert nas._budget_per_epoch(7, 3) == [2, 2, 3]
-    assert nas._budget_per_epoch(2, 4) == [0, 1, 0, 1]
-    assert sum(nas._budget_per_epoch(20, 6)) == 20
+    assert _budget_per_epoch(7, 3) == [2, 2, 3]
+    assert _budget_per_epoch(2, 4) == [0, 1, 0, 1]
+    assert sum(_budget_per_epoch(20, 6)) == 20
 
 
 @pytest.mark.parametrize("task", ["multiclass", "continuous"])

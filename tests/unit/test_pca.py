@@ -14,6 +14,8 @@ from genoml_core import io, predict
 from genoml_core.genotypes import pca
 from genoml_core.errors import InputError
 from genoml_core.genotypes.plink import write_keep
+from genoml_core.genotypes.pca.fit import _use_approx
+from genoml_core.predict.plan import _project_pcs
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink
 
@@ -136,8 +138,8 @@ def test_a_new_cohort_is_harmonized_before_projection(two_pops, tmp_path):
     checked = predict.CheckedCohort(predict.Cohort(name="new", genotypes=str(tmp_path / "new")),
                                     io.read_fam(tmp_path / "new"),
                                     io.read_bim(tmp_path / "new"), {}, None, None)
-    table, report = predict._project_pcs(tmp_path / "weights.tsv", checked, predict.PredictOptions(ambiguous_snps="keep"),
-                                         swap_alleles=True)
+    table, report = _project_pcs(tmp_path / "weights.tsv", checked, predict.PredictOptions(ambiguous_snps="keep"),
+                                 swap_alleles=True)
     expected = pca.project(two_pops["bfile"], two_pops["test"], w)
     assert report["snps"]["used"] == len(w) and report["snps"]["matched_by_position"] == len(w)
     np.testing.assert_allclose(table.filter(like=pca.PC_PREFIX).to_numpy(),
@@ -181,7 +183,7 @@ def test_approximate_mode_gives_the_same_ancestry_axis(two_pops, engine):
     a = pca.project(two_pops["bfile"], two_pops["test"], fit.weights).ancestry_PC1
     b = pca.project(two_pops["bfile"], two_pops["test"], two_pops["fit"].weights).ancestry_PC1
     assert abs(np.corrcoef(a, b)[0, 1]) > 0.99
-    assert pca._use_approx("auto", pca.APPROX_ABOVE + 1) and not pca._use_approx("auto", pca.APPROX_ABOVE)
+    assert _use_approx("auto", pca.APPROX_ABOVE + 1) and not _use_approx("auto", pca.APPROX_ABOVE)
     if engine == "numpy":
         again = pca.fit_pca(str(d / "cohort"), d / "train.keep", d / "all.snplist", n_pcs=4, approx=True)
         pd.testing.assert_frame_equal(again.weights, fit.weights)

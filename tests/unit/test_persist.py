@@ -385,7 +385,7 @@ def test_torch_kind_loads_lazily_through_genoml_core_estimators(
 
 
 def test_register_kind_and_unknown_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(persist.archive, "_LOADERS", dict(persist._LOADERS))  # where the kinds live
+    monkeypatch.setattr(persist.archive, "_LOADERS", dict(persist.archive._LOADERS))  # where the kinds live
     net = FakeNet(np.ones(3), {})
     monkeypatch.setattr(net, "_genoml_kind", "fake")
     path = persist.save_model(net, tmp_path / "fake.zip", meta={})

@@ -21,6 +21,7 @@ from genoml_core.models.genome_learner import to_linear_model
 from genoml_core.models.learners import fit_learner, make_learner
 from genoml_core.store import FeatureStore, build_feature_store
 from genoml_core.models.penalized import GenomeWideGLM
+from genoml_core.pgs.weights import _align_and_sum
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 
 PLINK2 = shutil.which("plink2")
@@ -278,8 +279,8 @@ def test_recipes_counting_the_other_allele_are_aligned_and_foreign_alleles_refus
         return pd.DataFrame({"id": ["rs1"], "chrom": ["1"], "pos": [10], "counted": [counted], "other": [other],
                              "mean": [mean], "w0": [w]})
 
-    out = pgs._align_and_sum([frame("A", "G", 0.4, 0.5), frame("G", "A", 0.2, 1.5)], [0.5, 0.5])
+    out = _align_and_sum([frame("A", "G", 0.4, 0.5), frame("G", "A", 0.2, 1.5)], [0.5, 0.5])
     assert out.counted.tolist() == ["A"] and out.w0.tolist() == pytest.approx([0.1])  # 0.5 * 0.4 - 0.5 * 0.2
     assert out["mean"].tolist() == pytest.approx([0.5])  # 2 - 1.5 copies of A
     with pytest.raises(Exception, match="rs1 has alleles"):
-        pgs._align_and_sum([frame("A", "G", 0.4, 0.5), frame("A", "C", 0.2, 0.5)], [0.5, 0.5])
+        _align_and_sum([frame("A", "G", 0.4, 0.5), frame("A", "C", 0.2, 0.5)], [0.5, 0.5])

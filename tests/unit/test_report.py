@@ -311,7 +311,7 @@ def test_relatedness_table_in_the_qc_section(run, tmp_path):
 
 
 def test_the_final_model_line_says_which_models_scored_the_test_set():
-    from genoml_core.report import _final_model_text
+    from genoml_core.report.card import _final_model_text
 
     ev = {"members": [{"learner": "penalized_glm", "trial": 0, "weight": 1.0}], "calibrator": "platt",
           "decision_cutoff": 0.35, "scored_with": "refit"}

@@ -171,7 +171,7 @@ def test_the_report_reads_the_final_models_fold():
 
 
 def test_the_report_names_how_the_pcs_were_fitted():
-    from genoml_core.report import _pca_method
+    from genoml_core.report.sections import _pca_method
 
     assert _pca_method({"engine": "numpy", "approx": False}) == "an exact eigendecomposition"
     assert _pca_method({"engine": "numpy", "approx": True}) == "a randomized SVD"

@@ -19,18 +19,14 @@ prediction...) are NaN, with a logged warning, never an exception.
 One module per concern: :mod:`~genoml_core.evaluation.metrics.labels` (tasks, metric names, labels, the cutoff and
 predicted classes, the degenerate guard), :mod:`~genoml_core.evaluation.metrics.scores` (the per-task metrics,
 :func:`compute_metrics`, :func:`confusion`) and :mod:`~genoml_core.evaluation.metrics.bootstrap` (:func:`bootstrap_ci`).
-Every name below is importable from :mod:`genoml_core.evaluation.metrics` itself, as before the split; the logger is
+Every public name is importable from :mod:`genoml_core.evaluation.metrics` itself, as before the split; the logger is
 still ``genoml_core.evaluation.metrics``.
 """
 
 from __future__ import annotations
 
 from ...models.registry import TASKS
-from .bootstrap import _FAST as _FAST
 from .bootstrap import bootstrap_ci
-from .labels import _ALL_METRICS as _ALL_METRICS
-from .labels import _LOWER_IS_BETTER as _LOWER_IS_BETTER
-from .labels import _METRIC_NAMES as _METRIC_NAMES
 from .labels import (
     METRICS,
     SELECTION_METRIC,
@@ -42,15 +38,6 @@ from .labels import (
     is_degenerate,
     predicted_class,
 )
-from .labels import _check_inputs as _check_inputs
-from .scores import _EPS as _EPS
-from .scores import _auc as _auc
-from .scores import _average_precision as _average_precision
-from .scores import _binary as _binary
-from .scores import _continuous as _continuous
-from .scores import _div as _div
-from .scores import _multiclass as _multiclass
-from .scores import _raw as _raw
 from .scores import compute_metrics, confusion
 from .scores import log as log
 

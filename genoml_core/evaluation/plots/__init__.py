@@ -18,11 +18,8 @@ from .ancestry import PCA_ROLE_MARKERS, ancestry_group_column, plot_ancestry_pcs
 from .evaluation import (evaluation_plots, plot_calibration, plot_confusion, plot_pr, plot_residuals, plot_roc,
                          plot_score_distributions, plot_scatter)
 
-# also importable from here, as when the plots were one module (not in __all__): the figure and the
-# PNG write the other plotting modules (fairness, explain) start and end with
+# also importable from here, as when the plots were one module (not in __all__): the path type the plots take
 from .figure import PathLike as PathLike
-from .figure import _figure as _figure
-from .figure import _save as _save
 
 __all__ = [
     "PLOT_FILES",

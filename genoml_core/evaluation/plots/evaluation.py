@@ -11,7 +11,9 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from ...errors import ConfigError
 from ...layout import PLOT_FILES
-from ..metrics import THRESHOLD, _average_precision, _check_inputs, compute_metrics, confusion
+from ..metrics import THRESHOLD, compute_metrics, confusion
+from ..metrics.scores import _average_precision
+from ..metrics.labels import _check_inputs
 from .figure import PathLike, _figure, _note, _save
 
 _BINS = np.linspace(0.0, 1.0, 21).tolist()  # a list: matplotlib's stubs type hist bins as a Sequence

@@ -18,7 +18,7 @@ cohort needs: the SNPs with their alleles, training A1 frequencies and per-PC we
 
 One module per concern: :mod:`~genoml_core.genotypes.pca.fit` (:func:`fit_pca`: the numpy engine with its randomized
 SVD, and the plink2 engine) and :mod:`~genoml_core.genotypes.pca.projection` (the weights file, :func:`project`,
-:func:`project_counts` and the helpers both share). Every name below is importable from
+:func:`project_counts` and the helpers both share). Every public name is importable from
 :mod:`genoml_core.genotypes.pca` itself, as before the split; the logger is still ``genoml_core.genotypes.pca``.
 """
 
@@ -28,17 +28,9 @@ from .fit import APPROX_ABOVE, PcaFit, fit_pca, n_pcs_for
 from .fit import ENGINES as ENGINES
 from .fit import RANDOMIZED_ITERATIONS as RANDOMIZED_ITERATIONS
 from .fit import RANDOMIZED_OVERSAMPLE as RANDOMIZED_OVERSAMPLE
-from .fit import _fit_numpy as _fit_numpy
-from .fit import _fit_plink2 as _fit_plink2
-from .fit import _randomized as _randomized
-from .fit import _Standardized as _Standardized
-from .fit import _use_approx as _use_approx
 from .fit import log as log
 from .projection import PC_PREFIX, agreement, fam_rows, pc_names, project, project_counts, read_pcs, read_weights
 from .projection import WEIGHT_COLUMNS as WEIGHT_COLUMNS
-from .projection import _inverse_sd as _inverse_sd
-from .projection import _pc_columns as _pc_columns
-from .projection import _weights_table as _weights_table
 from .projection import is_autosome as is_autosome
 from .projection import weights_recipe
 

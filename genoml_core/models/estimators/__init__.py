@@ -38,26 +38,11 @@ Modules: :mod:`.params` (``params`` -> module kwargs and training options, :func
 from __future__ import annotations
 
 from .net import NetEstimator
-from .net import _torch_threads as _torch_threads
 from .params import AUTO_BAG_MAX_ROWS as AUTO_BAG_MAX_ROWS
 from .params import AUTO_BAGS as AUTO_BAGS
 from .params import EMBED_ARCHS, NET_ARCHS, SEARCHED_ARCHS, build_module, resolve_params
 from .params import resolve_n_bags as resolve_n_bags
-from .params import _CLASS_WEIGHT_HELP as _CLASS_WEIGHT_HELP
-from .params import _EXTRA_MODULE_KEYS as _EXTRA_MODULE_KEYS
-from .params import _INT_KEYS as _INT_KEYS
-from .params import _MODULE_CLASSES as _MODULE_CLASSES
-from .params import _SEARCHED_DEFAULTS as _SEARCHED_DEFAULTS
-from .params import _check_input_clip as _check_input_clip
-from .params import _check_n_bags as _check_n_bags
-from .params import _check_random_state as _check_random_state
-from .params import _param_defaults as _param_defaults
-from .persist import _FORMAT as _FORMAT
 from .rows import VALIDATION_FRACTION, is_row_source
-from .rows import _bag_rows as _bag_rows
-from .rows import _bag_seed as _bag_seed
-from .rows import _holdout_rows as _holdout_rows
-from .rows import _row_source_features as _row_source_features
 from .supervised import NetClassifier, NetRegressor, make_net
 from .vae import ResVAEEmbedder
 

@@ -11,7 +11,8 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ...errors import ConfigError
-from ..training import TASKS, TrainOptions, _softmax
+from ..training import TASKS, TrainOptions
+from ..training.scoring import _softmax
 from .net import NetEstimator
 from .params import EMBED_ARCHS, NET_ARCHS, SEARCHED_ARCHS, _check_random_state, build_module, resolve_params
 

@@ -33,7 +33,7 @@ One module per concern:
   (:func:`write_search_outputs`, :func:`read_architectures`, :func:`architecture_params`).
 * :mod:`~genoml_core.models.nas.plots`: the winner's diagram and the search curve.
 
-Every name below is importable from :mod:`genoml_core.models.nas` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.models.nas` itself, as before the split.
 """
 
 from __future__ import annotations
@@ -41,23 +41,13 @@ from __future__ import annotations
 import torch as torch  # the globals of the examples in __test__ (below)
 
 from ..nn.rrfcn import Architecture as Architecture
-from .config import _RETRAIN_DEFAULTS as _RETRAIN_DEFAULTS
 from .config import FORMAT, SAMPLERS, NASConfig, count_parameters, search_space_size
 from .config import GRAD_BOUND as GRAD_BOUND
 from .config import TANH_CONSTANT as TANH_CONSTANT
-from .config import _pos_int as _pos_int
-from .config import _require as _require
-from .plots import _figure as _figure
-from .plots import _save_png as _save_png
 from .plots import plot_architecture, plot_search_curve
 from .result import SearchResult, architecture_params, read_architectures, write_search_outputs
 from .samplers import Controller, Sample, UniformSampler
-from .search import _encode_targets as _encode_targets
 from .search import run_search, search_store
-from .steps import _budget_per_epoch as _budget_per_epoch
-from .steps import _reward as _reward
-from .steps import _Search as _Search
-from .steps import _SupernetEpochs as _SupernetEpochs
 
 __all__ = [
     "FORMAT",

@@ -43,7 +43,7 @@ One module per concern:
 * :mod:`~genoml_core.models.penalized.estimator`: :class:`GenomeWideGLM`, its parameters, coefficients
   and predictions.
 
-Every name below is importable from :mod:`genoml_core.models.penalized` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.models.penalized` itself, as before the split.
 """
 
 from __future__ import annotations
@@ -52,9 +52,7 @@ from .estimator import BATCH_BYTES as BATCH_BYTES
 from .estimator import GenomeWideGLM
 from .path import GLMPath, glm_path
 from .solver import ADELIE_INSTALL
-from .solver import _adelie as _adelie
 from .stats import BLOCK_BYTES as BLOCK_BYTES
 from .stats import GenotypeStats, genotype_stats
-from .stats import _encode_y as _encode_y
 
 __all__ = ["GenomeWideGLM", "GLMPath", "GenotypeStats", "glm_path", "genotype_stats", "ADELIE_INSTALL"]

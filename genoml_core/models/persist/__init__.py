@@ -28,34 +28,17 @@ could not be loaded again fails when it is trained, not when it is evaluated.
 
 One module per concern: :mod:`~genoml_core.models.persist.trust` (the allow-lists, the skops audit and
 the checked loading of a skops or XGBoost payload) and :mod:`~genoml_core.models.persist.archive` (the
-zip, the model kinds, :func:`save_model` and :func:`load_model`). Every name is importable from
+zip, the model kinds, :func:`save_model` and :func:`load_model`). Every public name is importable from
 :mod:`genoml_core.models.persist` itself, as before the split; the kinds' loaders live in
-``persist.archive._LOADERS`` (``persist._LOADERS`` is the same dict).
+``persist.archive._LOADERS``.
 """
 
 from __future__ import annotations
 
-from .archive import _LOADERS as _LOADERS
-from .archive import _RESERVED_META as _RESERVED_META
-from .archive import _ZIP_TIME as _ZIP_TIME
 from .archive import FORMAT_VERSION, load_model, register_kind, registered_kinds, save_model
 from .archive import Loader as Loader
-from .archive import _add as _add
-from .archive import _kind as _kind
-from .archive import _load_torch as _load_torch
-from .archive import _versions as _versions
-from .archive import _write_payload as _write_payload
-from .archive import _xgb_params as _xgb_params
 from .archive import log as log
-from .trust import _CALLABLE_LOADERS as _CALLABLE_LOADERS
-from .trust import _LOAD_FIX as _LOAD_FIX
-from .trust import _SAVE_FIX as _SAVE_FIX
 from .trust import SKOPS_TRUSTED_TYPES, XGBOOST_CLASSES, UntrustedTypesError
-from .trust import _audit_skops as _audit_skops
-from .trust import _is_json_scalar as _is_json_scalar
-from .trust import _load_skops as _load_skops
-from .trust import _load_xgboost as _load_xgboost
-from .trust import _skops_nodes as _skops_nodes
 
 __all__ = [
     "FORMAT_VERSION",

@@ -27,7 +27,7 @@ unfitted base estimator`` (see :func:`genoml_core.models.learners.make_learner`)
 One module per concern: :mod:`~genoml_core.models.registry.learner` (the constants and :class:`Learner`),
 :mod:`~genoml_core.models.registry.spaces` (the search-space builders and memory terms),
 :mod:`~genoml_core.models.registry.table` (:data:`REGISTRY`) and :mod:`~genoml_core.models.registry.queries`
-(:class:`RegistryView` and the lookups). Every name is importable from :mod:`genoml_core.models.registry`
+(:class:`RegistryView` and the lookups). Every public name is importable from :mod:`genoml_core.models.registry`
 itself, as before the split.
 
 Example:
@@ -72,18 +72,6 @@ from .queries import (
     streams,
     wrapper,
 )
-from .spaces import _c as _c
-from .spaces import _covariance_bytes as _covariance_bytes
-from .spaces import _f as _f
-from .spaces import _forest as _forest
-from .spaces import _i as _i
-from .spaces import _kernel_cache_bytes as _kernel_cache_bytes
-from .spaces import _nas_top_k as _nas_top_k
-from .spaces import _net_space as _net_space
-from .spaces import _retrain_space as _retrain_space
-from .spaces import _sgd_space as _sgd_space
-from .spaces import _tree_node_bytes as _tree_node_bytes
-from .table import _DECLARED as _DECLARED
 from .table import REGISTRY
 
 __all__ = [

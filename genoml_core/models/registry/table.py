@@ -21,7 +21,7 @@ from .spaces import (
 _CLF = frozenset({"binary", "multiclass"})
 _REG = frozenset({"continuous"})
 _ALL = _CLF | _REG
-_L = "genoml_core.models.learners:"  # the classical builders
+_L = "genoml_core.models.learners.builders:"  # the classical builders
 _NET = "genoml_core.models.estimators:make_net"
 
 # fit_bytes_per_value: measured slope (bench/bench_fit_memory.py, BENCHMARKS.md), rounded up with

@@ -20,42 +20,22 @@ One module per concern: :mod:`~genoml_core.models.training.options` (:class:`Tra
 :class:`VAEOptions`, :class:`FitResult`, the schedule and the optimizer),
 :mod:`~genoml_core.models.training.scoring` (losses, metrics, :func:`predict_outputs`),
 :mod:`~genoml_core.models.training.supervised` (:func:`fit_supervised`) and
-:mod:`~genoml_core.models.training.vae` (:func:`fit_vae`). Every name below is importable from
+:mod:`~genoml_core.models.training.vae` (:func:`fit_vae`). Every public name is importable from
 :mod:`genoml_core.models.training` itself, as before the split.
 """
 
 from __future__ import annotations
 
-from ..checkpoint import Checkpointer, CheckpointSpec
-from ..loop import EarlyStopping, RowSource, RowSubset, amp_dtype, autocast, iter_batches, load_batch
+from ..checkpoint import CheckpointSpec
+from ..loop import RowSource, RowSubset, iter_batches, load_batch
 from ..registry import TASKS
 from .options import FALLBACK_METRIC as FALLBACK_METRIC
 from .options import LOSSES, METRICS, OPTIMIZERS, FitResult, TrainOptions, VAEOptions
 from .options import LR_SCHEDULES as LR_SCHEDULES
-from .options import _make_optimizer as _make_optimizer
-from .options import _require as _require
 from .options import scheduled_lr as scheduled_lr
-from .scoring import _binary_scores as _binary_scores
-from .scoring import _check_xy as _check_xy
-from .scoring import _metric_defined as _metric_defined
-from .scoring import _resolve_loss as _resolve_loss
-from .scoring import _softmax as _softmax
-from .scoring import _valid_loss as _valid_loss
 from .scoring import balanced_class_weights, pairwise_auc_loss, predict_outputs, score_outputs
-from .supervised import _check_outputs as _check_outputs
-from .supervised import _check_sizes as _check_sizes
-from .supervised import _result as _result
-from .supervised import _Supervised as _Supervised
 from .supervised import fit_supervised
-from .vae import _VAE as _VAE
-from .vae import _vae_epoch_loss as _vae_epoch_loss
 from .vae import fit_vae
-
-# the loop's parts under their earlier private names (tests patch _Checkpointer.save)
-_Checkpointer = Checkpointer
-_BestWeights = EarlyStopping
-_amp_dtype = amp_dtype
-_autocast = autocast
 
 __all__ = [
     "TASKS",
