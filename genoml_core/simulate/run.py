@@ -26,16 +26,6 @@ __all__ = ["simulate_cohort"]
 log = logging.getLogger("genoml_core.simulate")  # the name before the split: warnings.json records it
 
 
-def _resolve_spec(spec: SimulationSpec | None, settings: dict[str, Any]) -> SimulationSpec:
-    if spec is None:
-        return SimulationSpec(**settings)
-    if settings:
-        raise TypeError(f"simulate_cohort: give a SimulationSpec or settings, not both (got {sorted(settings)})")
-    if not isinstance(spec, SimulationSpec):
-        raise TypeError(f"simulate_cohort: spec must be a SimulationSpec, got {type(spec).__name__}")
-    return spec
-
-
 def _write_genotypes(
     out: Path, spec: SimulationSpec, snp: SnpModel, causal: CausalSnps, defects: SnpDefects, people: People, t0: float
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
@@ -64,9 +54,7 @@ def _write_genotypes(
     return causal_g, new_info
 
 
-def simulate_cohort(
-    out_dir: str | os.PathLike[str], spec: SimulationSpec | None = None, **settings: Any
-) -> dict[str, Any]:
+def simulate_cohort(out_dir: str | os.PathLike[str], spec: SimulationSpec | None = None) -> dict[str, Any]:
     """Simulate a training cohort and a new cohort into ``out_dir``; return the truth.
 
     Files written (tables tab-separated with a header, ids as strings): ``cohort.bed/.bim/.fam``,
@@ -77,9 +65,7 @@ def simulate_cohort(
 
     Args:
         out_dir: output folder (created).
-        spec: the settings; None: ``SimulationSpec(**settings)`` (the defaults when none given).
-        **settings: :class:`SimulationSpec` fields, instead of ``spec``: the keyword form of
-            releases before the spec, kept for callers not yet moved to it.
+        spec: the settings; None: the defaults, ``SimulationSpec()``.
 
     Returns:
         The truth dictionary also written to ``truth.json``.
@@ -87,7 +73,7 @@ def simulate_cohort(
     Raises:
         ConfigError: impossible settings (from :class:`SimulationSpec`), or too few SNPs for
             the causal and bad SNPs.
-        TypeError: both ``spec`` and ``settings``, or an unknown setting.
+        TypeError: ``spec`` is not a :class:`SimulationSpec`.
 
     Example:
         >>> import tempfile
@@ -100,7 +86,10 @@ def simulate_cohort(
         >>> truth["parameters"]["n_samples"], len(truth["case_control"]["causal"])
         (100, 6)
     """
-    spec = _resolve_spec(spec, settings)
+    if spec is None:
+        spec = SimulationSpec()
+    elif not isinstance(spec, SimulationSpec):
+        raise TypeError(f"simulate_cohort: spec must be a SimulationSpec, got {type(spec).__name__}")
     t0 = time.perf_counter()
     seed = int(spec.seed)
     out = Path(out_dir)

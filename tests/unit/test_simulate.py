@@ -451,15 +451,13 @@ def test_truth_parameters_keep_the_layout_of_earlier_releases() -> None:
     assert "chunk_snps" not in epi
 
 
-def test_settings_keywords_still_work_and_match_the_spec(sim: tuple[Path, dict], tmp_path: Path) -> None:
-    out, _ = sim
-    kw = asdict(SMALL)
-    simulate_cohort(tmp_path / "kw", **kw)  # the keyword form of releases before SimulationSpec
-    assert _digests(tmp_path / "kw") == _digests(out)
+def test_simulate_cohort_takes_a_spec_only(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        simulate_cohort(tmp_path / "both", SMALL, seed=1)
+        simulate_cohort(tmp_path / "kw", **asdict(SMALL))  # type: ignore[call-arg]  # the keyword form is gone
+    with pytest.raises(TypeError, match="must be a SimulationSpec"):
+        simulate_cohort(tmp_path / "dict", asdict(SMALL))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="n_samples"):
-        simulate_cohort(tmp_path / "bad", n_samples=10)
+        simulate_cohort(tmp_path / "bad", SimulationSpec(n_samples=10))
 
 
 # ----------------------------------------------------------------------------- io.BedWriter

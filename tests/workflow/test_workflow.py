@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from genoml_core.io import read_fam
-from genoml_core.simulate import simulate_cohort
+from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink, run_snakemake, write_config
 
 pytestmark = [needs_plink, pytest.mark.workflow]
@@ -178,7 +178,7 @@ def test_editing_one_space_reruns_only_that_learner(binary_run):
 def test_noise_phenotype_gives_chance_auc(tmp_path):
     """Leakage guard: every fitted step sees training samples only, so pure noise stays at chance."""
     cohort = tmp_path / "cohort"
-    simulate_cohort(cohort, n_samples=1500, n_snps=6000, n_chromosomes=3, n_new=20, seed=3)
+    simulate_cohort(cohort, SimulationSpec(n_samples=1500, n_snps=6000, n_chromosomes=3, n_new=20, seed=3))
     ph = pd.read_csv(cohort / "phenotype.tsv", sep="\t", dtype=str)
     ph["noise"] = np.random.default_rng(99).integers(0, 2, len(ph))
     ph.to_csv(cohort / "phenotype.tsv", sep="\t", index=False)
