@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
+from genoml_core import layout  # noqa: E402
 from genoml_core.models import learners  # noqa: E402
 from genoml_core.evaluation import metrics  # noqa: E402
 from genoml_core.store import FeatureStore  # noqa: E402
@@ -64,9 +65,9 @@ def _munge_peak_kb(bfile: str, snplist: Path, split: Path, data: dict, out: Path
 
 def _stage_table(work: Path) -> pd.DataFrame:
     rows = []
-    for f in sorted((work / "benchmarks").rglob("*.tsv")):
+    for f in sorted((work / layout.BENCHMARKS).rglob("*.tsv")):
         b = pd.read_csv(f, sep="\t")
-        stage = f.relative_to(work / "benchmarks").parts[0].removesuffix(".tsv")
+        stage = f.relative_to(work / layout.BENCHMARKS).parts[0].removesuffix(".tsv")
         rows.append({"stage": stage, "s": float(b["s"].iloc[-1]), "max_rss_mb": float(b["max_rss"].iloc[-1])})
     df = pd.DataFrame(rows)
     return df.groupby("stage").agg(jobs=("s", "size"), total_s=("s", "sum"), max_s=("s", "max"),
@@ -101,7 +102,7 @@ def main() -> None:
 
     cfg = repoint(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    for d in ("results", "logs", "benchmarks", ".snakemake"):
+    for d in (layout.RESULTS, layout.LOGS, layout.BENCHMARKS, ".snakemake"):
         subprocess.run(["rm", "-rf", str(work / d)], check=True)
 
     snakemake = str(Path(sys.executable).with_name("snakemake"))
@@ -116,14 +117,13 @@ def main() -> None:
     # --- munging memory per genotype: peak RSS at three store sizes in the same run. The slope
     # between the half and the full QC'd SNP set is the per-genotype cost; the 10-SNP call is the
     # fixed base (interpreter, libraries, sample tables).
-    res = work / "results"
-    qc_snps = res / "qc/fold0/variants.snplist"
+    qc_snps = work / layout.VARIANTS_SNPLIST.format(fold="fold0")
     all_snps = qc_snps.read_text().split()
     tiny, half = out / "tiny.snplist", out / "half.snplist"
     tiny.write_text("\n".join(all_snps[:10]) + "\n")
     half.write_text("\n".join(all_snps[: len(all_snps) // 2]) + "\n")
     data = cfg["data"]
-    split_tsv = res / "split/split.tsv"
+    split_tsv = work / layout.SPLIT_TABLE
     base_kb = _munge_peak_kb(data["genotypes"], tiny, split_tsv, data, out / "store_tiny")
     half_kb = _munge_peak_kb(data["genotypes"], half, split_tsv, data, out / "store_half")
     full_kb = _munge_peak_kb(data["genotypes"], qc_snps, split_tsv, data, out / "store_full")
@@ -143,8 +143,8 @@ def main() -> None:
     base_auc = metrics.compute_metrics("binary", full.labels(te), base_scores)["roc_auc"]
 
     # --- the workflow's best model and the oracle on the same test people
-    result = json.loads((res / "evaluate/metrics.json").read_text())
-    pred = pd.read_csv(res / "individual/evaluate/predictions.tsv", sep="\t", dtype={"FID": str, "IID": str})
+    result = json.loads((work / layout.EVALUATE_METRICS).read_text())
+    pred = pd.read_csv(work / layout.EVALUATE_PREDICTIONS, sep="\t", dtype={"FID": str, "IID": str})
     oracle = pd.read_csv(cohort / "oracle.tsv", sep="\t", dtype={"FID": str, "IID": str})
     both = pred.merge(oracle, on=["FID", "IID"])
     y = (both.observed == "case").astype(int).to_numpy()

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core.store import datasets  # noqa: E402
+from genoml_core import layout  # noqa: E402
 from genoml_core.models import persist  # noqa: E402
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
@@ -70,13 +71,13 @@ def _run(work: Path, cfg: dict[str, Any], cores: int) -> float:
 
 
 def _throughput(work: Path, learner: str, trial: int) -> tuple[float, str]:
-    est, _ = persist.load_model(work / f"results/train/{learner}/trial_{trial}/model_fold0.zip")
+    est, _ = persist.load_model(work / layout.TRIAL_MODEL.format(learner=learner, trial=trial, fold="fold0"))
     rates = [h["samples_per_s"] for h in est.history_ if "samples_per_s" in h]
     return float(np.median(rates)), str(est.device_)
 
 
 def _oof(work: Path, learner: str, trial: int) -> pd.DataFrame:
-    oof = pd.read_csv(work / f"results/individual/train/{learner}/trial_{trial}/oof.tsv", sep="\t",
+    oof = pd.read_csv(work / layout.TRIAL_OOF.format(learner=learner, trial=trial), sep="\t",
                       dtype={"FID": str, "IID": str, "label": str})
     return oof.sort_values(["FID", "IID"]).reset_index(drop=True)
 
@@ -175,13 +176,12 @@ def main() -> None:
         cfg = {"seed": args.seed, "task": task, "train": {"learners": learners, "n_trials": args.trials},
                "evaluate": {"n_bootstrap": 200}, **extra}
         wall = _run(work, cfg, args.cores)
-        res = work / "results"
-        board = pd.read_csv(res / "leaderboard.tsv", sep="\t").set_index("learner")
+        board = pd.read_csv(work / layout.LEADERBOARD, sep="\t").set_index("learner")
         metric = "roc_auc" if task == "binary" else "accuracy"
         oofs = {ln: _oof(work, ln, int(board.loc[ln, "best_trial"])) for ln in learners}
         scores = {ln: _metric(task, oofs[ln]) for ln in learners}
-        ev = json.loads((res / "evaluate/metrics.json").read_text())
-        final = json.loads((res / "final/final_model.json").read_text())
+        ev = json.loads((work / layout.EVALUATE_METRICS).read_text())
+        final = json.loads((work / layout.FINAL_MODEL).read_text())
         members = "+".join(f"{m['learner']} ({m['weight']:.2f})" for m in final["members"])
         lines += [f"**{name}**: {len(oofs[learners[0]])} development people (OOF), {ev['n_test']} test people; "
                   f"whole run {wall:.0f} s. Final model: {final['combiner']} of {members}; test {metric} "

@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from genoml_core.predict import Cohort, PredictOptions, final_model_from_results, run_prediction  # noqa: E402
+from genoml_core import layout  # noqa: E402
 
 ID = {"FID": str, "IID": str}
 
@@ -75,7 +76,7 @@ def main() -> int:
         (work / "resources").symlink_to(REPO / "resources")
     wall = None
     if not args.reuse:
-        for d in ("results", "logs", "benchmarks", ".snakemake"):
+        for d in (layout.RESULTS, layout.LOGS, layout.BENCHMARKS, ".snakemake"):
             shutil.rmtree(work / d, ignore_errors=True)
         snakemake = Path(sys.executable).with_name("snakemake")
         cmd = [str(snakemake), "-s", str(REPO / "Snakefile"), "--directory", str(work), "--configfile",
@@ -83,12 +84,13 @@ def main() -> int:
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, cwd=work, env={**os.environ, "PYTHONHASHSEED": "0"})
         wall = time.perf_counter() - t0
-    res = work / "results"
-    pm = json.loads((res / "predict/example_new/metrics.json").read_text())
-    rep = json.loads((res / "predict/example_new/harmonize_report.json").read_text())
-    ev = json.loads((res / "evaluate/metrics.json").read_text())
-    new_pred = pd.read_csv(res / "individual/predict/example_new/predictions.tsv", sep="\t", dtype=ID)
-    test_pred = pd.read_csv(res / "individual/evaluate/predictions.tsv", sep="\t", dtype=ID)
+    res = work / layout.RESULTS
+    cohort_name = "example_new"  # the new cohort of config/config.yaml (predict.cohorts)
+    pm = json.loads((work / layout.PREDICT_METRICS.format(cohort=cohort_name)).read_text())
+    rep = json.loads((work / layout.PREDICT_REPORT.format(cohort=cohort_name)).read_text())
+    ev = json.loads((work / layout.EVALUATE_METRICS).read_text())
+    new_pred = pd.read_csv(work / layout.PREDICT_PREDICTIONS.format(cohort=cohort_name), sep="\t", dtype=ID)
+    test_pred = pd.read_csv(work / layout.EVALUATE_PREDICTIONS, sep="\t", dtype=ID)
     oracle_new, n_new = _oracle_auc(new_pred, pd.read_csv(example / "new_cohort_oracle.tsv", sep="\t", dtype=ID))
     oracle_test, n_test = _oracle_auc(test_pred, pd.read_csv(example / "oracle.tsv", sep="\t", dtype=ID))
     bench = pd.read_csv(work / "benchmarks/predict/example_new.tsv", sep="\t")

@@ -73,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core.genotypes import harmonize  # noqa: E402
 from genoml_core import io  # noqa: E402
+from genoml_core import layout  # noqa: E402
 from genoml_core.evaluation import metrics  # noqa: E402
 from genoml_core.simulate import (  # noqa: E402
     THREE_CLASS_LABELS,
@@ -458,12 +459,12 @@ def arm_config(
 
 def run_arm(cfg: dict[str, Any], work: Path, repo: Path, cores: int, target: str) -> dict[str, Any]:
     """Run the workflow with ``cfg`` in ``work`` (from scratch); return the new cohort's metrics and wall time."""
-    for d in ("results", "logs", "benchmarks", ".snakemake", "checkpoints"):
+    for d in (layout.RESULTS, layout.LOGS, layout.BENCHMARKS, ".snakemake", layout.CHECKPOINTS):
         shutil.rmtree(work / d, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    targets = ["all"] if target == "all" else ["results/predict/new/metrics.json"]
+    targets = ["all"] if target == "all" else [layout.PREDICT_METRICS.format(cohort="new")]
     # targets first: --quiet takes optional values and would swallow them
     cmd = [snakemake, *targets, "-s", str(repo / "Snakefile"), "--directory", str(work), "--configfile",
            str(work / "config.yaml"), "--replace-workflow-config", "--cores", str(cores), "--quiet", "rules"]
@@ -478,7 +479,7 @@ def run_arm(cfg: dict[str, Any], work: Path, repo: Path, cores: int, target: str
         why = text[first : first + 2] if first is not None else text[-3:]
         return {"error": f"snakemake failed ({proc.returncode}); see {work / 'snakemake.log'}: " + " | ".join(why),
                 "wall_s": wall}
-    m = json.loads((work / "results/predict/new/metrics.json").read_text())
+    m = json.loads((work / layout.PREDICT_METRICS.format(cohort="new")).read_text())
     task = m["task"]
     key = MAIN_METRIC[task]
     ci = m.get("ci95", {}).get(key, [None, None])

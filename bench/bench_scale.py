@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _markdown import markers, write_section  # noqa: E402
 from genoml_core import __version__ as GENOML_CORE_VERSION  # noqa: E402
+from genoml_core import layout  # noqa: E402
 
 SECTION = "bench_scale"
 MARK_START, MARK_END = markers(SECTION)
@@ -61,7 +62,7 @@ ENGINES = ("pandas-plink", "lut")
 READ_CHUNK = 16 << 20
 PLOT = REPO / "docs" / "bench" / "scale_munge.png"
 DEFAULT_LEARNERS = ["logistic_l1_sgd", "logistic_l2_sgd", "rfcn_resnet"]
-TARGETS = ["results/qc/summary.json", "results/leaderboard.tsv", "results/evaluate/metrics.json"]
+TARGETS = [layout.QC_SUMMARY, layout.LEADERBOARD, layout.EVALUATE_METRICS]
 MB = 2**20
 
 
@@ -442,22 +443,22 @@ def check_config(args: argparse.Namespace) -> None:
 
 
 def stage_counts(work: Path, cohort: Path) -> dict[str, Any]:
-    res = work / "results"
-    store = np.load(res / "munge/fold0/genotypes.npy", mmap_mode="r")
-    split = pd.read_csv(res / "split/split.tsv", sep="\t", dtype={"FID": str, "IID": str, "part": str})
+    store_npy = work / layout.store_file("compact", "genotypes", fold="fold0")
+    store = np.load(store_npy, mmap_mode="r")
+    split = pd.read_csv(work / layout.SPLIT_TABLE, sep="\t", dtype={"FID": str, "IID": str, "part": str})
     return {
         "fam": count_lines(cohort / "cohort.fam"),
         "bim": count_lines(cohort / "cohort.bim"),
         "bed_bytes": (cohort / "cohort.bed").stat().st_size,
-        "qc_samples": count_lines(res / "qc/samples.keep"),
+        "qc_samples": count_lines(work / layout.QC_KEEP),
         "train": int((split.part == "train").sum()),
         "valid": int((split.part == "valid").sum()),
         "test": int((split.part == "test").sum()),
-        "variant_qc": count_lines(res / "qc/fold0/variants.snplist"),
-        "ld_prune": count_lines(res / "ld_prune/fold0/pruned.snplist"),
-        "assoc": count_lines(res / "assoc/fold0/selected.snplist"),
+        "variant_qc": count_lines(work / layout.VARIANTS_SNPLIST.format(fold="fold0")),
+        "ld_prune": count_lines(work / layout.PRUNED_SNPLIST.format(fold="fold0")),
+        "assoc": count_lines(work / layout.ASSOC_SNPLIST.format(fold="fold0")),
         "store_shape": [int(s) for s in store.shape],
-        "store_bytes": (res / "munge/fold0/genotypes.npy").stat().st_size,
+        "store_bytes": store_npy.stat().st_size,
     }
 
 
@@ -475,9 +476,9 @@ def job_genotypes(stage: str, c: dict[str, Any]) -> int | None:
 
 def job_table(work: Path, counts: dict[str, Any]) -> pd.DataFrame:
     rows = []
-    for f in sorted((work / "benchmarks").rglob("*.tsv")):
+    for f in sorted((work / layout.BENCHMARKS).rglob("*.tsv")):
         b = pd.read_csv(f, sep="\t")
-        job = str(f.relative_to(work / "benchmarks").with_suffix(""))
+        job = str(f.relative_to(work / layout.BENCHMARKS).with_suffix(""))
         stage = job.split("/")[0]
         s = float(pd.to_numeric(b["s"], errors="coerce").iloc[-1])
         rss = float(pd.to_numeric(b["max_rss"], errors="coerce").iloc[-1])
@@ -496,7 +497,7 @@ def run_pipeline(work: Path, n: int, m: int, args: argparse.Namespace) -> dict[s
     cohort, _ = ensure_cohort(work, n, m, args.seed)
     pw = work / f"pipeline_{n}x{m}"
     pw.mkdir(parents=True, exist_ok=True)
-    for d in ("results", "logs", "benchmarks", ".snakemake", "bench_logs"):
+    for d in (layout.RESULTS, layout.LOGS, layout.BENCHMARKS, ".snakemake", "bench_logs"):
         shutil.rmtree(pw / d, ignore_errors=True)
     cfg = pipeline_config(cohort, args)
     (pw / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -508,8 +509,8 @@ def run_pipeline(work: Path, n: int, m: int, args: argparse.Namespace) -> dict[s
     meas = run_measured(cmd, pw / "bench_logs", "snakemake", cwd=pw)
     counts = stage_counts(pw, cohort)
     jobs = job_table(pw, counts)
-    board = pd.read_csv(pw / "results/leaderboard.tsv", sep="\t")
-    ev = json.loads((pw / "results/evaluate/metrics.json").read_text())
+    board = pd.read_csv(pw / layout.LEADERBOARD, sep="\t")
+    ev = json.loads((pw / layout.EVALUATE_METRICS).read_text())
     truth = json.loads((cohort / "truth.json").read_text())
     oracle = truth.get("case_control", {}).get("oracle_auc", {}).get("training")
     print(f"workflow {n} x {m}: {meas.wall_s:.1f} s, peak RSS of any process {meas.max_rss_kb / 1024:.0f} MB",

@@ -48,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
+from genoml_core import layout  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SEARCH_LEARNERS = ["logistic_l1", "logistic_l2", "lda", "knn"]
@@ -202,9 +203,10 @@ def cmd_search(ns: argparse.Namespace) -> None:
     base = out / "base"
     write_config(base, cohort, learners=SEARCH_LEARNERS, n_trials=ns.n_trials, top_k=ns.top_k)
     log("munge stage, locally (shared by every mode)")
-    subprocess.run(snakemake_cmd(base, "--cores", "2", "--quiet", "all", targets=["results/munge/fold0/recipe.json"]),
+    munged = layout.store_file("compact", fold="fold0")
+    subprocess.run(snakemake_cmd(base, "--cores", "2", "--quiet", "all", targets=[munged]),
                    check=True, cwd=base, env=env, capture_output=True)
-    targets = [f"results/select/{name}.json" for name in SEARCH_LEARNERS]
+    targets = [layout.SELECTION.format(learner=name) for name in SEARCH_LEARNERS]
     modes = [
         ("local_cores1", ["--cores", "1"], 1),
         ("local_cores2", ["--cores", "2"], 2),
@@ -297,7 +299,7 @@ class TreeSampler:
         for p in tree:
             try:
                 for f in p.open_files():
-                    if f.path.startswith(self.workdir + "/logs/") and f.path.endswith(".log"):
+                    if f.path.startswith(f"{self.workdir}/{layout.LOGS}/") and f.path.endswith(".log"):
                         return f.path[len(self.workdir) + 1:]
             except psutil.Error:
                 continue
@@ -375,7 +377,7 @@ def cmd_memory(ns: argparse.Namespace) -> None:
             raise SystemExit(f"workflow failed on {tag}:\n{text[-3000:]}")
         log(f"{tag}: {time.perf_counter() - t0:.0f} s")
         bed_mb = (cohort / "cohort.bed").stat().st_size / 1e6
-        store_mb = (work / "results/munge/fold0/genotypes.npy").stat().st_size / 1e6
+        store_mb = (work / layout.store_file("compact", "genotypes", fold="fold0")).stat().st_size / 1e6
         models_mb = sum(p.stat().st_size for p in (work / "results/train").rglob("model_*")) / 1e6
         for job, peak in sorted(sampler.peaks_mb().items()):
             model = next((work / "results/train").glob(f"{Path(job).parent.name}/{Path(job).stem}/model_*"), None)
@@ -417,15 +419,15 @@ def requested_mb(helpers: dict[str, Any], row: pd.Series) -> int | None:
     """mem_mb the workflow asks for this job (attempt 1), from the same files the job read."""
     work, cohort = Path(row.work), Path(row.cohort_dir)
     geno = [cohort / f"cohort{ext}" for ext in (".bed", ".bim", ".fam")]
-    stores = [work / "results/munge/fold0/recipe.json"]
+    stores = [work / layout.store_file("compact", fold="fold0")]
     models = sorted(str(p) for p in (work / "results/train").rglob("model_*"))
     learner = Path(row.job).parent.name
     calls = {
         "check_inputs": ("mem_tables", _Input(genotypes=geno, phenotype=cohort / "phenotype.tsv",
                                                covariates=cohort / "covariates.tsv")),
-        "split_samples": ("mem_tables", _Input(samples=work / "results/inputs/samples.tsv",
-                                               keep=work / "results/qc/samples.keep")),
-        "munge": ("mem_munge", _Input(genotypes=geno, snplist=work / "results/assoc/fold0/selected.snplist",
+        "split_samples": ("mem_tables", _Input(samples=work / layout.INPUT_SAMPLES,
+                                               keep=work / layout.QC_KEEP)),
+        "munge": ("mem_munge", _Input(genotypes=geno, snplist=work / layout.ASSOC_SNPLIST.format(fold="fold0"),
                                       covariates=[cohort / "covariates.tsv"])),
         "train_classical": ("mem_train", _Input(stores=stores)),
         "train_net": ("mem_train", _Input(stores=stores)),
