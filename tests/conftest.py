@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,30 @@ sys.path.insert(0, str(REPO))
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 needs_plink = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not on PATH")
+
+
+_NO_SLURM_DIR: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Snakemake start (the CLI, or importing ``snakemake.api``/``snakemake.cli``) loads
+    snakemake-executor-plugin-slurm, which runs ``scontrol show config`` (for MinJobAge, 10 s
+    timeout) whatever the executor. Where SLURM's client is installed and no controller runs (a
+    machine after the CI's SLURM step: /etc/slurm/slurm.conf stays), each start waits ~9 s for it.
+    The tests run Snakemake locally, so their SLURM client reads a config whose controller refuses
+    at once. Not in the SLURM run (GENOML_SLURM_TESTS=1: tests/slurm starts a real cluster)."""
+    global _NO_SLURM_DIR
+    if os.environ.get("GENOML_SLURM_TESTS") == "1":
+        return
+    _NO_SLURM_DIR = tempfile.mkdtemp(prefix="genoml_no_slurm_")
+    conf = Path(_NO_SLURM_DIR) / "slurm.conf"
+    conf.write_text("ClusterName=none\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=9\nMessageTimeout=1\n")
+    os.environ["SLURM_CONF"] = str(conf)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _NO_SLURM_DIR is not None:
+        shutil.rmtree(_NO_SLURM_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
