@@ -62,8 +62,13 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --doctest-modules genoml_core -q -p no:cacheprovider
 
+# The suite on two pytest-xdist workers (a 2-core CI box; the workflow tests' jobs mostly wait on
+# process starts and single-threaded code). --dist loadgroup: tests that read one module-scoped
+# workflow run share a worker (tests/conftest.py marks them), every other test goes wherever a worker
+# is free; --no-loadscope-reorder keeps the order tests/conftest.py gives (long workflow tests first).
+PYTEST_WORKERS ?= 2
 test: setup lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # install profiles/slurm as ~/.config/snakemake/slurm so `snakemake --profile slurm` works verbatim
 slurm-profile:

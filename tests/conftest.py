@@ -45,6 +45,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_NO_SLURM_DIR, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """For pytest-xdist (`make test`: ``-n 2 --dist loadgroup``).
+
+    A test that uses a module-scoped fixture (a workflow run that several tests read) is marked
+    ``xdist_group(<its module>)``: the module's tests that share it run on one worker, in file order,
+    so the fixture is built once, not once per worker. (Such tests may also rely on their order:
+    test_workflow's ``binary_run`` is edited by a later test.)
+
+    On a worker, the workflow and rule tests (minutes each) are handed out first, the unit tests
+    (seconds) after them, so the workers finish together rather than one waiting on a late long run;
+    the order within each part stays that of the files. Without xdist nothing is reordered."""
+    for item in items:
+        fixturedefs = getattr(item, "_fixtureinfo", None)
+        defs = fixturedefs.name2fixturedefs.values() if fixturedefs is not None else ()
+        if any(fd.scope == "module" for seq in defs for fd in seq):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    if hasattr(config, "workerinput"):
+        heavy = (REPO / "tests" / "workflow", REPO / "tests" / "rules")
+        items.sort(key=lambda it: 0 if any(Path(str(it.path)).is_relative_to(d) for d in heavy) else 1)
+
+
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """400 people x 3000 SNPs (+100 new): enough for every stage, quick to run."""
