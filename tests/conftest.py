@@ -62,9 +62,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         defs = fixturedefs.name2fixturedefs.values() if fixturedefs is not None else ()
         if any(fd.scope == "module" for seq in defs for fd in seq):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+        _group_suffix(items)
     if hasattr(config, "workerinput"):
         heavy = (REPO / "tests" / "workflow", REPO / "tests" / "rules")
         items.sort(key=lambda it: 0 if any(Path(str(it.path)).is_relative_to(d) for d in heavy) else 1)
+
+
+def _group_suffix(items: list[pytest.Item]) -> None:
+    """pytest-xdist 3.8 tells its loadgroup scheduler an item's group by appending ``@<group>`` to
+    ``item._nodeid``, which pytest >= 9.2 no longer reads (node ids are structured, ``item._id``):
+    the marks are then silently ignored (pytest-dev/pytest-xdist#1386). Set the suffix where pytest
+    reads it; with an older pytest (no ``_id``) xdist's own suffix works and this does nothing."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @pytest.fixture(scope="session")
