@@ -18,7 +18,7 @@ One module per concern:
 * :mod:`~genoml_core.explain.final`: the workflow step for a single-learner final model (which rows
   are explained, against which background).
 
-Every public name is importable from :mod:`genoml_core.explain` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.explain` itself.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ConfigError
 from .base import METHODS
 
-log = logging.getLogger("genoml_core.explain")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.explain")  # the package's name, not __name__: warnings.json records it
 
 
 def _tree_types() -> tuple[type, ...]:

@@ -25,7 +25,7 @@ from .nets import _explain_torch
 from .permutation import _explain_permutation
 from .tree import _explain_tree, _explain_xgb_multiclass_probability, _explain_xgb_probability
 
-log = logging.getLogger("genoml_core.explain")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.explain")  # the package's name, not __name__: warnings.json records it
 
 
 def explain_model(

@@ -35,7 +35,7 @@ from .final import _sample
 from .model import explain_model
 from .write import _write_explanation
 
-log = logging.getLogger("genoml_core.explain")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.explain")  # the package's name, not __name__: warnings.json records it
 
 
 def combine_explanations(

@@ -19,7 +19,7 @@ from .plots import plot_bar, plot_beeswarm, plot_dependence
 from .tables import importance_table, top_snps
 from .truth import causal_snps_from_truth, truth_recovery
 
-log = logging.getLogger("genoml_core.explain")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.explain")  # the package's name, not __name__: warnings.json records it
 
 
 def _write_explanation(

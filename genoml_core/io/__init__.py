@@ -7,7 +7,7 @@ Genotype convention used everywhere in genoml_core: an ``int8`` matrix of shape
 One module per concern: :mod:`~genoml_core.io.files` (atomic output, JSON and TSV),
 :mod:`~genoml_core.io.plink_text` (the ``.fam`` and ``.bim``) and :mod:`~genoml_core.io.bed` (the
 ``.bed``: checks, encoding and writing, decoding and reading). Every public name is importable from
-:mod:`genoml_core.io` itself, as before the split.
+:mod:`genoml_core.io` itself.
 """
 
 from __future__ import annotations
@@ -41,5 +41,5 @@ __all__ = [
     "write_tsv",
 ]
 
-# the module's logger under its name before the split
+# the package's logger name, not __name__ (warnings.json records it)
 log = logging.getLogger("genoml_core.io")

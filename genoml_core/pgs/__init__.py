@@ -56,7 +56,7 @@ Missing genotypes
 One module per concern: :mod:`~genoml_core.pgs.weights` (the allele weights of one model and of the final
 model's linear members: :func:`model_allele_weights`, :class:`LinearScore`, :func:`final_linear_score`) and
 :mod:`~genoml_core.pgs.files` (the scoring file, its header, the ``.afreq`` and :func:`write_score_files`).
-Every public name is importable from :mod:`genoml_core.pgs` itself, as before the split; the logger is still
+Every public name is importable from :mod:`genoml_core.pgs` itself; the logger is
 ``genoml_core.pgs``.
 """
 

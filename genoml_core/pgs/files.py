@@ -17,7 +17,7 @@ from .. import io, layout
 from ..evaluation.ensemble import FinalModel
 from .weights import LinearScore, final_linear_score
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.pgs")
 
 

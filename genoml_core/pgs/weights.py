@@ -17,7 +17,7 @@ from ..evaluation.ensemble import FinalModel, Member
 from ..errors import InputError
 
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.pgs")
 
 

@@ -36,7 +36,7 @@ One module per concern:
 * :mod:`~genoml_core.predict.cli`: ``genoml-predict`` (:func:`main`; also ``python -m
   genoml_core.predict``) and the names of its output files.
 
-Every public name is importable from :mod:`genoml_core.predict` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.predict` itself.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from ..inputs import read_id_table, read_numeric_table, read_phenotype, show_id,
 from .model import _recipe_paths
 from .options import Cohort, PredictOptions
 
-log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.predict")  # the package's name, not __name__: warnings.json records it
 
 
 def read_cohort_phenotype(

@@ -16,7 +16,7 @@ from .model import final_model_from_results
 from .options import Cohort, PredictOptions
 from .run import run_prediction
 
-log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.predict")  # the package's name, not __name__: warnings.json records it
 
 # genoml-predict's --out folder holds the files of rule predict, under the same names
 PREDICTIONS_FILE = PurePosixPath(layout.PREDICT_PREDICTIONS).name

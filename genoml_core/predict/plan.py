@@ -21,7 +21,7 @@ from .checks import CheckedCohort
 from .model import _recipe_paths
 from .options import PredictOptions
 
-log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.predict")  # the package's name, not __name__: warnings.json records it
 
 
 @dataclass

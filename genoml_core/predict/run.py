@@ -14,7 +14,7 @@ from .options import Cohort, PredictOptions
 from .plan import plan_cohort
 from .score import _evaluate, prediction_table, score_cohort
 
-log = logging.getLogger("genoml_core.predict")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.predict")  # the package's name, not __name__: warnings.json records it
 
 
 def run_prediction(

@@ -23,7 +23,7 @@ from .write import fam_table, write_tables
 
 __all__ = ["simulate_cohort"]
 
-log = logging.getLogger("genoml_core.simulate")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.simulate")  # the package's name, not __name__: warnings.json records it
 
 
 def _write_genotypes(

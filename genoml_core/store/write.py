@@ -19,7 +19,7 @@ from ..progress import Progress
 from .recipe import GENO_FILE, OTHER_FILE, RECIPE_FILE, RECIPE_VERSION, SAMPLES_FILE
 
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.store")
 
 

@@ -22,7 +22,7 @@ Three steps bring them out:
 
 One module per step: :mod:`~genoml_core.warnings_log.sidecar` (1), :mod:`~genoml_core.warnings_log.collect`
 (2) and :mod:`~genoml_core.warnings_log.console` (3). Every public name is importable from
-:mod:`genoml_core.warnings_log` itself, as before the split; the logger is still ``genoml_core.warnings_log``.
+:mod:`genoml_core.warnings_log` itself; the logger is ``genoml_core.warnings_log``.
 
 Only the standard library is used here: ``scripts/_job.py`` imports this package in every job,
 whatever its conda environment.

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import layout
 
-#: The package's logger, named as before the split (warnings.json records it); a sidecar's
+#: The package's logger name, not __name__ (warnings.json records it); a sidecar's
 #: overflow entry names it too.
 LOGGER_NAME = "genoml_core.warnings_log"
 

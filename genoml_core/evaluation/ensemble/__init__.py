@@ -33,7 +33,7 @@ One module per concern:
 * :mod:`~genoml_core.evaluation.ensemble.final`: the final model's file (:class:`FinalModel`,
   :func:`final_model_document`).
 
-Every name below is importable from :mod:`genoml_core.evaluation.ensemble` itself, as before the split.
+Every name below is importable from :mod:`genoml_core.evaluation.ensemble` itself.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from ...errors import InputError
 from .calibration import CALIBRATORS, _calibration_loss, apply_calibrator, fit_calibrator
 from .oof import _scores, oof_frame
 
-log = logging.getLogger("genoml_core.evaluation.ensemble")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.evaluation.ensemble")  # the package's name, not __name__: warnings.json records it
 
 #: The format of ``final_model.json``: written by :func:`select_final`, checked by ``FinalModel.load``.
 FINAL_FORMAT = 1

@@ -19,7 +19,7 @@ prediction...) are NaN, with a logged warning, never an exception.
 One module per concern: :mod:`~genoml_core.evaluation.metrics.labels` (tasks, metric names, labels, the cutoff and
 predicted classes, the degenerate guard), :mod:`~genoml_core.evaluation.metrics.scores` (the per-task metrics,
 :func:`compute_metrics`, :func:`confusion`) and :mod:`~genoml_core.evaluation.metrics.bootstrap` (:func:`bootstrap_ci`).
-Every public name is importable from :mod:`genoml_core.evaluation.metrics` itself, as before the split; the logger is
+Every public name is importable from :mod:`genoml_core.evaluation.metrics` itself; the logger is
 still ``genoml_core.evaluation.metrics``.
 """
 

@@ -13,7 +13,7 @@ from ...errors import ConfigError
 from .labels import _METRIC_NAMES, _check_inputs
 from .scores import _auc, _average_precision, _raw
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.evaluation.metrics")
 
 

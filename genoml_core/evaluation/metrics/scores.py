@@ -14,7 +14,7 @@ from ...errors import ConfigError
 from .labels import _check_inputs, is_degenerate, predicted_class
 
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.evaluation.metrics")
 
 

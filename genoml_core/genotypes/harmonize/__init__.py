@@ -59,7 +59,7 @@ One module per concern:
 * :mod:`~genoml_core.genotypes.harmonize.coverage`: importance, coverage and :func:`check_overlap`.
 * :mod:`~genoml_core.genotypes.harmonize.fileset`: one fileset to one recipe (:func:`harmonize`).
 
-Every name below is importable from :mod:`genoml_core.genotypes.harmonize` itself, as before the split.
+Every name below is importable from :mod:`genoml_core.genotypes.harmonize` itself.
 """
 
 from __future__ import annotations

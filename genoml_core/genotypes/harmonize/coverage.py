@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...errors import InputError
 
-log = logging.getLogger("genoml_core.genotypes.harmonize")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.genotypes.harmonize")  # the package's name, not __name__: warnings.json records it
 
 
 class LowOverlapError(InputError):

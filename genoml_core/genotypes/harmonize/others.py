@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger("genoml_core.genotypes.harmonize")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.genotypes.harmonize")  # the package's name, not __name__: warnings.json records it
 
 
 @dataclass

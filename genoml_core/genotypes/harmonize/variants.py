@@ -16,7 +16,7 @@ from ...errors import InputError
 from .alleles import _SWAP, AMBIGUOUS_POLICIES, IMPUTED_STATUSES, USED_STATUSES, is_strand_ambiguous, normalize_chrom
 from .alleles import resolve_alleles
 
-log = logging.getLogger("genoml_core.genotypes.harmonize")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.genotypes.harmonize")  # the package's name, not __name__: warnings.json records it
 
 _EXAMPLES = 20  # SNP ids listed per imputed status in the report
 

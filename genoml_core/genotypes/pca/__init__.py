@@ -19,7 +19,7 @@ cohort needs: the SNPs with their alleles, training A1 frequencies and per-PC we
 One module per concern: :mod:`~genoml_core.genotypes.pca.fit` (:func:`fit_pca`: the numpy engine with its randomized
 SVD, and the plink2 engine) and :mod:`~genoml_core.genotypes.pca.projection` (the weights file, :func:`project`,
 :func:`project_counts` and the helpers both share). Every public name is importable from
-:mod:`genoml_core.genotypes.pca` itself, as before the split; the logger is still ``genoml_core.genotypes.pca``.
+:mod:`genoml_core.genotypes.pca` itself; the logger is ``genoml_core.genotypes.pca``.
 """
 
 from __future__ import annotations

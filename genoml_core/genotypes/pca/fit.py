@@ -18,7 +18,7 @@ from ...errors import InputError
 from .projection import _inverse_sd, _pc_columns, _weights_table, fam_rows, is_autosome, pc_names
 
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.genotypes.pca")
 
 APPROX_ABOVE = 5000  # training samples above which the randomized SVD (or ``--pca approx``) is used (plink2's advice)

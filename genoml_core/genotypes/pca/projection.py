@@ -17,7 +17,7 @@ from ...errors import InputError
 from ...inputs import show_id, whitespace_hint
 from ...progress import Progress
 
-# the name before the split, not __name__: warnings.json records logger names
+# the package's name, not __name__: warnings.json records logger names
 log = logging.getLogger("genoml_core.genotypes.pca")
 
 

@@ -71,7 +71,7 @@ class NetEstimator(BaseEstimator):
         train_options_: the :class:`~genoml_core.models.training.TrainOptions` used.
     """
 
-    # NOTE: the public import path, as before the split into modules; genoml_core.models.persist records it
+    # NOTE: the public import path (the package), not the defining module; genoml_core.models.persist records it
     # in model files (learner_class)
     __module__ = "genoml_core.models.estimators"
     _genoml_kind: ClassVar[str] = "torch"

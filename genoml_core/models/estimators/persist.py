@@ -27,7 +27,7 @@ from .params import _EXTRA_MODULE_KEYS, EMBED_ARCHS, _param_defaults, build_modu
 if TYPE_CHECKING:
     from .net import NetEstimator
 
-# NOTE: the package's logger, as before the split into modules (log filters name it)
+# NOTE: the package's logger, not __name__ (log filters name it)
 log = logging.getLogger("genoml_core.models.estimators")
 
 _FORMAT = "genoml_core.net/1"

@@ -28,7 +28,7 @@ try:  # private in scikit-learn, but stable since 1.2
 except ImportError:  # pragma: no cover
     InvalidParameterError = ValueError
 
-# NOTE: the package's logger, as before the split into modules (warnings.json records its name)
+# NOTE: the package's logger, not __name__ (warnings.json records its name)
 log = logging.getLogger("genoml_core.models.learners")
 
 #: XGBoost early-stopping patience when a validation set is given and none is configured.

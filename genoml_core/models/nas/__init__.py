@@ -33,7 +33,7 @@ One module per concern:
   (:func:`write_search_outputs`, :func:`read_architectures`, :func:`architecture_params`).
 * :mod:`~genoml_core.models.nas.plots`: the winner's diagram and the search curve.
 
-Every public name is importable from :mod:`genoml_core.models.nas` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.models.nas` itself.
 """
 
 from __future__ import annotations

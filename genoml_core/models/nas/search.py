@@ -30,7 +30,7 @@ from .result import SearchResult
 from .samplers import Controller, UniformSampler
 from .steps import _Search, _SupernetEpochs
 
-log = logging.getLogger("genoml_core.models.nas")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.nas")  # the package's name, not __name__: warnings.json records it
 
 
 def _encode_targets(

@@ -20,7 +20,7 @@ from ..training import RowSource, load_batch, predict_outputs, score_outputs
 from .config import GRAD_BOUND, NASConfig, count_parameters
 from .samplers import Controller, Sample, UniformSampler
 
-log = logging.getLogger("genoml_core.models.nas")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.nas")  # the package's name, not __name__: warnings.json records it
 
 
 def _budget_per_epoch(budget: int, epochs: int) -> list[int]:

@@ -43,7 +43,7 @@ One module per concern:
 * :mod:`~genoml_core.models.penalized.estimator`: :class:`GenomeWideGLM`, its parameters, coefficients
   and predictions.
 
-Every public name is importable from :mod:`genoml_core.models.penalized` itself, as before the split.
+Every public name is importable from :mod:`genoml_core.models.penalized` itself.
 """
 
 from __future__ import annotations

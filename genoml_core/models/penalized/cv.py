@@ -38,7 +38,7 @@ from .solver import _adelie, _deviance, _glm, _lambda_max, _lambda_path, _snp_no
 from .solver import _ValidationStop
 from .stats import GenotypeStats, _as_covariates, _check_genotypes, _encode_y, _weights
 
-log = logging.getLogger("genoml_core.models.penalized")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.penalized")  # the package's name, not __name__: warnings.json records it
 
 
 def _ordinal_link(score: np.ndarray, y: np.ndarray, w: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:

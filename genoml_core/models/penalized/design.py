@@ -23,7 +23,7 @@ from ...errors import InputError
 from .solver import _adelie
 from .stats import GenotypeStats, _block_cols, _block_stats, _check_genotypes, _column_block, _covariate_stats
 
-log = logging.getLogger("genoml_core.models.penalized")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.penalized")  # the package's name, not __name__: warnings.json records it
 
 
 class _Design:

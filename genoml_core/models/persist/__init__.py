@@ -29,7 +29,7 @@ could not be loaded again fails when it is trained, not when it is evaluated.
 One module per concern: :mod:`~genoml_core.models.persist.trust` (the allow-lists, the skops audit and
 the checked loading of a skops or XGBoost payload) and :mod:`~genoml_core.models.persist.archive` (the
 zip, the model kinds, :func:`save_model` and :func:`load_model`). Every public name is importable from
-:mod:`genoml_core.models.persist` itself, as before the split; the kinds' loaders live in
+:mod:`genoml_core.models.persist` itself; the kinds' loaders live in
 ``persist.archive._LOADERS``.
 """
 

@@ -21,7 +21,7 @@ from ...errors import InputError
 from ...io import atomic_path, json_default
 from .trust import _SAVE_FIX, XGBOOST_CLASSES, UntrustedTypesError, _audit_skops, _load_skops, _load_xgboost
 
-# the module's logger under its name before the split
+# the package's logger name, not __name__ (warnings.json records it)
 log = logging.getLogger("genoml_core.models.persist")
 
 FORMAT_VERSION = 1

@@ -28,7 +28,7 @@ One module per concern: :mod:`~genoml_core.models.registry.learner` (the constan
 :mod:`~genoml_core.models.registry.spaces` (the search-space builders and memory terms),
 :mod:`~genoml_core.models.registry.table` (:data:`REGISTRY`) and :mod:`~genoml_core.models.registry.queries`
 (:class:`RegistryView` and the lookups). Every public name is importable from :mod:`genoml_core.models.registry`
-itself, as before the split.
+itself.
 
 Example:
     >>> explainer("xgboost"), kind("logistic_l1_sgd"), feature_set("penalized_glm")

@@ -21,7 +21,7 @@ One module per concern: :mod:`~genoml_core.models.training.options` (:class:`Tra
 :mod:`~genoml_core.models.training.scoring` (losses, metrics, :func:`predict_outputs`),
 :mod:`~genoml_core.models.training.supervised` (:func:`fit_supervised`) and
 :mod:`~genoml_core.models.training.vae` (:func:`fit_vae`). Every public name is importable from
-:mod:`genoml_core.models.training` itself, as before the split.
+:mod:`genoml_core.models.training` itself.
 """
 
 from __future__ import annotations

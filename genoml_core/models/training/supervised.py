@@ -27,7 +27,7 @@ from .scoring import (
     score_outputs,
 )
 
-log = logging.getLogger("genoml_core.models.training")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.training")  # the package's name, not __name__: warnings.json records it
 
 
 @dataclass(frozen=True)

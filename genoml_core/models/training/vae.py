@@ -15,7 +15,7 @@ from ..nn.res_vae import ResVAE, kl_weight
 from .options import FALLBACK_METRIC, FitResult, TrainOptions, VAEOptions, _prepare
 from .supervised import _check_sizes, _result
 
-log = logging.getLogger("genoml_core.models.training")  # the name before the split: warnings.json records it
+log = logging.getLogger("genoml_core.models.training")  # the package's name, not __name__: warnings.json records it
 
 
 def _vae_epoch_loss(
