@@ -141,6 +141,16 @@ def amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX tiles).
+
+    Elsewhere oneDNN emulates bf16, which is slower than float32, so bf16 training on the CPU is
+    used only where this is true.
+    """
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private torch.cpu probes
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[Any]:
     """``torch.autocast`` for ``dtype``, or a no-op context for ``None``."""
     if dtype is None:

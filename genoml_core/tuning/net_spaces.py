@@ -87,7 +87,10 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
     # 4.8 s per epoch on 1,300 x 1,012 standardized genotypes against 0.44 s at 128 (raise d_block
     # on a GPU). Patience 8 halved a trial on the example (65 -> 37 s, the same OOF AUC 0.657) and
     # cost 0.005 accuracy on the simulated expression set (0.569 -> 0.564, inside its CI); k = 16
-    # would cost 0.020 there. The keys here override SHARED_SPACE's.
+    # would cost 0.020 there. On CPUs with native bf16 TabM trains under bf16 autocast
+    # (cpu_bf16), with a byte-mask dropout and a bf16 first-layer input (models/nn/tabm.py): one
+    # trial on the example 48 -> 33 s in the same run (BENCHMARKS.md). The keys here override
+    # SHARED_SPACE's.
     "tabm": {
         "k": {"type": "categorical", "values": [8, 16, 32], "default": 32},
         "n_blocks": {"type": "int", "low": 1, "high": 4, "log": False, "default": 3},
@@ -101,6 +104,9 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
         "dropout": {"type": "float", "low": 0.0, "high": 0.5, "log": False, "default": 0.1},
         "max_epochs": {"type": "int", "low": 10, "high": 200, "log": False, "default": 100},
         "patience": {"type": "int", "low": 4, "high": 32, "log": False, "default": 8},
+        # bf16 autocast for training on CPUs with native bf16 (float32 on others and for scoring); not
+        # searched: set values: [false] in the config's search_spaces to train in float32
+        "cpu_bf16": {"type": "categorical", "values": [True], "default": True},
     },
     "res_vae": {
         "n_layers": {"type": "categorical", "values": [3, 4, 5], "default": 3},

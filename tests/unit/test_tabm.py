@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tabm
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import r2_score, roc_auc_score
@@ -14,6 +15,7 @@ from genoml_core.errors import ConfigError
 from genoml_core.models.estimators import NetEstimator, make_net, resolve_params
 from genoml_core.tuning.net_spaces import space_defaults
 from genoml_core.models.nn import TabMNet
+from genoml_core.models.nn.blocks import ByteMaskDropout
 from genoml_core.models.training import TrainOptions, fit_supervised
 
 CUDA = torch.cuda.is_available()
@@ -154,3 +156,64 @@ def test_tabm_trains_on_cuda_with_mixed_precision_and_loads_on_cpu(tmp_path):
     est.save(tmp_path / "m")
     on_cpu = NetEstimator.load(tmp_path / "m", device="cpu")
     np.testing.assert_allclose(on_cpu.predict_proba(X[450:]), proba, atol=2e-2)  # bf16 on the GPU vs fp32 here
+
+
+def test_byte_mask_dropout_keeps_the_expectation_and_its_gradient_uses_the_same_mask():
+    torch.manual_seed(0)
+    drop = ByteMaskDropout(0.1).train()
+    assert drop.p_effective == 26 / 256  # 0.1 rounded to a multiple of 1/256
+    x = torch.ones(200_000, requires_grad=True)
+    y = drop(x)
+    dropped = y == 0
+    assert abs(float(dropped.float().mean()) - drop.p_effective) < 0.005
+    assert torch.allclose(y[~dropped], torch.tensor(256 / 230))  # kept elements scaled by 1 / (1 - p)
+    assert abs(float(y.detach().mean()) - 1.0) < 0.01
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # d(x * keep)/dx = keep
+    torch.manual_seed(1)
+    a = drop(torch.ones(1000))
+    torch.manual_seed(1)
+    assert torch.equal(a, drop(torch.ones(1000)))  # from the seeded generator
+    assert drop.eval()(x) is x and ByteMaskDropout(0.0).train()(x) is x
+
+
+def test_tabm_hidden_dropout_is_the_byte_mask_and_the_first_layer_the_bf16_input_one():
+    net = TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8, dropout=0.2)
+    assert [type(block[-1]).__name__ for block in net.tabm.backbone.blocks] == ["ByteMaskDropout"] * 2
+    first = net.tabm.backbone.blocks[0][0]
+    assert type(first).__name__ == "_BF16InputLinearBatchEnsemble" and isinstance(first, tabm.LinearBatchEnsemble)
+    # the package's parameters, so model files keep their keys
+    assert set(net.state_dict()) == set(TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8).state_dict())
+    mini = TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8, arch_type="tabm-mini")
+    assert type(mini.tabm.backbone.blocks[0][0]) is torch.nn.Linear  # only arch "tabm" has it
+
+
+def test_bf16_first_layer_matches_the_packages_layer():
+    torch.manual_seed(0)
+    layer = TabMNet(d_in=40, d_out=2, k=4, n_blocks=1, d_block=16).tabm.backbone.blocks[0][0]
+    x = torch.randn(32, 4, 40)
+    reference = tabm.LinearBatchEnsemble.forward(layer, x)
+    assert torch.equal(layer(x), reference)  # float32: the package's forward itself
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = layer(x)
+        packaged = tabm.LinearBatchEnsemble.forward(layer, x)
+    # bf16 operands either way; only the rounding of x * r differs
+    torch.testing.assert_close(fast.float(), packaged.float(), atol=0.05, rtol=0.02)
+    torch.testing.assert_close(fast.float(), reference, atol=0.05, rtol=0.02)
+
+
+def test_cpu_bf16_trains_under_autocast_only_where_the_cpu_has_bf16(monkeypatch):
+    import genoml_core.models.training.options as options_module
+
+    X, y = _data(n=300, seed=5)
+    for native, expected in ((True, "bfloat16"), (False, None)):
+        monkeypatch.setattr(options_module, "cpu_has_native_bf16", lambda native=native: native)
+        result = fit_supervised(
+            TabMNet(d_in=X.shape[1], d_out=2, k=4, n_blocks=1, d_block=16), X[:240], y[:240],
+            X_valid=X[240:], y_valid=y[240:], task="binary", seed=0, device=torch.device("cpu"),
+            options=TrainOptions(max_epochs=3, cpu_bf16=True),
+        )
+        assert result.amp_dtype == expected
+    assert space_defaults("tabm")["cpu_bf16"] is True and "cpu_bf16" not in space_defaults("mlp")
+    with pytest.raises(ConfigError, match="cpu_bf16"):
+        TrainOptions(cpu_bf16="yes")

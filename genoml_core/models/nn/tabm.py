@@ -14,14 +14,22 @@ module only adapts it to the workflow's training loop and explainers:
   network.
 
 AutoGenome's input keep ratio is applied as dropout on the inputs, as for the other networks.
+
+Two changes of cost, not of the model, for training on the CPU (BENCHMARKS.md): the package's
+hidden-layer ``nn.Dropout`` modules are replaced by
+:class:`~genoml_core.models.nn.blocks.ByteMaskDropout` (a mask from random bytes; dropout over
+``batch x k x d_block`` elements was a fifth of a float32 step), and under bf16 autocast
+(``cpu_bf16``) the first layer forms its ``batch x k x d_in`` input in bf16
+(:class:`_BF16InputLinearBatchEnsemble`).
 """
 
 from __future__ import annotations
 
+import tabm
 import torch
 from torch import Tensor, nn
 
-from .blocks import _check_positive_int, input_dropout
+from .blocks import ByteMaskDropout, _check_positive_int, input_dropout
 
 __all__ = ["TabMNet", "TABM_ARCH_TYPES"]
 
@@ -33,6 +41,28 @@ TABM_ARCH_TYPES = ("tabm", "tabm-mini", "tabm-packed")
 # our activation names -> torch.nn class names (what tabm takes)
 _ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "selu": "SELU",
                 "leaky_relu": "LeakyReLU", "tanh": "Tanh"}
+
+
+class _BF16InputLinearBatchEnsemble(tabm.LinearBatchEnsemble):
+    """TabM's first layer, ``((x * r) @ W.T) * s + b``, with ``x * r`` formed in bf16 under CPU autocast.
+
+    The input is the same row for all ``k`` members, so ``x * r`` is a ``batch x k x d_in``
+    tensor: formed in float32 and then cast to bf16 by autocast for the product, it was the
+    largest elementwise cost of a step. Casting ``x`` and ``r`` first (both small) gives the same
+    bf16 product operand up to one rounding, and one TabM training step on the example's shape
+    (256 x 1,012, k = 32, width 128, 2 threads) went from 79 to 54 ms. Without CPU autocast
+    (float32 training, evaluation, CUDA) this is the package's forward. The parameters are the
+    package's, so model files are unchanged.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
+            return super().forward(x)
+        dtype = torch.get_autocast_dtype("cpu")
+        x = x.to(dtype) * self.r.to(dtype)
+        x = x @ self.weight.T
+        x = x * self.s
+        return x if self.bias is None else x + self.bias
 
 
 class TabMNet(nn.Module):
@@ -83,14 +113,20 @@ class TabMNet(nn.Module):
             raise ValueError(f"{arch_type=} must be one of {TABM_ARCH_TYPES}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"{dropout=} must be in [0, 1)")
-        import tabm
-
         self.input_dropout = input_dropout(keep_ratio)
         self.d_out = int(d_out)
         self.tabm = tabm.TabM.make(
             n_num_features=int(d_in), d_out=int(d_out), k=int(k), n_blocks=int(n_blocks), d_block=int(d_block),
             dropout=float(dropout), activation=_ACTIVATIONS[activation], arch_type=arch_type,
         )
+        # the hidden layers' dropout, over batch x k x d_block elements, with a cheaper mask
+        for block in self.tabm.backbone.blocks:
+            if not isinstance(block[-1], nn.Dropout):  # tabm's block layout changed: say so, do not guess
+                raise RuntimeError(f"tabm's MLP block no longer ends with nn.Dropout: {block}")
+            block[-1] = ByteMaskDropout(float(dropout))
+        first = self.tabm.backbone.blocks[0][0]
+        if type(first) is tabm.LinearBatchEnsemble:  # arch "tabm": same parameters, cheaper bf16 forward
+            first.__class__ = _BF16InputLinearBatchEnsemble
 
     @property
     def k(self) -> int:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError, field_names, reject_unknown
-from ..loop import amp_dtype
+from ..loop import amp_dtype, cpu_has_native_bf16
 from ...runtime import seed_everything
 
 LOSSES = ("auto", "cross_entropy", "mse", "pairwise_auc")
@@ -44,8 +44,11 @@ class TrainOptions:
         loss: ``"auto"`` (cross-entropy for classification, MSE for continuous),
             ``"cross_entropy"``, ``"mse"`` or ``"pairwise_auc"`` (binary only: squared hinge on
             positive-negative score pairs, for imbalanced tasks).
-        amp: use mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling);
-            never used on the CPU.
+        amp: use mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling).
+        cpu_bf16: on the CPU, train under bf16 autocast where the CPU has native bf16
+            instructions (AVX512-BF16 or AMX; :func:`~genoml_core.models.loop.cpu_has_native_bf16`),
+            float32 elsewhere. Weights, gradients, the loss, validation and predictions stay
+            float32. TabM's default (its k-expanded first layer is most of its time).
         eval_batch_size: batch size for validation and prediction.
         max_pairs: ``pairwise_auc`` samples at most this many pairs per batch (all pairs if fewer).
         auc_margin: margin of the ``pairwise_auc`` squared hinge.
@@ -64,6 +67,7 @@ class TrainOptions:
     min_delta: float = 0.0
     loss: str = "auto"
     amp: bool = True
+    cpu_bf16: bool = False
     eval_batch_size: int = 1024
     max_pairs: int = 4096
     auc_margin: float = 1.0
@@ -84,6 +88,8 @@ class TrainOptions:
         _require(self.optimizer in OPTIMIZERS, f"optimizer={self.optimizer!r} must be one of {OPTIMIZERS}")
         _require(self.loss in LOSSES, f"loss={self.loss!r} must be one of {LOSSES}")
         _require(self.lr_schedule in LR_SCHEDULES, f"lr_schedule={self.lr_schedule!r} must be one of {LR_SCHEDULES}")
+        for name in ("amp", "cpu_bf16"):
+            _require(isinstance(getattr(self, name), bool), f"{name}={getattr(self, name)!r} must be true or false")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:
@@ -198,6 +204,8 @@ def _prepare(module: nn.Module, options: TrainOptions, seed: int, device: torch.
     module = module.to(device)
     optimizer = _make_optimizer(module, options)
     dtype = amp_dtype(device, options.amp)
+    if dtype is None and device.type == "cpu" and options.cpu_bf16 and cpu_has_native_bf16():
+        dtype = torch.bfloat16
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     lr_at = None if options.lr_schedule == "constant" else partial(scheduled_lr, options)
     return _Setup(module, generator, optimizer, dtype, scaler, lr_at)
