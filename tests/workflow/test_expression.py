@@ -30,12 +30,18 @@ def _config(work, exported, task, **extra):
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
 
 
+NETS = ["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]
+ONE_BAG = {"type": "categorical", "values": [1], "default": 1}
+
+
 def test_gse7390_every_net_beside_classical_learners(tmp_path):
     pytest.importorskip("sksurv")
     exported = datasets.export_gse7390(tmp_path / "data")
     _config(tmp_path / "work", exported, "binary",
-            train={"learners": ["logistic_l2", "xgboost", "mlp", "rfcn_resnet", "rfcn_densenet", "tabm"],
-                   "n_trials": 1, "net_threads": 3})
+            train={"learners": ["logistic_l2", "xgboost", *NETS], "n_trials": 1, "net_threads": 3,
+                   # one net per fit, not n_bags "auto"'s five on these 158 training tumours: bagging
+                   # is tests/unit/test_bagging.py's; here every net runs through the workflow
+                   "search_spaces": {net: {"n_bags": ONE_BAG} for net in NETS}})
     run_snakemake(tmp_path / "work")
     res = tmp_path / "work/results"
     assert not (res / "qc/samples.keep").exists()  # PLINK stages skipped
@@ -48,7 +54,7 @@ def test_gse7390_every_net_beside_classical_learners(tmp_path):
     # ER status is written all over a breast tumour's expression profile (ESR1 and its targets)
     assert json.loads((res / "evaluate/metrics.json").read_text())["test"]["roc_auc"] > 0.85
     # every net learns it too (out-of-fold on ~30 validation tumours: an AUC's standard error is ~0.08)
-    assert (board.set_index("learner").oof_roc_auc[["mlp", "rfcn_resnet", "rfcn_densenet", "tabm"]] > 0.6).all()
+    assert (board.set_index("learner").oof_roc_auc[NETS] > 0.6).all()
     recipe = json.loads((res / "munge/fold0/recipe.json").read_text())
     assert recipe["n_snps"] == 0 and len(recipe["features"]) == 76
     assert all(f["source"] == "omics" for f in recipe["features"])

@@ -6,6 +6,11 @@ folds, the stack, calibration, the test evaluation, SHAP, subgroups and a new co
 are compared file by file by :mod:`tests.identity` (wall times, the run folder and archive time
 stamps set aside). Bump :data:`BASELINE` only with a commit that changes results on purpose, and
 say so in its message.
+
+Opt-in (``GENOML_IDENTITY_TESTS=1``): two full runs cost ~290 s of a 2-core CI box, and the check
+is for restructurings, which say they change no result. Every CI run checks determinism within
+one revision instead (``test_workflow.py::test_same_config_same_results``, by the same file-by-file
+comparison).
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ def _run(source: Path, workdir: Path) -> Path:
 
 
 @needs_plink
+@pytest.mark.skipif(
+    os.environ.get("GENOML_IDENTITY_TESTS") != "1",
+    reason="opt-in: GENOML_IDENTITY_TESTS=1 (two full workflow runs; for restructurings)",
+)
 def test_results_are_byte_identical_to_those_of_the_baseline_revision(tmp_path):
     base = _run(_baseline_source(tmp_path / "baseline_src"), tmp_path / "baseline")
     now = _run(REPO, tmp_path / "now")

@@ -202,21 +202,26 @@ def test_bad_cohort_stops_before_any_work(predict_run, small_cohort, case):
 
 
 @pytest.mark.parametrize(
-    "task,column,learner,split",
+    "task,column,learners,split,keys",
     [
-        ("continuous", "quantitative", "ridge", {"method": "kfold", "n_folds": 2}),
-        ("multiclass", "three_class", "logistic_l2", {}),
+        ("continuous", "quantitative", ["ridge", "xgboost"], {"method": "kfold", "n_folds": 2},
+         ["r2", "rmse", "mae", "pearson_r"]),
+        ("multiclass", "three_class", ["logistic_l2", "lda"], {}, ["accuracy", "balanced_accuracy", "roc_auc_ovr_macro"]),
     ],
 )
-def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learner, split):
-    """One code path for every task; with k folds the prediction is the mean of the fold models,
-    each harmonized to its own recipe (and still invariant to the cohort's coding)."""
+def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learners, split, keys):
+    """One code path for every task, from training (two trials per learner) through the test
+    evaluation to a new cohort; with k folds the prediction is the mean of the fold models, each
+    harmonized to its own recipe (and still invariant to the cohort's coding)."""
     copy = _training_coded_copy(small_cohort, tmp_path / "data" / "copy")
     new = _cohort(small_cohort, small_cohort / "new_cohort")  # no phenotype_column: the training one
     write_config(tmp_path, small_cohort, task=task, data={"phenotype_column": column}, split=split,
-                 train={"learners": [learner], "n_trials": 1},
+                 train={"learners": learners, "n_trials": 2},
                  predict={"cohorts": {"new": new, "copy": _cohort(small_cohort, copy)}})
     run_snakemake(tmp_path)
+    result = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
+    assert all(k in result["test"] for k in keys), result["test"]
+    assert set(pd.read_csv(tmp_path / "results/leaderboard.tsv", sep="\t").learner) == set(learners)
     a, b = _predictions(tmp_path, "new"), _predictions(tmp_path, "copy")
     np.testing.assert_array_equal(a.score.to_numpy(), b.score.to_numpy())
     report = json.loads((tmp_path / "results/predict/new/harmonize_report.json").read_text())
@@ -224,11 +229,14 @@ def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learner, sp
     folds = ["fold0", "fold1"] if split else ["fold0"]
     assert sorted(report["folds"]) == folds and m["folds"] == folds
     if task == "continuous":
+        assert result["test"]["r2"] > 0.0  # the quantitative trait is heritable
         assert list(a.columns) == ["FID", "IID", "score", "predicted", "observed"]
-        assert m["metrics"]["pearson_r"] > 0.0 and "rmse" in m["ci95"]  # weak model: r2 may be < 0
+        assert m["metrics"]["pearson_r"] > 0.0 and "rmse" in m["ci95"]  # new cohort: r2 may be < 0
         assert {p.name for p in (tmp_path / "results/predict/new/plots").glob("*.png")} == {"scatter.png",
                                                                                             "residuals.png"}
     else:
+        cm = np.array(result["confusion_matrix"]["matrix"])
+        assert cm.shape == (3, 3) and cm.sum() == result["n_test"]
         assert {"prob_subtype_a", "prob_subtype_b", "prob_subtype_c"} <= set(a.columns)
         assert set(a.predicted) <= {"subtype_a", "subtype_b", "subtype_c"}
         assert np.array(m["confusion_matrix"]["matrix"]).sum() == m["n_evaluated"]

@@ -17,6 +17,7 @@ import yaml
 from genoml_core.io import read_fam
 from genoml_core.simulate import SimulationSpec, simulate_cohort
 from tests.conftest import needs_plink, run_snakemake, write_config
+from tests.identity import differences
 
 pytestmark = [needs_plink, pytest.mark.workflow]
 
@@ -149,15 +150,16 @@ def test_second_dry_run_has_nothing_to_do(binary_run):
 
 
 def test_same_config_same_results(binary_run, small_cohort, tmp_path):
+    """The same config and seed in another folder give the same results, file by file and byte for
+    byte (tests/identity.py: wall times and the run's folder set aside), model files included."""
     write_config(tmp_path, small_cohort)
     run_snakemake(tmp_path)
     a = json.loads((binary_run / "results/evaluate/metrics.json").read_text())
     b = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
     assert a["test"] == b["test"] and a["learner"] == b["learner"]
-    pd.testing.assert_frame_equal(
-        pd.read_csv(binary_run / "results/leaderboard.tsv", sep="\t").drop(columns="fit_seconds"),
-        pd.read_csv(tmp_path / "results/leaderboard.tsv", sep="\t").drop(columns="fit_seconds"),
-    )
+    assert sum(1 for p in (tmp_path / "results").rglob("*") if p.is_file()) > 50
+    diffs = differences(binary_run / "results", tmp_path / "results")
+    assert diffs == [], "the same config gave different results:\n" + "\n".join(diffs)
 
 
 def test_editing_one_space_reruns_only_that_learner(binary_run):
@@ -202,27 +204,6 @@ def test_noise_phenotype_gives_chance_auc(tmp_path):
     assert 0.4 <= result["test"]["roc_auc"] <= 0.6, result["test"]
     board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t").set_index("learner")
     assert 0.4 <= board.oof_roc_auc["knn"] <= 0.6, board.oof_roc_auc
-
-
-@pytest.mark.parametrize(
-    "task,column,learners,keys",
-    [
-        ("multiclass", "three_class", ["logistic_l2", "lda"], ["accuracy", "balanced_accuracy", "roc_auc_ovr_macro"]),
-        ("continuous", "quantitative", ["ridge", "xgboost"], ["r2", "rmse", "mae", "pearson_r"]),
-    ],
-)
-def test_other_tasks_share_the_code_path(small_cohort, tmp_path, task, column, learners, keys):
-    write_config(tmp_path, small_cohort, task=task, data={"phenotype_column": column},
-                 train={"learners": learners, "n_trials": 2})
-    run_snakemake(tmp_path)
-    result = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
-    for k in keys:
-        assert k in result["test"]
-    if task == "multiclass":
-        m = np.array(result["confusion_matrix"]["matrix"])
-        assert m.shape == (3, 3) and m.sum() == result["n_test"]
-    else:
-        assert result["test"]["r2"] > 0.0  # the quantitative trait is heritable
 
 
 def test_kfold(small_cohort, tmp_path):
