@@ -159,12 +159,17 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--write-md", type=Path, default=None)
+    ap.add_argument("--folds", type=int, default=None,
+                    help="split.n_folds for every dataset (default: the workflow's 5; NCI60 keeps its 4)")
+    ap.add_argument("--no-refit", action="store_true",
+                    help="final.refit_full: false (the test set scored by the fold models; OOF figures unchanged)")
     args = ap.parse_args()
     out = args.out.resolve()
     command = " ".join(["bench/bench_nets.py", *sys.argv[1:]])
     lines = [MARK_START, "## Deep models vs the classical learners (out-of-fold, same people)", "",
              f"Command: `.venv/bin/python {command}` ({platform.machine()}, {os.cpu_count()} cores, "
-             f"{time.strftime('%Y-%m-%d')}). Each dataset is one workflow run with the defaults (5 stratified folds, "
+             f"{time.strftime('%Y-%m-%d')}). Each dataset is one workflow run with the defaults ("
+             f"{args.folds or 5} stratified folds{', no refit on all development people' if args.no_refit else ''}, "
              f"{args.trials} trial(s) per learner, each learner's defaults first): every learner predicts every "
              "development person once, from the fold model that did not train on them, so learners are compared on "
              "the same people (95% CIs: stratified bootstrap of the people; the difference is paired). The final "
@@ -175,6 +180,10 @@ def main() -> None:
         learners = classical + NETS
         cfg = {"seed": args.seed, "task": task, "train": {"learners": learners, "n_trials": args.trials},
                "evaluate": {"n_bootstrap": 200}, **extra}
+        if args.folds is not None and "split" not in extra:
+            cfg["split"] = {"n_folds": args.folds}
+        if args.no_refit:
+            cfg["final"] = {"refit_full": False}
         wall = _run(work, cfg, args.cores)
         board = pd.read_csv(work / layout.LEADERBOARD, sep="\t").set_index("learner")
         metric = "roc_auc" if task == "binary" else "accuracy"
