@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,12 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from genoml_core import io  # noqa: E402
 from genoml_core.simulate import SimulationSpec, simulate_cohort  # noqa: E402
 
 needs_plink = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not on PATH")
@@ -51,7 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     A test that uses a module-scoped fixture (a workflow run that several tests read) is marked
     ``xdist_group(<its module>)``: the module's tests that share it run on one worker, in file order,
-    so the fixture is built once, not once per worker. (Such tests may also rely on their order:
+    so the fixture is built once, not once per worker; the tests of the session-scoped
+    ``binary_run`` (test_predict.py's, then test_workflow.py's) are one group. (Such tests may also rely on their order:
     test_workflow's ``binary_run`` is edited by a later test.)
 
     On a worker, the workflow and rule tests (minutes each) are handed out first, the unit tests
@@ -60,7 +65,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         fixturedefs = getattr(item, "_fixtureinfo", None)
         defs = fixturedefs.name2fixturedefs.values() if fixturedefs is not None else ()
-        if any(fd.scope == "module" for seq in defs for fd in seq):
+        if "binary_run" in getattr(item, "fixturenames", ()):  # the session run two modules share
+            item.add_marker(pytest.mark.xdist_group("binary_run"))
+        elif any(fd.scope == "module" for seq in defs for fd in seq):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
         _group_suffix(items)
@@ -91,6 +98,48 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cohort_small")
     simulate_cohort(out, SimulationSpec(n_samples=400, n_snps=3000, n_chromosomes=3, n_new=100, seed=7))
     return out
+
+
+def training_coded_copy(cohort: Path, out: Path) -> Path:
+    """The new cohort's people coded exactly like the training data: training .bim (order and
+    alleles), swaps undone from truth.json, absent SNPs present but missing (-> training value)."""
+    truth = json.loads((cohort / "truth.json").read_text())["new_cohort"]
+    train_bim = io.read_bim(cohort / "cohort")
+    new_bim = io.read_bim(cohort / "new_cohort")
+    g_new = io.read_genotypes(cohort / "new_cohort")
+    col = pd.Series(np.arange(len(new_bim)), index=new_bim.SNP)
+    swapped = set(truth["swapped_snps"])
+    g = np.full((g_new.shape[0], len(train_bim)), -1, dtype=np.int8)
+    for j, snp in enumerate(train_bim.SNP):
+        if snp in col.index:
+            v = g_new[:, col[snp]]
+            g[:, j] = np.where(v >= 0, 2 - v, -1) if snp in swapped else v
+    assert set(train_bim.SNP[(g == -1).all(axis=0)]) >= set(truth["absent_snps"])
+    io.write_bed(out, g, train_bim, io.read_fam(cohort / "new_cohort"))
+    return out
+
+
+def cohort_entry(cohort: Path, genotypes: Path | str) -> dict:
+    return {"genotypes": str(genotypes), "covariates": str(cohort / "new_cohort_covariates.tsv"),
+            "phenotype": str(cohort / "new_cohort_phenotype.tsv")}
+
+
+@pytest.fixture(scope="session")
+def binary_run(small_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default test run (write_config's: binary, holdout, logistic_l1 + random_forest), which
+    also predicts three new cohorts: the simulated new cohort (``new``), its people coded exactly
+    like the training data (``copy``) and its genotypes alone (``bare``). test_workflow.py and
+    test_predict.py read it (one xdist group: one run, on one worker); tests that edit its
+    config.yaml put it back."""
+    work = tmp_path_factory.mktemp("wf_binary")
+    copy = training_coded_copy(small_cohort, work / "data" / "copy")
+    write_config(work, small_cohort, predict={"cohorts": {
+        "new": cohort_entry(small_cohort, small_cohort / "new_cohort"),
+        "copy": cohort_entry(small_cohort, copy),
+        "bare": {"genotypes": str(small_cohort / "new_cohort")},  # no covariates, no phenotype
+    }})
+    run_snakemake(work)
+    return work
 
 
 #: The committed test config and data (.test/README.md): `snakemake -n --directory .test` dry-runs it.

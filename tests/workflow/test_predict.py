@@ -3,8 +3,10 @@ of the simulated new cohort (other people, SNPs shuffled, ~10% swapped alleles, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+from collections.abc import Iterator
 import sys
 from pathlib import Path
 
@@ -15,48 +17,17 @@ import yaml
 
 from genoml_core import io
 from genoml_core.predict import Cohort, PredictOptions, final_model_from_results, run_prediction
-from tests.conftest import REPO, needs_plink, run_snakemake, write_config
+from tests.conftest import REPO, cohort_entry, needs_plink, run_snakemake, training_coded_copy, write_config
 
 pytestmark = [needs_plink, pytest.mark.workflow]
 
 ID = {"FID": str, "IID": str}
 
 
-def _training_coded_copy(cohort: Path, out: Path) -> Path:
-    """The new cohort's people coded exactly like the training data: training .bim (order and
-    alleles), swaps undone from truth.json, absent SNPs present but missing (-> training value)."""
-    truth = json.loads((cohort / "truth.json").read_text())["new_cohort"]
-    train_bim = io.read_bim(cohort / "cohort")
-    new_bim = io.read_bim(cohort / "new_cohort")
-    g_new = io.read_genotypes(cohort / "new_cohort")
-    col = pd.Series(np.arange(len(new_bim)), index=new_bim.SNP)
-    swapped = set(truth["swapped_snps"])
-    g = np.full((g_new.shape[0], len(train_bim)), -1, dtype=np.int8)
-    for j, snp in enumerate(train_bim.SNP):
-        if snp in col.index:
-            v = g_new[:, col[snp]]
-            g[:, j] = np.where(v >= 0, 2 - v, -1) if snp in swapped else v
-    assert set(train_bim.SNP[(g == -1).all(axis=0)]) >= set(truth["absent_snps"])
-    io.write_bed(out, g, train_bim, io.read_fam(cohort / "new_cohort"))
-    return out
-
-
-def _cohort(cohort: Path, genotypes: Path | str) -> dict:
-    return {"genotypes": str(genotypes), "covariates": str(cohort / "new_cohort_covariates.tsv"),
-            "phenotype": str(cohort / "new_cohort_phenotype.tsv")}
-
-
-@pytest.fixture(scope="module")
-def predict_run(small_cohort, tmp_path_factory):
-    work = tmp_path_factory.mktemp("wf_predict")
-    copy = _training_coded_copy(small_cohort, work / "data" / "copy")
-    write_config(work, small_cohort, predict={"cohorts": {
-        "new": _cohort(small_cohort, small_cohort / "new_cohort"),
-        "copy": _cohort(small_cohort, copy),
-        "bare": {"genotypes": str(small_cohort / "new_cohort")},  # no covariates, no phenotype
-    }})
-    run_snakemake(work)
-    return work
+@pytest.fixture
+def predict_run(binary_run):
+    """The shared default run (tests/conftest.py), whose config predicts three new cohorts."""
+    return binary_run
 
 
 def _predictions(work: Path, name: str) -> pd.DataFrame:
@@ -117,7 +88,7 @@ def test_invariance_new_cohort_equals_training_coded_copy(predict_run):
 def test_swapped_alleles_matter(predict_run, small_cohort, tmp_path):
     """Without the swap logic (stored counts used as they are) people's scores change."""
     model = final_model_from_results(predict_run / "results")
-    cohort = Cohort.from_dict({"name": "naive", **_cohort(small_cohort, small_cohort / "new_cohort"),
+    cohort = Cohort.from_dict({"name": "naive", **cohort_entry(small_cohort, small_cohort / "new_cohort"),
                                "phenotype_column": "case_control"})
     run_prediction(model, cohort, PredictOptions(n_bootstrap=0), predictions_path=tmp_path / "p.tsv",
                    report_path=tmp_path / "r.json", metrics_path=tmp_path / "m.json", plots_dir=tmp_path / "plots",
@@ -145,10 +116,18 @@ def test_cli_gives_the_rules_predictions(predict_run, small_cohort, tmp_path):
     assert 'genoml-predict = "genoml_core.predict:main"' in (REPO / "pyproject.toml").read_text()
 
 
-def _add_cohort(work: Path, name: str, spec: dict) -> None:
-    cfg = yaml.safe_load((work / "config.yaml").read_text())
+@contextlib.contextmanager
+def _added_cohort(work: Path, name: str, spec: dict) -> Iterator[None]:
+    """The shared run's config with one more cohort to predict, put back afterwards (the later tests
+    of binary_run, e.g. test_workflow's nothing-to-do dry run, read the original)."""
+    original = (work / "config.yaml").read_text()
+    cfg = yaml.safe_load(original)
     cfg["predict"]["cohorts"][name] = spec
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    try:
+        yield
+    finally:
+        (work / "config.yaml").write_text(original)
 
 
 def _subset(cohort: Path, out: Path, keep: int) -> Path:
@@ -162,15 +141,15 @@ def _subset(cohort: Path, out: Path, keep: int) -> Path:
 def test_too_little_overlap_stops_with_the_message(predict_run, small_cohort):
     work = predict_run
     low = _subset(small_cohort, work / "data" / "low", 150)  # ~5% of the SNPs
-    _add_cohort(work, "low", {"genotypes": str(low)})
-    out = run_snakemake(work, "results/individual/predict/low/predictions.tsv", check=False)
-    text = out.stdout + out.stderr
-    assert out.returncode != 0
-    assert "Error in rule predict" in text
-    assert "of the model's importance" in text and "below the minimum overlap 50%" in text, text[-3000:]
-    assert not (work / "results/individual/predict/low/predictions.tsv").exists()
-    # a dry run shows nothing else would rerun: adding a cohort touches only its own job
-    dry = run_snakemake(work, "-n", check=False)
+    with _added_cohort(work, "low", {"genotypes": str(low)}):
+        out = run_snakemake(work, "results/individual/predict/low/predictions.tsv", check=False)
+        text = out.stdout + out.stderr
+        assert out.returncode != 0
+        assert "Error in rule predict" in text
+        assert "of the model's importance" in text and "below the minimum overlap 50%" in text, text[-3000:]
+        assert not (work / "results/individual/predict/low/predictions.tsv").exists()
+        # a dry run shows nothing else would rerun: adding a cohort touches only its own job
+        dry = run_snakemake(work, "-n", check=False)
     assert "predict" in dry.stdout and "train_classical" not in dry.stdout
 
 
@@ -192,8 +171,8 @@ def test_bad_cohort_stops_before_any_work(predict_run, small_cohort, case):
         data = (d / "bad.bed").read_bytes()
         (d / "bad.bed").write_bytes(data[: len(data) - 100])
         expected = "bad.bed: size"
-    _add_cohort(work, name, {"genotypes": str(prefix)})
-    out = run_snakemake(work, f"results/individual/predict/{name}/predictions.tsv", check=False)
+    with _added_cohort(work, name, {"genotypes": str(prefix)}):
+        out = run_snakemake(work, f"results/individual/predict/{name}/predictions.tsv", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0 and expected in text, text[-3000:]
     log = (work / f"logs/predict/{name}.log").read_text()
@@ -213,11 +192,11 @@ def test_other_tasks_and_folds(small_cohort, tmp_path, task, column, learners, s
     """One code path for every task, from training (two trials per learner) through the test
     evaluation to a new cohort; with k folds the prediction is the mean of the fold models, each
     harmonized to its own recipe (and still invariant to the cohort's coding)."""
-    copy = _training_coded_copy(small_cohort, tmp_path / "data" / "copy")
-    new = _cohort(small_cohort, small_cohort / "new_cohort")  # no phenotype_column: the training one
+    copy = training_coded_copy(small_cohort, tmp_path / "data" / "copy")
+    new = cohort_entry(small_cohort, small_cohort / "new_cohort")  # no phenotype_column: the training one
     write_config(tmp_path, small_cohort, task=task, data={"phenotype_column": column}, split=split,
                  train={"learners": learners, "n_trials": 2},
-                 predict={"cohorts": {"new": new, "copy": _cohort(small_cohort, copy)}})
+                 predict={"cohorts": {"new": new, "copy": cohort_entry(small_cohort, copy)}})
     run_snakemake(tmp_path)
     result = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
     assert all(k in result["test"] for k in keys), result["test"]

@@ -35,14 +35,6 @@ def _job_counts(dry_run_stdout: str) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(scope="module")
-def binary_run(small_cohort, tmp_path_factory):
-    work = tmp_path_factory.mktemp("wf_binary")
-    write_config(work, small_cohort)
-    run_snakemake(work)
-    return work
-
-
 def test_outputs_and_metrics(binary_run, small_cohort):
     work = binary_run
     board = pd.read_csv(work / "results/leaderboard.tsv", sep="\t")
@@ -149,10 +141,12 @@ def test_second_dry_run_has_nothing_to_do(binary_run):
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
-def test_same_config_same_results(binary_run, small_cohort, tmp_path):
+def test_same_config_same_results(binary_run, tmp_path):
     """The same config and seed in another folder give the same results, file by file and byte for
-    byte (tests/identity.py: wall times and the run's folder set aside), model files included."""
-    write_config(tmp_path, small_cohort)
+    byte (tests/identity.py: wall times and the run's folder set aside), model files and the new
+    cohorts' predictions included."""
+    shutil.copytree(binary_run / "data", tmp_path / "data")  # the "copy" cohort of the config
+    (tmp_path / "config.yaml").write_text((binary_run / "config.yaml").read_text().replace(str(binary_run), str(tmp_path)))
     run_snakemake(tmp_path)
     a = json.loads((binary_run / "results/evaluate/metrics.json").read_text())
     b = json.loads((tmp_path / "results/evaluate/metrics.json").read_text())
@@ -163,15 +157,20 @@ def test_same_config_same_results(binary_run, small_cohort, tmp_path):
 
 
 def test_editing_one_space_reruns_only_that_learner(binary_run):
-    cfg = yaml.safe_load((binary_run / "config.yaml").read_text())
+    original = (binary_run / "config.yaml").read_text()
+    cfg = yaml.safe_load(original)
     cfg["train"]["search_spaces"] = {
         "random_forest": {"n_estimators": {"type": "int", "low": 50, "high": 100, "default": 60}}
     }
     (binary_run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    out = run_snakemake(binary_run, "-n")
+    try:
+        out = run_snakemake(binary_run, "-n")
+    finally:  # the shared run's config, as the later tests expect it
+        (binary_run / "config.yaml").write_text(original)
     counts = _job_counts(out.stdout)
     assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "select_final": 1, "evaluate": 1,
-                      "pgs_score": 1, "explain": 1, "collect_warnings": 1, "report": 1, "all": 1}, out.stdout
+                      "pgs_score": 1, "explain": 1, "collect_warnings": 1, "report": 1, "all": 1,
+                      "predict": 3}, out.stdout  # the run's three new cohorts, scored by the new final model
     outputs = [line for line in out.stdout.splitlines() if line.strip().startswith("output:")]
     assert any("results/train/random_forest/trial_0/metrics.json" in line for line in outputs)
     assert not any("results/train/logistic_l1/" in line for line in outputs)
