@@ -55,9 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     A test that uses a module-scoped fixture (a workflow run that several tests read) is marked
     ``xdist_group(<its module>)``: the module's tests that share it run on one worker, in file order,
-    so the fixture is built once, not once per worker; the tests of the session-scoped
-    ``binary_run`` (test_predict.py's, then test_workflow.py's) are one group. (Such tests may also rely on their order:
-    test_workflow's ``binary_run`` is edited by a later test.)
+    so the fixture is built once, not once per worker. The tests of the session-scoped
+    ``binary_run`` (test_api.py's, test_predict.py's, then test_workflow.py's) are one group, for
+    the same reason. (Tests that edit ``binary_run``'s config put it back.)
 
     On a worker, the workflow and rule tests (minutes each) are handed out first, the unit tests
     (seconds) after them, so the workers finish together rather than one waiting on a late long run;
@@ -65,7 +65,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         fixturedefs = getattr(item, "_fixtureinfo", None)
         defs = fixturedefs.name2fixturedefs.values() if fixturedefs is not None else ()
-        if "binary_run" in getattr(item, "fixturenames", ()):  # the session run two modules share
+        if "binary_run" in getattr(item, "fixturenames", ()):  # the session run three modules share
             item.add_marker(pytest.mark.xdist_group("binary_run"))
         elif any(fd.scope == "module" for seq in defs for fd in seq):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
@@ -129,8 +129,9 @@ def binary_run(small_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """The default test run (write_config's: binary, holdout, logistic_l1 + random_forest), which
     also predicts three new cohorts: the simulated new cohort (``new``), its people coded exactly
     like the training data (``copy``) and its genotypes alone (``bare``). test_workflow.py and
-    test_predict.py read it (one xdist group: one run, on one worker); tests that edit its
-    config.yaml put it back."""
+    test_predict.py read it (one xdist group with test_api.py: one run, on one worker); tests that edit its
+    config.yaml put it back. test_api.py runs its config again through the API and compares the
+    results file by file: the suite's check that the same config and seed give the same results."""
     work = tmp_path_factory.mktemp("wf_binary")
     copy = training_coded_copy(small_cohort, work / "data" / "copy")
     write_config(work, small_cohort, predict={"cohorts": {

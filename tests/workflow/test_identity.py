@@ -9,8 +9,8 @@ say so in its message.
 
 Opt-in (``GENOML_IDENTITY_TESTS=1``): two full runs cost ~290 s of a 2-core CI box, and the check
 is for restructurings, which say they change no result. Every CI run checks determinism within
-one revision instead (``test_workflow.py::test_same_config_same_results``, by the same file-by-file
-comparison).
+one revision instead (``test_api.py::test_api_runs_the_same_workflow_as_the_command_line``, by the
+same file-by-file comparison).
 """
 
 from __future__ import annotations
