@@ -64,8 +64,8 @@ def test_pbmc68k_cell_types_and_embeddings(tmp_path):
     pytest.importorskip("scanpy")
     exported = datasets.export_pbmc68k(tmp_path / "data")
     _config(tmp_path / "work", exported, "multiclass",
-            train={"learners": ["logistic_l2", "mlp"], "n_trials": 1},
-            embed={"enabled": True, "n_trials": 2})
+            train={"learners": ["logistic_l2", "mlp"], "n_trials": 1, "search_spaces": {"mlp": {"n_bags": ONE_BAG}}},
+            embed={"enabled": True, "n_trials": 1})
     run_snakemake(tmp_path / "work")
     res = tmp_path / "work/results"
     result = json.loads((res / "evaluate/metrics.json").read_text())
