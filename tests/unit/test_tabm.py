@@ -188,18 +188,26 @@ def test_tabm_hidden_dropout_is_the_byte_mask_and_the_first_layer_the_bf16_input
     assert type(mini.tabm.backbone.blocks[0][0]) is torch.nn.Linear  # only arch "tabm" has it
 
 
-def test_bf16_first_layer_matches_the_packages_layer():
+@pytest.mark.parametrize("shared_row", [True, False], ids=["row_expanded_to_k", "k_rows"])
+def test_bf16_first_layer_matches_the_packages_layer(shared_row):
     torch.manual_seed(0)
     layer = TabMNet(d_in=40, d_out=2, k=4, n_blocks=1, d_block=16).tabm.backbone.blocks[0][0]
-    x = torch.randn(32, 4, 40)
+    x = torch.randn(32, 40)[:, None].expand(-1, 4, -1) if shared_row else torch.randn(32, 4, 40)
     reference = tabm.LinearBatchEnsemble.forward(layer, x)
     assert torch.equal(layer(x), reference)  # float32: the package's forward itself
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        fast = layer(x)
-        packaged = tabm.LinearBatchEnsemble.forward(layer, x)
-    # bf16 operands either way; only the rounding of x * r differs
-    torch.testing.assert_close(fast.float(), packaged.float(), atol=0.05, rtol=0.02)
-    torch.testing.assert_close(fast.float(), reference, atol=0.05, rtol=0.02)
+    grads = []
+    for forward in (layer.forward, lambda v: tabm.LinearBatchEnsemble.forward(layer, v)):
+        layer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = forward(x)
+        out.float().pow(2).sum().backward()
+        grads.append((out.float().detach(), layer.weight.grad.clone(), layer.r.grad.clone(), layer.s.grad.clone()))
+    (fast, *fast_grads), (packaged, *packaged_grads) = grads
+    # bf16 operands either way; only where the rounding happens differs
+    torch.testing.assert_close(fast, packaged, atol=0.05, rtol=0.02)
+    torch.testing.assert_close(fast, reference, atol=0.05, rtol=0.02)
+    for a, b in zip(fast_grads, packaged_grads):
+        torch.testing.assert_close(a, b, atol=0.05 * float(b.abs().max()), rtol=0.05)
 
 
 def test_cpu_bf16_trains_under_autocast_only_where_the_cpu_has_bf16(monkeypatch):

@@ -19,7 +19,7 @@ Two changes of cost, not of the model, for training on the CPU (BENCHMARKS.md): 
 hidden-layer ``nn.Dropout`` modules are replaced by
 :class:`~genoml_core.models.nn.blocks.ByteMaskDropout` (a mask from random bytes; dropout over
 ``batch x k x d_block`` elements was a fifth of a float32 step), and under bf16 autocast
-(``cpu_bf16``) the first layer forms its ``batch x k x d_in`` input in bf16
+(``cpu_bf16``) the first layer scales its weights per member rather than its input
 (:class:`_BF16InputLinearBatchEnsemble`).
 """
 
@@ -44,23 +44,30 @@ _ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "s
 
 
 class _BF16InputLinearBatchEnsemble(tabm.LinearBatchEnsemble):
-    """TabM's first layer, ``((x * r) @ W.T) * s + b``, with ``x * r`` formed in bf16 under CPU autocast.
+    """TabM's first layer, ``((x * r_i) @ W.T) * s_i + b_i`` for each member ``i``, cheaper under
+    CPU bf16 autocast.
 
-    The input is the same row for all ``k`` members, so ``x * r`` is a ``batch x k x d_in``
-    tensor: formed in float32 and then cast to bf16 by autocast for the product, it was the
-    largest elementwise cost of a step. Casting ``x`` and ``r`` first (both small) gives the same
-    bf16 product operand up to one rounding, and one TabM training step on the example's shape
-    (256 x 1,012, k = 32, width 128, 2 threads) went from 79 to 54 ms. Without CPU autocast
-    (float32 training, evaluation, CUDA) this is the package's forward. The parameters are the
-    package's, so model files are unchanged.
+    Every member sees the same input row (``x`` is one row expanded to ``k``), so
+    ``(x * r_i) @ W.T = x @ (W * r_i).T``: the layer forms the ``k`` scaled weight matrices
+    (``k x d_out x d_in``) in bf16 and multiplies the batch by all of them at once. That replaces
+    the ``batch x k x d_in`` scaled input (the largest elementwise cost of a step) by ``k x d_out x
+    d_in`` scaled weights (half as many at batch 256 and width 128), and its backward needs one
+    matrix product instead of two (the gradient of the scaled weights; the input needs none). When
+    the members' inputs differ, ``x * r_i`` is formed in bf16 instead. Outputs agree with the
+    package's bf16 forward to rounding; without CPU autocast (float32 training, evaluation, CUDA)
+    this is the package's forward. The parameters are the package's, so model files are unchanged.
     """
 
     def forward(self, x: Tensor) -> Tensor:
         if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
             return super().forward(x)
         dtype = torch.get_autocast_dtype("cpu")
-        x = x.to(dtype) * self.r.to(dtype)
-        x = x @ self.weight.T
+        if x.stride(1) == 0:  # one row per sample, expanded to the k members
+            k, d_in = self.r.shape
+            weights = self.weight.to(dtype)[None] * self.r.to(dtype)[:, None, :]  # (k, d_out, d_in)
+            x = (x[:, 0].to(dtype) @ weights.reshape(-1, d_in).T).view(x.shape[0], k, -1)
+        else:
+            x = (x.to(dtype) * self.r.to(dtype)) @ self.weight.T
         x = x * self.s
         return x if self.bias is None else x + self.bias
 
