@@ -88,8 +88,8 @@ _ARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
     # on a GPU). Patience 8 halved a trial on the example (65 -> 37 s, the same OOF AUC 0.657) and
     # cost 0.005 accuracy on the simulated expression set (0.569 -> 0.564, inside its CI); k = 16
     # would cost 0.020 there. On CPUs with native bf16 TabM trains under bf16 autocast
-    # (cpu_bf16), with a byte-mask dropout and a bf16 first-layer input (models/nn/tabm.py): one
-    # trial on the example 48 -> 33 s in the same run (BENCHMARKS.md). The keys here override
+    # (cpu_bf16), with a byte-mask dropout and per-member scaled first-layer weights (models/nn/tabm.py): one
+    # trial on the example 47-51 -> 27 s in the same run (BENCHMARKS.md). The keys here override
     # SHARED_SPACE's.
     "tabm": {
         "k": {"type": "categorical", "values": [8, 16, 32], "default": 32},
