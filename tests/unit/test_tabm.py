@@ -181,7 +181,7 @@ def test_tabm_hidden_dropout_is_the_byte_mask_and_the_first_layer_the_bf16_input
     net = TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8, dropout=0.2)
     assert [type(block[-1]).__name__ for block in net.tabm.backbone.blocks] == ["ByteMaskDropout"] * 2
     first = net.tabm.backbone.blocks[0][0]
-    assert type(first).__name__ == "_BF16InputLinearBatchEnsemble" and isinstance(first, tabm.LinearBatchEnsemble)
+    assert type(first).__name__ == "_ScaledWeightsLinearBatchEnsemble" and isinstance(first, tabm.LinearBatchEnsemble)
     # the package's parameters, so model files keep their keys
     assert set(net.state_dict()) == set(TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8).state_dict())
     mini = TabMNet(d_in=6, d_out=2, k=3, n_blocks=2, d_block=8, arch_type="tabm-mini")

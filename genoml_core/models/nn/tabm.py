@@ -20,7 +20,7 @@ hidden-layer ``nn.Dropout`` modules are replaced by
 :class:`~genoml_core.models.nn.blocks.ByteMaskDropout` (a mask from random bytes; dropout over
 ``batch x k x d_block`` elements was a fifth of a float32 step), and under bf16 autocast
 (``cpu_bf16``) the first layer scales its weights per member rather than its input
-(:class:`_BF16InputLinearBatchEnsemble`).
+(:class:`_ScaledWeightsLinearBatchEnsemble`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "s
                 "leaky_relu": "LeakyReLU", "tanh": "Tanh"}
 
 
-class _BF16InputLinearBatchEnsemble(tabm.LinearBatchEnsemble):
+class _ScaledWeightsLinearBatchEnsemble(tabm.LinearBatchEnsemble):
     """TabM's first layer, ``((x * r_i) @ W.T) * s_i + b_i`` for each member ``i``, cheaper under
     CPU bf16 autocast.
 
@@ -133,7 +133,7 @@ class TabMNet(nn.Module):
             block[-1] = ByteMaskDropout(float(dropout))
         first = self.tabm.backbone.blocks[0][0]
         if type(first) is tabm.LinearBatchEnsemble:  # arch "tabm": same parameters, cheaper bf16 forward
-            first.__class__ = _BF16InputLinearBatchEnsemble
+            first.__class__ = _ScaledWeightsLinearBatchEnsemble
 
     @property
     def k(self) -> int:
