@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import adelie  # noqa: E402,F401  (a default learner needs it: make setup installs it; fail, never skip)
+# a default learner needs adelie (make setup installs it): fail, never skip. Imported through the
+# package, which keeps adelie from pinning this process (and every workflow it starts) to one CPU
+from genoml_core.models.penalized.solver import _adelie  # noqa: E402
 
 from genoml_core import io
 from genoml_core.models import learners, persist
@@ -15,6 +17,8 @@ from genoml_core.tuning import search, tune  # noqa: E402
 from genoml_core.models.genome_learner import fit_genome_glm  # noqa: E402
 from genoml_core.store import FeatureStore, build_feature_store  # noqa: E402
 from genoml_core.models.penalized import GenomeWideGLM  # noqa: E402
+
+_adelie()
 
 
 def _store(tmp_path, task: str = "binary", n: int = 300, m: int = 400, seed: int = 0) -> FeatureStore:

@@ -7,10 +7,14 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
 
-import adelie  # noqa: E402,F401  (a default learner needs it: make setup installs it; fail, never skip)
+# a default learner needs adelie (make setup installs it): fail, never skip. Imported through the
+# package, which keeps adelie from pinning this process (and every workflow it starts) to one CPU
+from genoml_core.models.penalized.solver import _adelie  # noqa: E402
 
 from genoml_core.errors import InputError  # noqa: E402
 from genoml_core.models.penalized import GenomeWideGLM, genotype_stats, glm_path  # noqa: E402
+
+_adelie()
 
 
 def _genotypes(n: int, p: int, seed: int, missing: float = 0.02) -> np.ndarray:
@@ -310,3 +314,47 @@ def test_multiclass_model_is_checked():
     g, cov, y = _problem("multiclass", n=120, p=20, seed=3)
     with pytest.raises(Exception, match="multiclass_model"):
         GenomeWideGLM("multiclass", multiclass_model="cumulative", **MULTI).fit(g, y, cov)
+
+
+# ----------------------------------------------------------------------------- the solver's import
+def test_importing_the_solver_leaves_the_process_on_every_cpu_and_its_environment_alone():
+    """adelie's __init__ sets OMP_PROC_BIND=TRUE (and three more OpenMP variables) in os.environ
+    before loading its libgomp, which then pins the importing process to one CPU: every later
+    thread and child process (a pytest worker's Snakemake runs, a job's BLAS threads) inherited
+    it. In a fresh interpreter, as the import happens once per process."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, os\n"
+        "env0 = {k: os.environ.get(k) for k in ('OMP_PROC_BIND', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME')}\n"
+        "cpus0 = sorted(os.sched_getaffinity(0))\n"
+        "from genoml_core.models.penalized.solver import _adelie\n"
+        "_adelie()\n"
+        "import subprocess\n"
+        "child = subprocess.run(['python3', '-c', 'import os; print(sorted(os.sched_getaffinity(0)))'],\n"
+        "                       capture_output=True, text=True, check=True).stdout.strip()\n"
+        "print(json.dumps({'env0': env0, 'cpus0': cpus0, 'cpus': sorted(os.sched_getaffinity(0)), 'child': child,\n"
+        "                  'env': {k: os.environ.get(k) for k in env0}}))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("OMP_PROC_BIND", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                    env=env).stdout)
+    assert out["env"] == out["env0"] == {"OMP_PROC_BIND": None, "GOMP_SPINCOUNT": None, "KMP_BLOCKTIME": None}
+    assert out["cpus"] == out["cpus0"]
+    assert out["child"] == str(out["cpus0"])
+    if len(out["cpus0"]) < 2:
+        pytest.skip("one CPU: the pinning cannot show here (the environment checks above ran)")
+
+
+def test_a_users_own_omp_proc_bind_is_kept():
+    import subprocess
+    import sys
+
+    code = ("import os\nfrom genoml_core.models.penalized.solver import _adelie\n_adelie()\n"
+            "print(os.environ.get('OMP_PROC_BIND'))")
+    env = {**__import__("os").environ, "OMP_PROC_BIND": "close"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "close"

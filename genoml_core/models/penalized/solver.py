@@ -56,12 +56,42 @@ if TYPE_CHECKING:
 ADELIE_INSTALL = "pip install 'ipython>=8.17,<9' && pip install --no-deps 'adelie>=1.1.52,<1.2'"
 
 
+#: The OpenMP variables adelie's ``__init__`` sets with ``os.environ.setdefault`` before it loads
+#: its own libgomp.
+_ADELIE_OMP_ENV = ("KMP_BLOCKTIME", "GOMP_SPINCOUNT", "KMP_DUPLICATE_LIB_OK", "OMP_PROC_BIND")
+
+
 def _adelie() -> Any:
-    """Import adelie; undo its import-time side effect (a coloured handler on the root logger)."""
+    """Import adelie, undoing its import-time side effects on the rest of the process.
+
+    * ``OMP_PROC_BIND=TRUE``: with it, adelie's libgomp pins the importing thread to the first CPU
+      of its affinity mask as it loads, and every thread and child process started afterwards
+      inherits that one CPU: a pytest worker that had fitted one GLM ran every later workflow it
+      started on one core of two, and a job's other threads shared the GLM job's first core. Unless
+      the user set ``OMP_PROC_BIND`` themselves, adelie is loaded with ``false``.
+    * The four variables it sets in ``os.environ`` (``GOMP_SPINCOUNT=1000000`` among them: OpenMP
+      threads that spin rather than sleep) are put back as they were once its libgomp has read
+      them, so child processes (Snakemake jobs, torch's and XGBoost's OpenMP) do not inherit them.
+    * A coloured handler on the root logger: removed.
+    """
+    import os
+
+    before = {k: os.environ.get(k) for k in _ADELIE_OMP_ENV}
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if before["OMP_PROC_BIND"] is None:
+        os.environ["OMP_PROC_BIND"] = "false"
     try:
         import adelie
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(f"the genome-wide penalized GLM needs the adelie solver: {ADELIE_INSTALL}") from e
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if affinity is not None and before["OMP_PROC_BIND"] is None and os.sched_getaffinity(0) != affinity:
+        os.sched_setaffinity(0, affinity)  # pragma: no cover - a libgomp that binds despite "false"
     handler = getattr(getattr(adelie, "logger", None), "ch", None)
     if handler is not None:
         logging.getLogger().removeHandler(handler)
