@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +190,22 @@ def write_config(workdir: Path, cohort: Path, **overrides: Any) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+@contextlib.contextmanager
+def edited_config(workdir: Path, edit: Callable[[dict], None]) -> Iterator[None]:
+    """``workdir``'s config.yaml changed by ``edit`` (which changes the dict in place) for the
+    ``with`` block, then put back byte for byte, even when the block fails: the later tests of a
+    shared run (``binary_run``: e.g. the nothing-to-do dry run) read the original."""
+    path = workdir / "config.yaml"
+    original = path.read_text()
+    cfg = yaml.safe_load(original)
+    edit(cfg)
+    path.write_text(yaml.safe_dump(cfg))
+    try:
+        yield
+    finally:
+        path.write_text(original)
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:

@@ -3,21 +3,19 @@ of the simulated new cohort (other people, SNPs shuffled, ~10% swapped alleles, 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
-from collections.abc import Iterator
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from genoml_core import io
 from genoml_core.predict import Cohort, PredictOptions, final_model_from_results, run_prediction
-from tests.conftest import REPO, cohort_entry, needs_plink, run_snakemake, training_coded_copy, write_config
+from tests.conftest import (REPO, cohort_entry, edited_config, needs_plink, run_snakemake, training_coded_copy,
+                            write_config)
 
 pytestmark = [needs_plink, pytest.mark.workflow]
 
@@ -116,18 +114,9 @@ def test_cli_gives_the_rules_predictions(predict_run, small_cohort, tmp_path):
     assert 'genoml-predict = "genoml_core.predict:main"' in (REPO / "pyproject.toml").read_text()
 
 
-@contextlib.contextmanager
-def _added_cohort(work: Path, name: str, spec: dict) -> Iterator[None]:
-    """The shared run's config with one more cohort to predict, put back afterwards (the later tests
-    of binary_run, e.g. test_workflow's nothing-to-do dry run, read the original)."""
-    original = (work / "config.yaml").read_text()
-    cfg = yaml.safe_load(original)
-    cfg["predict"]["cohorts"][name] = spec
-    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    try:
-        yield
-    finally:
-        (work / "config.yaml").write_text(original)
+def _added_cohort(work: Path, name: str, spec: dict):
+    """The shared run's config with one more cohort to predict, for a ``with`` block."""
+    return edited_config(work, lambda cfg: cfg["predict"]["cohorts"].update({name: spec}))
 
 
 def _subset(cohort: Path, out: Path, keep: int) -> Path:

@@ -16,7 +16,7 @@ import yaml
 
 from genoml_core.io import read_fam
 from genoml_core.simulate import SimulationSpec, simulate_cohort
-from tests.conftest import needs_plink, run_snakemake, write_config
+from tests.conftest import edited_config, needs_plink, run_snakemake, write_config
 
 pytestmark = [needs_plink, pytest.mark.workflow]
 
@@ -141,16 +141,9 @@ def test_second_dry_run_has_nothing_to_do(binary_run):
 
 
 def test_editing_one_space_reruns_only_that_learner(binary_run):
-    original = (binary_run / "config.yaml").read_text()
-    cfg = yaml.safe_load(original)
-    cfg["train"]["search_spaces"] = {
-        "random_forest": {"n_estimators": {"type": "int", "low": 50, "high": 100, "default": 60}}
-    }
-    (binary_run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    try:
+    space = {"random_forest": {"n_estimators": {"type": "int", "low": 50, "high": 100, "default": 60}}}
+    with edited_config(binary_run, lambda cfg: cfg["train"].update(search_spaces=space)):
         out = run_snakemake(binary_run, "-n")
-    finally:  # the shared run's config, as the later tests expect it
-        (binary_run / "config.yaml").write_text(original)
     counts = _job_counts(out.stdout)
     assert counts == {"train_classical": 2, "select_learner": 1, "leaderboard": 1, "select_final": 1, "evaluate": 1,
                       "pgs_score": 1, "explain": 1, "collect_warnings": 1, "report": 1, "all": 1,
