@@ -34,7 +34,9 @@ the wall time of each arm and the baseline's peak RSS; then the issue's checks (
 baseline; epistatic >= baseline + 0.02; share of oracle >= 0.93; noise AUC within 0.5 +- 0.1).
 Differences in how the arms use the cohort: the workflow holds out its own valid/test split
 (config ``split``) and so trains on fewer people than the baseline, which uses the whole
-training cohort.
+training cohort. ``--dev-baseline ARM`` also fits the baseline on ARM's development people only
+(the people that arm's run trains on), so both see the same data; the table gets its row and the
+checks are repeated against it.
 
 Usage::
 
@@ -299,6 +301,12 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     ph = pd.read_csv(_phenotype_file(cohort, column, new=False), sep="\t", dtype=ID)
     ph = fam[["FID", "IID"]].merge(ph, on=["FID", "IID"], how="left")
     ok, _ = _labels(task, ph[column])
+    if spec.get("keep_ids"):  # only these people (the workflow's development people): the others' labels unused
+        ids = pd.read_csv(spec["keep_ids"], sep="\t", header=None, dtype=str, comment="#").iloc[:, :2]
+        listed = pd.MultiIndex.from_frame(ids).isin(pd.MultiIndex.from_frame(ph[["FID", "IID"]]))
+        if not listed.all():
+            raise SystemExit(f"{spec['keep_ids']}: {int((~listed).sum())} people not in {cohort / 'cohort.fam'}")
+        ok &= pd.MultiIndex.from_frame(ph[["FID", "IID"]]).isin(pd.MultiIndex.from_frame(ids))
     keep = work / "train.keep"
     ph.loc[ok, ["FID", "IID"]].to_csv(keep, sep="\t", index=False, header=False)
     qc = spec["qc"]
@@ -524,6 +532,18 @@ def checks(name: str, row: dict[str, Any], arm_names: list[str]) -> list[str]:
     return out
 
 
+def dev_check(name: str, row: dict[str, Any]) -> str:
+    """An arm against the baseline fitted on that arm's development people (``--dev-baseline``)."""
+    dev = row["baseline_dev"]
+    arm = row["arms"].get(dev["arm"], {})
+    if "value" not in dev or "value" not in arm:
+        return f"{name}: {dev['arm']}: no result ({dev.get('error') or arm.get('error')})"
+    need = dev["value"] + (EPISTATIC_MARGIN if name == "epistatic" else 0.0)
+    return (f"{name}: {dev['arm']}: {'OK' if arm['value'] >= need else 'NO'} vs that baseline"
+            f"{' + 0.02' if name == 'epistatic' else ''} ({arm['value'] - need:+.3f}; the baseline on "
+            f"{dev['n_train']} people {dev['value']:.3f}, on the whole cohort {row['baseline']['value']:.3f})")
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     """The BENCHMARKS.md section: per scenario the oracle and the baseline, then one row per arm run
     on it (arms that did not run on a scenario are left out)."""
@@ -571,10 +591,19 @@ def markdown(results: dict[str, Any], command: str) -> str:
                          f"{r.get('wall_s', float('nan')):.0f} | {r.get('learner') or '-'} |")
             if "error" in r:
                 notes.append(f"{name} / {a}: {r['error']}")
+        dev = row.get("baseline_dev")
+        if dev:
+            t, sh = _fmt(dev, oracle)
+            lines.append(f"| | | | baseline (CV lasso) on {dev['arm']}'s {dev.get('n_train', '?')} development "
+                         f"people | {t} | {'-' if noise else sh} | - | {dev.get('wall_s', float('nan')):.0f} | - |")
     lines += ["", "Checks (issue 13 targets):", ""]
     for name, row in results["scenarios"].items():
         if "error" not in row:
             lines.append(f"- {name}: " + "; ".join(checks(name, row, arm_names)))
+    same_people = [dev_check(name, row) for name, row in results["scenarios"].items() if row.get("baseline_dev")]
+    if same_people:
+        lines += ["", "The same checks against the baseline fitted on the arm's development people (the people "
+                  "the workflow trains on; its test people left out):", ""] + [f"- {c}" for c in same_people]
     details = []
     for name, row in results["scenarios"].items():
         b = row.get("baseline", {})
@@ -620,6 +649,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="keep OUT/results.json's scenarios and arms that this run does not redo (same cohort sizes), "
                          "and reuse a scenario's baseline when its spec is unchanged; the table then shows them all")
+    ap.add_argument("--dev-baseline", metavar="ARM", default=None,
+                    help="also fit the baseline on ARM's development people only (its run's non-test people, "
+                         "results/split/full/train.keep): the same data the workflow trains on")
     ap.add_argument("--markdown", type=Path, default=None, help="write the bench_quality section of this file")
     ap.add_argument("--render-only", action="store_true",
                     help="run nothing: render OUT/results.json (and write --markdown)")
@@ -714,6 +746,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}] {a}: {row['arms'][a].get('value', row['arms'][a].get('error'))} "
                   f"({row['arms'][a]['wall_s']:.0f} s)", flush=True)
             done.append((a, cfg))
+        if before.get("baseline_dev") and args.dev_baseline is None:
+            row["baseline_dev"] = before["baseline_dev"]
+        if args.dev_baseline and "value" in row["arms"].get(args.dev_baseline, {}):
+            keep_ids = out / "work" / name / args.dev_baseline / "results/split/full/train.keep"
+            print(f"[{name}] baseline on {args.dev_baseline}'s development people ...", flush=True)
+            dev = baseline_in_child({**spec, "keep_ids": str(keep_ids), "work": str(out / "baseline_dev" / name)},
+                                    out / "baseline_dev" / name)
+            row["baseline_dev"] = {**dev, "arm": args.dev_baseline}
+            print(f"[{name}] baseline on {args.dev_baseline}'s development people: "
+                  f"{dev.get('value', dev.get('error'))}", flush=True)
         results["scenarios"][name] = row
         (out / "results.json").write_text(json.dumps(results, indent=1, default=str))  # after every scenario
 
