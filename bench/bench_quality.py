@@ -302,11 +302,13 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     ph = fam[["FID", "IID"]].merge(ph, on=["FID", "IID"], how="left")
     ok, _ = _labels(task, ph[column])
     if spec.get("keep_ids"):  # only these people (the workflow's development people): the others' labels unused
-        ids = pd.read_csv(spec["keep_ids"], sep="\t", header=None, dtype=str, comment="#").iloc[:, :2]
-        listed = pd.MultiIndex.from_frame(ids).isin(pd.MultiIndex.from_frame(ph[["FID", "IID"]]))
-        if not listed.all():
-            raise SystemExit(f"{spec['keep_ids']}: {int((~listed).sum())} people not in {cohort / 'cohort.fam'}")
-        ok &= pd.MultiIndex.from_frame(ph[["FID", "IID"]]).isin(pd.MultiIndex.from_frame(ids))
+        ids = pd.MultiIndex.from_frame(pd.read_csv(spec["keep_ids"], sep="\t", header=None, dtype=str,
+                                                   comment="#").iloc[:, :2])
+        people = pd.MultiIndex.from_frame(ph[["FID", "IID"]])
+        if not ids.isin(people).all():
+            raise SystemExit(f"{spec['keep_ids']}: {int((~ids.isin(people)).sum())} people not in "
+                             f"{cohort / 'cohort.fam'}")
+        ok &= people.isin(ids)
     keep = work / "train.keep"
     ph.loc[ok, ["FID", "IID"]].to_csv(keep, sep="\t", index=False, header=False)
     qc = spec["qc"]

@@ -77,7 +77,6 @@ def _adelie() -> Any:
     import os
 
     before = {k: os.environ.get(k) for k in _ADELIE_OMP_ENV}
-    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if before["OMP_PROC_BIND"] is None:
         os.environ["OMP_PROC_BIND"] = "false"
     try:
@@ -90,8 +89,6 @@ def _adelie() -> Any:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    if affinity is not None and before["OMP_PROC_BIND"] is None and os.sched_getaffinity(0) != affinity:
-        os.sched_setaffinity(0, affinity)  # pragma: no cover - a libgomp that binds despite "false"
     handler = getattr(getattr(adelie, "logger", None), "ch", None)
     if handler is not None:
         logging.getLogger().removeHandler(handler)
