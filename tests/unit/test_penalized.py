@@ -3,6 +3,8 @@ statistics, unpenalized covariates, CMSA averaging, determinism, shapes, raw-dos
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression
@@ -349,12 +351,30 @@ def test_importing_the_solver_leaves_the_process_on_every_cpu_and_its_environmen
         pytest.skip("one CPU: the pinning cannot show here (the environment checks above ran)")
 
 
-def test_a_users_own_omp_proc_bind_is_kept():
+@pytest.mark.parametrize("user", [None, "true"])
+def test_adelie_sees_omp_proc_bind_false_unless_the_user_set_it(tmp_path, user):
+    """With a stand-in adelie that records what its libgomp would read and sets its variables as the
+    real one does: unset -> it loads with ``false``; set by the user -> with the user's value. Either
+    way the environment is as before afterwards."""
+    import json
+    import os
     import subprocess
     import sys
 
-    code = ("import os\nfrom genoml_core.models.penalized.solver import _adelie\n_adelie()\n"
-            "print(os.environ.get('OMP_PROC_BIND'))")
-    env = {**__import__("os").environ, "OMP_PROC_BIND": "close"}
+    fake = tmp_path / "adelie"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\nSEEN = os.environ.get('OMP_PROC_BIND')\n"
+        "os.environ.setdefault('OMP_PROC_BIND', 'TRUE')\nos.environ.setdefault('GOMP_SPINCOUNT', '1000000')\n")
+    code = ("import json, os\nfrom genoml_core.models.penalized.solver import _adelie\nad = _adelie()\n"
+            "print(json.dumps([ad.__file__, ad.SEEN, os.environ.get('OMP_PROC_BIND'), "
+            "os.environ.get('GOMP_SPINCOUNT')]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_PROC_BIND", "GOMP_SPINCOUNT")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    if user is not None:
+        env["OMP_PROC_BIND"] = user
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip() == "close"
+    path, seen, after, spin = json.loads(out.stdout)
+    assert Path(path).parent == fake  # the stand-in, not the real package
+    assert seen == (user or "false")
+    assert (after, spin) == (user, None)
